@@ -1,0 +1,116 @@
+import type { KubeObject } from '../model/kube.js';
+import type { KubeVersion } from '../model/version.js';
+import type { PodModel } from '../model/pod.js';
+
+/**
+ * What a finding asks of the caller: `deny` rejects in enforce mode, `warn` is shown to the user,
+ * `audit` is only recorded (audit annotations, reports, logs).
+ */
+export type Severity = 'deny' | 'warn' | 'audit';
+export const SEVERITIES: readonly Severity[] = ['deny', 'warn', 'audit'];
+
+/** Severity order, most severe first: used for `--fail-on` and sorting. */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+export interface ResourceRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  resource: ResourceRef;
+  /** The container the finding is about, when it is about one. */
+  container?: string;
+  /** Dotted path to the offending field, relative to the evaluated document, e.g. `spec.template.spec.containers[1].ports[0].containerPort`. */
+  path: string;
+  /** What will go wrong at runtime. */
+  message: string;
+  /** The exact change that fixes it. */
+  fix: string;
+}
+
+/** What a rule reports; the engine adds rule id, severity and resource. */
+export type RuleFinding = Pick<Finding, 'path' | 'message' | 'fix'> & {
+  container?: string;
+  /** Lets a rule with two verdicts (e.g. deny in a Job, warn elsewhere) pick one; defaults to the configured severity. */
+  severity?: Severity;
+};
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+export interface EvaluationContext {
+  /** The API server's version. */
+  kubernetesVersion: KubeVersion;
+  /** The oldest kubelet in the cluster (version skew: it may be older than the API server). */
+  minKubeletVersion: KubeVersion;
+  operation?: Operation;
+  oldObject?: KubeObject;
+  /** Other objects from the same input or cluster (an HPA's target workload, …). */
+  related?: readonly KubeObject[];
+}
+
+export type RuleOptionValue = number | string | boolean | string[];
+
+/** Inputs every rule gets. `pods` are the pod specs the object carries (one for workloads, none for e.g. an HPA). */
+export interface RuleInput {
+  object: KubeObject;
+  /** Path of `object` inside the evaluated document (`items[2]` for an item of a List, '' otherwise). */
+  objectPath: string;
+  pods: readonly PodModel[];
+  context: EvaluationContext;
+  options: Readonly<Record<string, RuleOptionValue>>;
+}
+
+export interface RuleOptionSpec {
+  type: 'number' | 'string' | 'boolean' | 'string[]';
+  default: RuleOptionValue;
+  description: string;
+  /** Smallest accepted value for numbers. */
+  minimum?: number;
+}
+
+export interface RuleExample {
+  /** YAML of a manifest the rule flags. */
+  bad: string;
+  /** The same manifest fixed. */
+  fixed: string;
+  /** Cluster versions the example assumes, when it matters. */
+  kubernetesVersion?: string;
+  minKubeletVersion?: string;
+}
+
+export interface Rule {
+  /** Stable id: others script against it. */
+  id: string;
+  defaultSeverity: Severity;
+  /** One line: what breaks. */
+  summary: string;
+  /** One paragraph for the README: why it breaks and how to fix it. */
+  description: string;
+  example: RuleExample;
+  options?: Readonly<Record<string, RuleOptionSpec>>;
+  evaluate(input: RuleInput): RuleFinding[];
+}
+
+/**
+ * A rule that threw. "The policy says no" and "the rule could not evaluate" are different outcomes:
+ * an error is never a silent pass and never a crash; callers decide (the webhook fails open per request).
+ */
+export interface RuleError {
+  rule: string;
+  resource: ResourceRef;
+  message: string;
+}
+
+export interface EvaluationResult {
+  findings: Finding[];
+  errors: RuleError[];
+  /** Rules skipped for a resource by its `podpatterns.io/ignore` annotation, with the reason given. */
+  exemptions: Array<{ resource: ResourceRef; rules: string[]; reason?: string }>;
+}
