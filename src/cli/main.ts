@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { PodpatternsError, errorMessage } from '../policy/errors.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** Exit codes others script against: 0 clean, 1 findings at or above --fail-on, 2 usage or input error. */
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('podpatterns')
+    .description('Admission webhook and CLI for multi-container pod patterns that break at runtime')
+    .version(version)
+    .showHelpAfterError()
+    .exitOverride();
+  // Each subcommand registers itself; adding one touches only its own file and this list.
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    const code = error instanceof PodpatternsError ? error.code : 'PODPATTERNS_ERR_UNEXPECTED';
+    process.stderr.write(`podpatterns: ${errorMessage(error)} [${code}]\n`);
+    return EXIT_USAGE;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/.*[\\/]/, '/'));
+if (invokedDirectly) process.exitCode = await main(process.argv);
