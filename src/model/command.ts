@@ -23,6 +23,16 @@ export function scriptOf(container: Container): string {
   return argv.join(' ');
 }
 
+/**
+ * Which field holds a construct of the script: `command`, or `args` when the command is only the shell
+ * (`command: [sh, -c]`, `args: [script]`) or the construct continues into the arguments.
+ */
+export function scriptField(container: Container, construct: string): 'command' | 'args' {
+  if (stringsOf(container.args).length === 0) return 'command';
+  if (stringsOf(container.command).length === 0) return 'args';
+  return scriptOf({ command: container.command }).includes(construct) ? 'command' : 'args';
+}
+
 function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
@@ -30,8 +40,9 @@ function stringsOf(value: unknown): string[] {
 /**
  * Recognises a command that never returns on its own: `sleep infinity`, `tail -f`, an unconditional loop
  * with no `break`/`exit`, or a backgrounded daemon followed by `wait`. Bounded loops (`until nc -z db; do
- * sleep 2; done`), `sleep 5` and `cp /bin/sleep …` are not long-running. Only the command is judged: an
- * image's default entrypoint is unknown here, so a container without a command is never reported.
+ * sleep 2; done`), `sleep 5`, `cp /bin/sleep …` and constructs sent to the background (`… &`) of a script that
+ * does not `wait` for them are not long-running. Only the command is judged: an image's default entrypoint
+ * is unknown here, so a container without a command is never reported.
  */
 export function longRunningCommand(container: Container): LongRunningEvidence | undefined {
   const script = scriptOf(container);
@@ -42,6 +53,7 @@ export function longRunningCommand(container: Container): LongRunningEvidence | 
 function sleepForever(script: string): LongRunningEvidence | undefined {
   for (const match of script.matchAll(/(?:^|[\s;&|(])(?:exec\s+)?(?:\/(?:usr\/)?bin\/)?sleep\s+([^\s;&|)]+)/g)) {
     const argument = match[1] ?? '';
+    if (backgrounded(script, (match.index ?? 0) + match[0].length)) continue;
     if (/^(inf|infinity)$/i.test(argument)) return { construct: `sleep ${argument}`, reason: '`sleep infinity` never returns' };
     const duration = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argument);
     if (duration && Number(duration[1]) * (SLEEP_UNITS[duration[2] ?? ''] ?? 1) >= LONG_SLEEP_SECONDS) {
@@ -52,12 +64,16 @@ function sleepForever(script: string): LongRunningEvidence | undefined {
 }
 
 function tailFollow(script: string): LongRunningEvidence | undefined {
-  const match = /(?:^|[\s;&|(])(?:exec\s+)?(?:\/(?:usr\/)?bin\/)?tail\s+((?:-[-\w=]+\s+)*)([^\s;&|)]*)/.exec(script);
-  if (!match) return undefined;
-  const flags = match[1] ?? '';
-  if (!/(^|\s)(-[a-zA-Z]*[fF][a-zA-Z]*|--follow(=\w+)?)(\s|$)/.test(flags) || /--pid/.test(flags)) return undefined;
-  const construct = `tail ${flags}${match[2] ?? ''}`.trim();
-  return { construct, reason: `\`${construct}\` follows the file forever and never returns` };
+  for (const match of script.matchAll(/(?:^|[\s;&|(])(?:exec\s+)?(?:\/(?:usr\/)?bin\/)?tail((?:[ \t]+[^\s;&|)]+)*)/g)) {
+    // Options may carry values (`-n +1`, `-n+1`, `--lines=10`): judge the flags token by token.
+    const words = (match[1] ?? '').trim().split(/\s+/);
+    const follows = words.some((word) => /^-[a-zA-Z]*[fF][a-zA-Z]*$|^--follow(=\w+)?$/.test(word));
+    if (!follows || words.some((word) => word.startsWith('--pid'))) continue;
+    if (backgrounded(script, (match.index ?? 0) + match[0].length)) continue;
+    const construct = `tail ${words.join(' ')}`;
+    return { construct, reason: `\`${construct}\` follows the file forever and never returns` };
+  }
+  return undefined;
 }
 
 /** `while true`, `while :`, `while [ 1 ]`, `while sleep N`, `until false`, `for (;;)` — with no break or exit in the body. */
@@ -65,32 +81,44 @@ const ENDLESS_LOOP = /\b(?:while\s+(?:true|:|\/bin\/true|\[\s*(?:1|true|"?1"?)\s
 
 function endlessLoop(script: string): LongRunningEvidence | undefined {
   for (const match of script.matchAll(ENDLESS_LOOP)) {
-    const body = loopBody(script, (match.index ?? 0) + match[0].length);
-    if (/(?:^|[\s;&|(])(?:break|exit|return)(?:\s|;|$)/.test(body)) continue;
+    const { body, end } = loopBody(script, (match.index ?? 0) + match[0].length);
+    if (/(?:^|[\s;&|(])(?:break|exit|return)(?:\s|;|$)/.test(body) || backgrounded(script, end)) continue;
     const construct = match[0].replace(/\s*;?\s*do$/, '').trim();
     return { construct, reason: `\`${construct}\` loops forever: nothing in the loop breaks out or exits` };
   }
   return undefined;
 }
 
-/** The text between a `do` and its matching `done`, counting nested loops. */
-function loopBody(script: string, from: number): string {
+/** The text between a `do` and its matching `done` (counting nested loops), and where that `done` ends. */
+function loopBody(script: string, from: number): { body: string; end: number } {
   let depth = 1;
   const tokens = /\b(do|done)\b/g;
   tokens.lastIndex = from;
   for (let token = tokens.exec(script); token; token = tokens.exec(script)) {
     depth += token[1] === 'do' ? 1 : -1;
-    if (depth === 0) return script.slice(from, token.index);
+    if (depth === 0) return { body: script.slice(from, token.index), end: token.index + token[0].length };
   }
-  return script.slice(from);
+  return { body: script.slice(from), end: script.length };
+}
+
+/**
+ * A construct started in the background (`… &`, `(…) &`) does not hold the script: the shell moves on and
+ * exits when the script ends, unless the script ends by `wait`ing for its background jobs.
+ */
+function backgrounded(script: string, end: number): boolean {
+  return /^\s*\)?\s*&(?!&)/.test(script.slice(end)) && !endsWithWait(script);
+}
+
+function endsWithWait(script: string): boolean {
+  return /(?:^|[;\s])wait\s*;?\s*$/.test(script.trim());
 }
 
 /** Servers that stay in the foreground of their own process; started with `&` they keep running in the background. */
-const DAEMON = /(?:^|[;\s(])((?:nginx|httpd|apache2|redis-server|envoy|haproxy|socat|sshd|crond|dockerd|memcached|mysqld|postgres|(?:nc|ncat)\s+-\w*l|python3?\s+-m\s+http\.server)\b[^;&]*?)\s*&(?!&)/;
+const DAEMON = /(?:^|[;\s(])((?:[\w.-]*\/)*(?:nginx|httpd|apache2|redis-server|envoy|haproxy|socat|sshd|crond|dockerd|memcached|mysqld|postgres|fluent-bit|fluentd|td-agent|promtail|vector|otelcol(?:-contrib)?|(?:nc|ncat)\s+-\w*l|python3?\s+-m\s+http\.server)\b[^;&]*?)\s*&(?!&)/;
 
 function daemonThenWait(script: string): LongRunningEvidence | undefined {
   const daemon = DAEMON.exec(script);
-  if (!daemon || !/(?:^|[;\s])wait\s*;?\s*$/.test(script.trim())) return undefined;
+  if (!daemon || !endsWithWait(script)) return undefined;
   const started = (daemon[1] ?? '').trim();
   return { construct: `${started} & … wait`, reason: `\`${started}\` is a server started in the background and the script then \`wait\`s for it, so it never returns` };
 }

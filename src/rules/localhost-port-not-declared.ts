@@ -1,0 +1,159 @@
+import { endpointsOf, type ContainerEndpoints } from '../model/endpoints.js';
+import { asNumber, isObject } from '../model/kube.js';
+import type { ContainerModel, PodModel } from '../model/pod.js';
+import type { Rule, RuleFinding } from '../engine/types.js';
+
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+const PROBE_HANDLERS = ['httpGet', 'tcpSocket', 'grpc'] as const;
+
+interface InjectedSidecar {
+  name: string;
+  ports: readonly number[];
+  /** Pod annotation or label keys (or key prefixes ending in `/`) that ask for the injection, unless set to "false". */
+  keys: readonly string[];
+  container: RegExp;
+}
+
+/**
+ * Mesh and runtime sidecars that admission webhooks add to the pod after the manifest is written: an app that
+ * talks to them (`localhost:15020/quitquitquit`, `localhost:3500`) is right even though the manifest shows no
+ * such container. Ports from the projects' docs (Istio "Ports used by Istio", Linkerd proxy, Dapr sidecar).
+ */
+const INJECTED_SIDECARS: readonly InjectedSidecar[] = [
+  { name: 'istio-proxy', ports: [15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090], keys: ['sidecar.istio.io/', 'proxy.istio.io/', 'istio.io/rev'], container: /^istio-proxy$/ },
+  { name: 'linkerd-proxy', ports: [4140, 4143, 4190, 4191], keys: ['linkerd.io/inject', 'config.linkerd.io/', 'config.alpha.linkerd.io/', 'config.beta.linkerd.io/'], container: /^linkerd-proxy$/ },
+  { name: 'daprd', ports: [3500, 9090, 50001, 50002], keys: ['dapr.io/enabled'], container: /^daprd$/ },
+];
+
+/** Containers of a pod share one loopback interface: `localhost:PORT` only answers if a container of the pod listens there. */
+export const localhostPortNotDeclared: Rule = {
+  id: 'localhost-port-not-declared',
+  defaultSeverity: 'warn',
+  summary: 'A container is told to reach localhost:PORT but no container of the pod serves that port.',
+  description:
+    'Containers of a pod share one network namespace, so an app reaches its ambassador or sidecar on ' +
+    '`localhost:PORT`. When an env value or argument points at a loopback port (`localhost`, `127.0.0.1`, `[::1]`, ' +
+    'or a `*_HOST=localhost` with its `*_PORT`) that no container declares as a `containerPort`, probes, or is told ' +
+    'to listen on in its own args or env (`--port=8081`, `--web.listen-address=127.0.0.1:9101`, ' +
+    '`LISTEN_ADDR=127.0.0.1:4140`, a Cloud SQL proxy\'s `=tcp:3306`), the connection is refused at runtime: ' +
+    'typically an ambassador wired to the wrong port, or a sidecar that was renamed or removed. An address in a ' +
+    'flag or variable whose name says it is the container\'s own listener (listen, bind, serve, or a bare ' +
+    '`--port`/`--address`/`--http-endpoint`) is a listener, not a connection, and the well-known ports of mesh ' +
+    'sidecars the pod asks to have injected (Istio, Linkerd, Dapr annotations) count as served. Pods with `hostNetwork` are skipped: ' +
+    'their localhost is the node\'s, where node daemons listen too. Fix: point the address at the port the ' +
+    'sidecar listens on, or declare the port in the `ports` of the container that serves it.',
+  example: {
+    bad: `apiVersion: v1
+kind: Pod
+metadata:
+  name: orders
+spec:
+  containers:
+    - name: orders
+      image: registry.example.com/orders:1.8.0
+      env:
+        - name: DB_HOST
+          value: localhost:5433
+    - name: pgbouncer
+      image: bitnami/pgbouncer:1.23.1
+      env:
+        - name: PGBOUNCER_PORT
+          value: "5432"
+        - name: POSTGRESQL_HOST
+          value: postgres-primary.database.svc.cluster.local
+      ports:
+        - containerPort: 5432
+      resources:
+        requests: { cpu: 50m, memory: 32Mi }
+`,
+    fixed: `apiVersion: v1
+kind: Pod
+metadata:
+  name: orders
+spec:
+  containers:
+    - name: orders
+      image: registry.example.com/orders:1.8.0
+      env:
+        - name: DB_HOST
+          value: localhost:5432
+    - name: pgbouncer
+      image: bitnami/pgbouncer:1.23.1
+      env:
+        - name: PGBOUNCER_PORT
+          value: "5432"
+        - name: POSTGRESQL_HOST
+          value: postgres-primary.database.svc.cluster.local
+      ports:
+        - containerPort: 5432
+      resources:
+        requests: { cpu: 50m, memory: 32Mi }
+`,
+  },
+  evaluate({ pods }) {
+    const findings: RuleFinding[] = [];
+    for (const pod of pods) {
+      // With hostNetwork, localhost is the node's loopback: kubelet and node daemons answer there.
+      if (pod.spec.hostNetwork === true) continue;
+      const endpoints = new Map(pod.containers.map((c) => [c, endpointsOf(c)]));
+      const served = servedPorts(pod, endpoints);
+      const seen = new Set<string>();
+      for (const [container, { connects }] of endpoints) {
+        for (const mention of connects) {
+          const key = `${mention.path}/${mention.port}`;
+          if (served.has(mention.port) || seen.has(key)) continue;
+          seen.add(key);
+          const known = [...served].sort(([a], [b]) => a - b).map(([port, names]) => `${port} (${names.join(', ')})`);
+          findings.push({
+            container: container.name,
+            path: mention.path,
+            message:
+              `container '${container.name}' connects to ${mention.text} (${mention.source}), but no container of the pod declares ` +
+              `port ${mention.port}, probes it or is told to listen on it in its args or env: unless a process listens there ` +
+              `undeclared (a port set only in a config file), the connection is refused, an ambassador or sidecar wired to the ` +
+              `wrong port` + (known.length > 0 ? `; the pod serves ${known.join(', ')}.` : '; the pod declares no ports.'),
+            fix:
+              `Point ${mention.source} of container '${container.name}' (${mention.path}) at the port the intended container listens on` +
+              (known.length > 0 ? ` (one of ${[...served.keys()].sort((a, b) => a - b).join(', ')})` : '') +
+              `, or, if a container does listen on ${mention.port}, add \`containerPort: ${mention.port}\` to its ports.`,
+          });
+        }
+      }
+    }
+    return findings;
+  },
+};
+
+/** Ports some container of the pod serves: declared, probed, or named in its own listen flags and env. */
+function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, ContainerEndpoints>): Map<number, string[]> {
+  const served = new Map<number, string[]>();
+  const add = (port: number | undefined, name: string): void => {
+    if (port === undefined) return;
+    const names = served.get(port) ?? [];
+    if (!names.includes(`'${name}'`)) names.push(`'${name}'`);
+    served.set(port, names);
+  };
+  for (const container of pod.containers) {
+    for (const entry of Array.isArray(container.spec.ports) ? container.spec.ports : []) {
+      if (isObject(entry)) add(asNumber(entry.containerPort), container.name);
+    }
+    for (const probe of PROBES) {
+      const spec = container.spec[probe];
+      if (!isObject(spec)) continue;
+      for (const handler of PROBE_HANDLERS) {
+        const action = spec[handler];
+        if (isObject(action)) add(asNumber(action.port), container.name);
+      }
+    }
+    for (const listen of endpoints.get(container)?.listens ?? []) add(listen.port, container.name);
+  }
+  // `sidecar.istio.io/inject: "false"` and the like opt out.
+  const keys = Object.entries({ ...pod.annotations, ...pod.labels }).filter(([, value]) => value !== 'false').map(([key]) => key);
+  for (const sidecar of INJECTED_SIDECARS) {
+    const asked = keys.some((key) => sidecar.keys.some((wanted) => (wanted.endsWith('/') ? key.startsWith(wanted) : key === wanted)));
+    if (asked || pod.containers.some((c) => sidecar.container.test(c.name))) {
+      for (const port of sidecar.ports) add(port, `${sidecar.name} (injected)`);
+    }
+  }
+  return served;
+}

@@ -1,0 +1,114 @@
+import { asString, isObject } from '../model/kube.js';
+import type { PodModel } from '../model/pod.js';
+import type { Rule, RuleFinding } from '../engine/types.js';
+
+/**
+ * A `medium: Memory` emptyDir is a tmpfs. Its pages are charged to the memory cgroup of the container that
+ * writes them, and without `sizeLimit` the kubelet sizes the tmpfs to the pod's memory limit, or to the
+ * node's allocatable memory when a container has no limit (EmptyDirVolumeSource.sizeLimit, KEP-1967).
+ */
+export const memoryEmptyDirNoSizeLimit: Rule = {
+  id: 'memory-emptydir-no-size-limit',
+  defaultSeverity: 'warn',
+  summary: 'A memory-backed emptyDir has no sizeLimit: its files eat the containers\' memory limit, up to the node\'s memory.',
+  description:
+    'An `emptyDir` with `medium: Memory` is a tmpfs: every byte written to it is RAM, charged to the memory limit ' +
+    'of the container that writes it, not to ephemeral storage. A log, cache or spool that grows there pushes the ' +
+    'writing container towards its limit until the kernel OOM-kills it, and a restart does not free the pages: the ' +
+    'volume lives as long as the pod. Without `sizeLimit` nothing bounds the volume but the pod\'s memory limit, ' +
+    'or the node\'s memory when a container has no limit, where it adds to node memory pressure and evictions. ' +
+    'Fix: set `emptyDir.sizeLimit` to what the volume is meant to hold and add that amount to the memory limit ' +
+    'of the containers that write to it.',
+  example: {
+    bad: `apiVersion: v1
+kind: Pod
+metadata:
+  name: app-with-vault-agent
+spec:
+  containers:
+    - name: app
+      image: registry.example.com/app:2.1.0
+      resources:
+        limits: { memory: 256Mi }
+      volumeMounts:
+        - { name: vault-secrets, mountPath: /etc/secrets, readOnly: true }
+    - name: vault-agent
+      image: hashicorp/vault:1.15.6
+      args: ["agent", "-config=/etc/vault/config.hcl"]
+      resources:
+        requests: { cpu: 50m }
+        limits: { memory: 64Mi }
+      volumeMounts:
+        - { name: vault-config, mountPath: /etc/vault }
+        - { name: vault-secrets, mountPath: /etc/secrets }
+  volumes:
+    - name: vault-secrets
+      emptyDir:
+        medium: Memory
+    - name: vault-config
+      configMap: { name: vault-agent-config }
+`,
+    fixed: `apiVersion: v1
+kind: Pod
+metadata:
+  name: app-with-vault-agent
+spec:
+  containers:
+    - name: app
+      image: registry.example.com/app:2.1.0
+      resources:
+        limits: { memory: 256Mi }
+      volumeMounts:
+        - { name: vault-secrets, mountPath: /etc/secrets, readOnly: true }
+    - name: vault-agent
+      image: hashicorp/vault:1.15.6
+      args: ["agent", "-config=/etc/vault/config.hcl"]
+      resources:
+        requests: { cpu: 50m }
+        limits: { memory: 80Mi }
+      volumeMounts:
+        - { name: vault-config, mountPath: /etc/vault }
+        - { name: vault-secrets, mountPath: /etc/secrets }
+  volumes:
+    - name: vault-secrets
+      emptyDir:
+        medium: Memory
+        sizeLimit: 16Mi
+    - name: vault-config
+      configMap: { name: vault-agent-config }
+`,
+  },
+  evaluate({ pods }) {
+    const findings: RuleFinding[] = [];
+    for (const pod of pods) {
+      const volumes = Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
+      volumes.forEach((volume, index) => {
+        if (!isObject(volume) || !isObject(volume.emptyDir)) return;
+        const { medium, sizeLimit } = volume.emptyDir;
+        if (medium !== 'Memory' || (sizeLimit !== undefined && sizeLimit !== null && sizeLimit !== '')) return;
+        const name = asString(volume.name) ?? `volumes[${index}]`;
+        const writers = writersOf(pod, name);
+        const charged = writers.length > 0 ? writers.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
+        findings.push({
+          path: `${pod.specPath}.volumes[${index}]`,
+          message:
+            `emptyDir '${name}' is a tmpfs (medium: Memory) with no sizeLimit: every byte written to it is RAM charged to ` +
+            `the memory limit of ${charged}, so a growing file OOM-kills the writer, and nothing bounds the volume but the ` +
+            `pod's memory limit, or the node's memory when a container has no limit.`,
+          fix:
+            `Set \`sizeLimit\` under ${pod.specPath}.volumes[${index}].emptyDir (the most '${name}' should hold, e.g. 64Mi) ` +
+            `and add that amount to the memory limit of ${charged}.`,
+        });
+      });
+    }
+    return findings;
+  },
+};
+
+/** Containers that mount the volume read-write: the ones whose memory the tmpfs pages are charged to. */
+function writersOf(pod: PodModel, volume: string): string[] {
+  return pod.containers
+    .filter((c) => (Array.isArray(c.spec.volumeMounts) ? c.spec.volumeMounts : [])
+      .some((mount) => isObject(mount) && mount.name === volume && mount.readOnly !== true))
+    .map((c) => c.name);
+}

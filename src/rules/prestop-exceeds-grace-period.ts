@@ -1,0 +1,159 @@
+import { scriptOf } from '../model/command.js';
+import { asArray, asNumber, isObject } from '../model/kube.js';
+import type { ContainerModel } from '../model/pod.js';
+import type { Rule, RuleFinding } from '../engine/types.js';
+
+/** PodSpec.terminationGracePeriodSeconds when unset. */
+const DEFAULT_GRACE_SECONDS = 30;
+const SLEEP_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+interface KnownDelay {
+  seconds: number;
+  /** How the hook sleeps, for messages: `sleep 40`, `lifecycle.preStop.sleep.seconds: 40`. */
+  construct: string;
+  path: string;
+}
+
+/**
+ * The grace period covers the preStop hook and the SIGTERM that follows it. When the hook outlives it, the
+ * kubelet stops waiting, sends SIGTERM with its 2 s minimum shutdown window and then SIGKILL
+ * (pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer, minimumGracePeriodInSeconds;
+ * https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination).
+ */
+export const preStopExceedsGracePeriod: Rule = {
+  id: 'prestop-exceeds-grace-period',
+  defaultSeverity: 'warn',
+  summary: 'A preStop hook sleeps longer than the pod\'s termination grace period: the container is killed mid-hook.',
+  description:
+    'The kubelet runs a container\'s preStop hook, then sends SIGTERM, all within the pod\'s ' +
+    '`terminationGracePeriodSeconds` (30 when unset). A hook that sleeps longer than that is cut short: the ' +
+    'kubelet stops waiting for it, sends SIGTERM with only its 2 second minimum window and then SIGKILL, so the ' +
+    'process is killed before it has drained its connections or flushed its buffers, and the point of the sleep ' +
+    '(letting endpoints and load balancers stop sending traffic first) is lost. Native sidecars share the same ' +
+    'budget. Only hooks ' +
+    'whose duration is known are judged: `lifecycle.preStop.sleep.seconds`, an exec `sleep N`, or a shell script ' +
+    'that sleeps before its other commands. Fix: raise `terminationGracePeriodSeconds` to the sleep plus the time ' +
+    'the process needs to shut down after SIGTERM, or shorten the sleep.',
+  example: {
+    bad: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: checkout
+spec:
+  selector:
+    matchLabels: { app: checkout }
+  template:
+    metadata:
+      labels: { app: checkout }
+    spec:
+      containers:
+        - name: checkout
+          image: registry.example.com/checkout:4.0.1
+          ports:
+            - containerPort: 8080
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sh", "-c", "sleep 45 && curl -s -X POST http://127.0.0.1:8080/drain"]
+`,
+    fixed: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: checkout
+spec:
+  selector:
+    matchLabels: { app: checkout }
+  template:
+    metadata:
+      labels: { app: checkout }
+    spec:
+      terminationGracePeriodSeconds: 75
+      containers:
+        - name: checkout
+          image: registry.example.com/checkout:4.0.1
+          ports:
+            - containerPort: 8080
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sh", "-c", "sleep 45 && curl -s -X POST http://127.0.0.1:8080/drain"]
+`,
+  },
+  evaluate({ pods }) {
+    const findings: RuleFinding[] = [];
+    for (const pod of pods) {
+      const configured = asNumber(pod.spec.terminationGracePeriodSeconds);
+      const grace = configured ?? DEFAULT_GRACE_SECONDS;
+      const graceText = configured === undefined ? `${grace}s (the default: terminationGracePeriodSeconds is unset)` : `${grace}s`;
+      for (const container of pod.longRunning) {
+        const delay = preStopDelay(container);
+        if (!delay || delay.seconds <= grace) continue;
+        const sleep = Number.isFinite(delay.seconds) ? `${delay.seconds}s` : 'forever';
+        findings.push({
+          container: container.name,
+          path: delay.path,
+          message:
+            `the preStop hook of '${container.name}' sleeps ${sleep} (\`${delay.construct}\`) but the pod's grace period is ` +
+            `${graceText}: the kubelet gives up on the hook when the grace period ends, sends SIGTERM with a 2-second window ` +
+            `and then SIGKILL, so '${container.name}' is killed before it drains its connections or flushes its buffers.`,
+          fix: Number.isFinite(delay.seconds)
+            ? `Set ${pod.specPath}.terminationGracePeriodSeconds to at least ${Math.ceil(delay.seconds) + 15} (the ${sleep} sleep ` +
+              `plus time for '${container.name}' to shut down after SIGTERM), or shorten the sleep in ${delay.path} to well under ${grace}s.`
+            : `Replace the endless sleep in ${delay.path} with a bounded one shorter than ${pod.specPath}.terminationGracePeriodSeconds (${grace}s).`,
+        });
+      }
+    }
+    return findings;
+  },
+};
+
+/** How long the preStop hook is known to take at least; undefined when that cannot be told from the spec. */
+function preStopDelay(container: ContainerModel): KnownDelay | undefined {
+  const lifecycle = isObject(container.spec.lifecycle) ? container.spec.lifecycle : undefined;
+  const preStop = lifecycle && isObject(lifecycle.preStop) ? lifecycle.preStop : undefined;
+  if (!preStop) return undefined;
+  const base = `${container.path}.lifecycle.preStop`;
+  if (isObject(preStop.sleep)) {
+    const seconds = asNumber(preStop.sleep.seconds);
+    if (seconds !== undefined) return { seconds, construct: `sleep.seconds: ${seconds}`, path: `${base}.sleep.seconds` };
+  }
+  if (isObject(preStop.exec)) {
+    const command = asArray(preStop.exec.command).filter((part): part is string => typeof part === 'string');
+    const slept = leadingSleeps(scriptOf({ command }));
+    if (slept) return { ...slept, path: `${base}.exec.command` };
+  }
+  return undefined;
+}
+
+/**
+ * Sums the `sleep` commands a script is certain to run: those in its leading sequence of simple commands
+ * (joined by `;`, `&&` or newlines). Anything conditional, looping, piped or backgrounded ends the certain part.
+ */
+function leadingSleeps(script: string): Omit<KnownDelay, 'path'> | undefined {
+  let seconds = 0;
+  const constructs: string[] = [];
+  for (const raw of script.split(/&&|;|\n/)) {
+    const command = raw.trim();
+    if (command === '') continue;
+    if (/\||(?:^|[^>&<])&(?![>&])|^(?:if|while|until|for|case|select|function)\b|^[({]/.test(command)) break;
+    const sleep = /^(?:exec\s+)?(?:\S*\/)?sleep((?:\s+\S+)+)$/.exec(command);
+    if (!sleep) continue;
+    const duration = sleepSeconds((sleep[1] ?? '').trim().split(/\s+/));
+    if (duration === undefined) break;
+    seconds += duration;
+    constructs.push(command);
+  }
+  return constructs.length > 0 ? { seconds, construct: constructs.join('; ') } : undefined;
+}
+
+/** `sleep 5`, `sleep 1.5m`, `sleep 1m 30s` (GNU sums its operands), `sleep infinity`. */
+function sleepSeconds(operands: string[]): number | undefined {
+  let total = 0;
+  for (const operand of operands) {
+    if (/^(inf|infinity)$/i.test(operand)) return Number.POSITIVE_INFINITY;
+    const match = /^(\d+(?:\.\d+)?|\.\d+)([smhd]?)$/.exec(operand);
+    if (!match) return undefined;
+    total += Number(match[1]) * (SLEEP_UNITS[match[2] ?? ''] ?? 1);
+  }
+  return total;
+}

@@ -1,0 +1,131 @@
+import { asString } from '../model/kube.js';
+import { nativeSidecarsSupported } from '../model/native-sidecars.js';
+import type { ContainerModel, PodModel } from '../model/pod.js';
+import { atLeast, formatVersion } from '../model/version.js';
+import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
+
+/**
+ * `restartPolicy` on an entry of `containers` never makes a sidecar. Before 1.35 the API server rejects it
+ * ("may not be set for non-init containers", pkg/apis/core/validation/validation.go); from 1.35 the
+ * ContainerRestartRules gate (KEP-5307; alpha 1.34, beta and on by default 1.35, pkg/features/kube_features.go)
+ * makes it a per-container restart policy.
+ */
+export const restartPolicyOnContainer: Rule = {
+  id: 'restart-policy-on-container',
+  defaultSeverity: 'deny',
+  summary: '`restartPolicy` is set on a regular container, where it does not make a sidecar.',
+  description:
+    'A native sidecar is an entry of `initContainers` with `restartPolicy: Always`; the same field on an entry ' +
+    'of `containers` does something else. Before Kubernetes 1.35 the API server rejects it (`may not be set for ' +
+    'non-init containers`), so the workload is never created. From 1.35 (feature gate ContainerRestartRules, ' +
+    'beta and on by default) it is a per-container restart policy: `restartPolicy: Always` on a container of a ' +
+    'pod whose own `restartPolicy` is `Never` or `OnFailure` (every Job and CronJob) restarts that container ' +
+    'forever, so the pod never completes and the Job never finishes; in a pod that already restarts its ' +
+    'containers (`restartPolicy: Always`, every Deployment) it changes nothing and the container still starts ' +
+    'in parallel with the app, stops with it and does not count as a sidecar. Fix: move the container to ' +
+    '`initContainers` and keep `restartPolicy: Always` there.',
+  example: {
+    bad: `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: report
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: report
+          image: registry.example.com/report:2.3.0
+        - name: log-shipper
+          image: fluent/fluent-bit:3.0.7
+          restartPolicy: Always
+`,
+    fixed: `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: report
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      initContainers:
+        - name: log-shipper
+          image: fluent/fluent-bit:3.0.7
+          restartPolicy: Always
+      containers:
+        - name: report
+          image: registry.example.com/report:2.3.0
+`,
+  },
+  evaluate({ pods, context }) {
+    const findings: RuleFinding[] = [];
+    for (const pod of pods) {
+      for (const container of pod.containers) {
+        if (container.kind !== 'regular') continue;
+        const policy = asString(container.spec.restartPolicy);
+        if (policy === undefined) continue;
+        const finding = atLeast(context.kubernetesVersion, 1, 35)
+          ? perContainerPolicy(pod, container, policy)
+          : rejected(pod, container, policy, context);
+        if (finding) findings.push(finding);
+      }
+    }
+    return findings;
+  },
+};
+
+function rejected(pod: PodModel, container: ContainerModel, policy: string, context: EvaluationContext): RuleFinding {
+  const name = container.name;
+  const path = `${container.path}.restartPolicy`;
+  const version = formatVersion(context.kubernetesVersion);
+  const fix =
+    container.role === 'main' || policy !== 'Always'
+      ? `Remove \`restartPolicy\` from container '${name}' (${path}); the pod's \`restartPolicy\` (${pod.restartPolicy}) governs it.`
+      : nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion)
+        ? `Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there: that makes it a native sidecar (Kubernetes 1.29+), started before the app and stopped after it.`
+        : `Remove \`restartPolicy\` from container '${name}' (${path}): native sidecars need Kubernetes 1.29+ on the API server and every kubelet, so below that it can only stay a classic sidecar in \`containers\`.`;
+  return {
+    container: name,
+    path,
+    message:
+      `container '${name}' sets \`restartPolicy: ${policy}\` under \`containers\`: the API server (${version}) rejects the ` +
+      `${pod.kind || 'object'} with "${path}: Forbidden: may not be set for non-init containers", so it is never created. ` +
+      `Only init containers take \`restartPolicy\` before 1.35${context.kubernetesVersion.minor === 34 && context.kubernetesVersion.major === 1 ? ' (1.34 accepts it only with the alpha ContainerRestartRules gate turned on)' : ''}; ` +
+      `\`restartPolicy: Always\` there is what makes a native sidecar.`,
+    fix,
+  };
+}
+
+function perContainerPolicy(pod: PodModel, container: ContainerModel, policy: string): RuleFinding | undefined {
+  if (policy !== 'Always') return undefined;
+  const name = container.name;
+  const path = `${container.path}.restartPolicy`;
+  if (pod.restartPolicy === 'Always') {
+    return {
+      severity: 'warn',
+      container: name,
+      path,
+      message:
+        `container '${name}' sets \`restartPolicy: Always\` in a pod that already restarts its containers: it changes nothing ` +
+        `and does not make '${name}' a sidecar, so it still starts in parallel with the app, with no start or stop order.`,
+      fix:
+        container.role === 'main'
+          ? `Remove \`restartPolicy\` from container '${name}' (${path}).`
+          : `Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there to make it a native sidecar (started before the app, stopped after it), or remove \`restartPolicy\` from ${path}.`,
+    };
+  }
+  const outcome = pod.runToCompletion ? `the pod never completes and the ${pod.kind} never finishes` : 'the pod never completes';
+  return {
+    severity: 'deny',
+    container: name,
+    path,
+    message:
+      `container '${name}' sets \`restartPolicy: Always\` in a pod whose \`restartPolicy\` is ${pod.restartPolicy}: from ` +
+      `Kubernetes 1.35 (ContainerRestartRules) the kubelet restarts '${name}' every time it exits, forever, so ${outcome}. ` +
+      `It does not make '${name}' a sidecar.`,
+    fix:
+      container.role === 'main'
+        ? `Remove \`restartPolicy\` from container '${name}' (${path}), or set it to \`OnFailure\` to retry failures in place.`
+        : `Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there: a native sidecar is stopped once the main containers have exited, so the pod can complete.`,
+  };
+}

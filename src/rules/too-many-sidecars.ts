@@ -1,0 +1,85 @@
+import type { Rule, RuleFinding } from '../engine/types.js';
+
+const DEFAULT_THRESHOLD = 5;
+
+/** Every sidecar is multiplied by the app's replicas and shares the pod's fate. */
+export const tooManySidecars: Rule = {
+  id: 'too-many-sidecars',
+  defaultSeverity: 'warn',
+  summary: 'A pod runs many sidecars next to its main container.',
+  description:
+    'Each sidecar adds its own resource requests, image pulls, start-up time, restarts and attack surface, ' +
+    'all multiplied by the number of replicas, and any of them crash-looping or failing its probes takes the ' +
+    'pod out of service. Many sidecars in one pod usually means helpers that do not need to share the pod\'s ' +
+    'network, volumes or lifecycle: per-node agents belong in a DaemonSet and shared services in their own ' +
+    'Deployment behind a Service. Some layouts are standard (a CSI controller bundles its provisioner, attacher, ' +
+    'resizer and snapshotter sidecars); raise `threshold` or exempt the workload for those. Sidecars are native ' +
+    'sidecars and every regular container but the main one.',
+  options: {
+    threshold: {
+      type: 'number',
+      default: DEFAULT_THRESHOLD,
+      minimum: 1,
+      description: 'Number of sidecars in one pod from which the rule reports.',
+    },
+  },
+  example: {
+    bad: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      containers:
+        - { name: app, image: "registry.example.com/web:1.4.2" }
+        - { name: log-shipper, image: "fluent/fluent-bit:3.0.7" }
+        - { name: metrics-exporter, image: "prom/statsd-exporter:v0.27.1" }
+        - { name: config-reloader, image: "ghcr.io/jimmidyson/configmap-reload:v0.14.0" }
+        - { name: auth-proxy, image: "quay.io/oauth2-proxy/oauth2-proxy:v7.7.1" }
+        - { name: cache, image: "redis:7.4.1" }
+`,
+    fixed: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      containers:
+        - { name: app, image: "registry.example.com/web:1.4.2" }
+        - { name: log-shipper, image: "fluent/fluent-bit:3.0.7" }
+        - { name: auth-proxy, image: "quay.io/oauth2-proxy/oauth2-proxy:v7.7.1" }
+`,
+  },
+  evaluate({ pods, options }) {
+    const threshold = typeof options.threshold === 'number' ? options.threshold : DEFAULT_THRESHOLD;
+    const findings: RuleFinding[] = [];
+    for (const pod of pods) {
+      const sidecars = pod.sidecars;
+      const crossing = sidecars[Math.max(Math.ceil(threshold), 1) - 1];
+      if (!crossing) continue;
+      const main = pod.main ? `'${pod.main.name}'` : 'the main container';
+      findings.push({
+        path: crossing.path,
+        message:
+          `the pod runs ${sidecars.length} sidecars next to ${main} (${sidecars.map((c) => `'${c.name}'`).join(', ')}; the threshold ` +
+          `is ${threshold}): each adds its own requests, start-up time, ` +
+          `restarts and attack surface to every replica, and any one of them failing takes the pod out of service.`,
+        fix:
+          `Move helpers that need not share the pod's network, volumes or lifecycle out of this pod (per-node agents to a DaemonSet, ` +
+          `shared services to their own Deployment and Service), or, if this layout is intended, raise ` +
+          `\`rules.too-many-sidecars.threshold\` above ${sidecars.length} or exempt the workload with the \`podpatterns.io/ignore: too-many-sidecars\` annotation.`,
+      });
+    }
+    return findings;
+  },
+};

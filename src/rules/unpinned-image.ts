@@ -1,0 +1,83 @@
+import { parseImage } from '../model/image.js';
+import { asString } from '../model/kube.js';
+import type { Rule, RuleFinding } from '../engine/types.js';
+
+/** An image reference that names no version runs whatever the registry serves when a node pulls it. */
+export const unpinnedImage: Rule = {
+  id: 'unpinned-image',
+  defaultSeverity: 'warn',
+  summary: 'A container image has no tag or the `latest` tag, so what runs changes without a change to the manifest.',
+  description:
+    'An image with no tag means `:latest`, and `:latest` moves whenever someone pushes. Each node pulls it when ' +
+    'it starts the pod (the pull policy defaults to `Always` for `latest`), so replicas of one workload can run ' +
+    'different code, a node restart can upgrade a sidecar nobody touched, and rolling back the manifest does not ' +
+    'bring the old image back. This applies to init containers and sidecars as much as to the app. A digest ' +
+    '(`image@sha256:…`, alone or after a tag) pins the image. Floating branch tags such as `main` or `alpine` ' +
+    'move too; list the ones your policy forbids in the `floatingTags` option. Fix: use a version tag or a digest.',
+  options: {
+    floatingTags: {
+      type: 'string[]',
+      default: [],
+      description: 'Tags besides `latest` that move and count as unpinned, e.g. ["master", "main", "canary", "alpine"].',
+    },
+  },
+  example: {
+    bad: `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  initContainers:
+    - name: wait-for-db
+      image: busybox
+      command: ["sh", "-c", "until nc -z db 5432; do sleep 2; done"]
+  containers:
+    - name: app
+      image: registry.example.com/web:latest
+`,
+    fixed: `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  initContainers:
+    - name: wait-for-db
+      image: busybox:1.37.0
+      command: ["sh", "-c", "until nc -z db 5432; do sleep 2; done"]
+  containers:
+    - name: app
+      image: registry.example.com/web:1.4.2
+`,
+  },
+  evaluate({ pods, options }) {
+    const floating = new Set(Array.isArray(options.floatingTags) ? options.floatingTags : []);
+    const findings: RuleFinding[] = [];
+    for (const pod of pods) {
+      for (const container of pod.containers) {
+        const image = asString(container.spec.image)?.trim();
+        if (!image) continue;
+        const { repository, tag, digest } = parseImage(image);
+        if (digest !== undefined) continue;
+        const problem =
+          tag === undefined || tag === ''
+            ? `has no tag, so it means \`${repository}:latest\``
+            : tag === 'latest'
+              ? 'uses the `latest` tag'
+              : floating.has(tag)
+                ? `uses \`${tag}\`, a tag your policy lists as floating`
+                : undefined;
+        if (!problem) continue;
+        const name = container.name;
+        findings.push({
+          container: name,
+          path: `${container.path}.image`,
+          message:
+            `container '${name}' image \`${image}\` ${problem}: the tag moves, so each node runs whatever it pointed to when that node ` +
+            `pulled it; replicas can run different code and rolling back the manifest does not bring the previous image back.`,
+          fix: `Pin the image of '${name}' (${container.path}.image) to a version tag or a digest, e.g. \`${repository}:<version>\` or \`${repository}@sha256:<digest>\`.`,
+        });
+      }
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { ruleFindings } from '../support/engine.js';
+import { everyWorkloadKind, realWorld } from './workloads.js';
+
+const RULE = 'classic-sidecar-in-job';
+
+const job = (containers: string) => `apiVersion: batch/v1
+kind: Job
+metadata: { name: export, namespace: batch }
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+${containers}
+`;
+
+const where = (findings: ReturnType<typeof ruleFindings>) => findings.map((f) => `${f.resource.kind}/${f.resource.name}[${f.container}]`);
+
+describe('classic-sidecar-in-job', () => {
+  it('warns on a well-known proxy in containers of a Job and names the migration', () => {
+    const findings = ruleFindings(RULE, job(`        - { name: export, image: "registry.example.com/export:1.8.0" }
+        - { name: sql-proxy, image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0", args: ["--port=5432", "p:r:i"] }`));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'warn', container: 'sql-proxy', path: 'spec.template.spec.containers[1]' });
+    expect(findings[0]!.message).toContain('database proxy');
+    expect(findings[0]!.message).toContain('the Job never completes');
+    expect(findings[0]!.fix).toContain('`initContainers`');
+    expect(findings[0]!.fix).toContain('`restartPolicy: Always`');
+    expect(findings[0]!.fix).toContain('`podpatterns migrate`');
+  });
+
+  it('warns on a helper whose command never ends and points at that command', () => {
+    const findings = ruleFindings(RULE, job(`        - { name: myjob, image: "alpine:3.20", command: ["sh", "-c", "echo done > /opt/logs.txt"] }
+        - { name: logshipper, image: "alpine:3.20", command: ["sh", "-c", "tail -F /opt/logs.txt"] }`));
+    expect(findings.map((f) => f.path)).toEqual(['spec.template.spec.containers[1].command']);
+    expect(findings[0]!.message).toContain('`tail -F /opt/logs.txt` follows the file forever');
+  });
+
+  it('finds the helper even when it is listed before the main container', () => {
+    const findings = ruleFindings(RULE, job(`        - { name: linkerd-proxy, image: "cr.l5d.io/linkerd/proxy:edge-24.11.8" }
+        - { name: export, image: "registry.example.com/export:1.8.0" }`));
+    expect(where(findings)).toEqual(['Job/export[linkerd-proxy]']);
+    expect(findings[0]!.message).toContain("runs next to 'export'");
+    expect(findings[0]!.fix).toContain('config.alpha.linkerd.io/proxy-enable-native-sidecar');
+  });
+
+  it('leaves helpers that may be the workload itself (medium confidence) and unknown containers alone', () => {
+    expect(ruleFindings(RULE, job(`        - { name: export, image: "registry.example.com/export:1.8.0" }
+        - { name: envoy, image: "envoyproxy/envoy:v1.32.1" }
+        - { name: uploader, image: "registry.example.com/uploader:0.3.0" }`))).toEqual([]);
+  });
+
+  it('leaves a helper that already is a native sidecar alone', () => {
+    expect(ruleFindings(RULE, job('        - { name: export, image: "registry.example.com/export:1.8.0" }').replace(
+      '      containers:',
+      '      initContainers:\n        - { name: istio-proxy, image: "docker.io/istio/proxyv2:1.24.1", restartPolicy: Always }\n      containers:',
+    ))).toEqual([]);
+  });
+
+  it('stays silent below 1.29 on either the API server or the oldest kubelet: there is no native sidecar to move to', () => {
+    const manifest = job(`        - { name: export, image: "registry.example.com/export:1.8.0" }
+        - { name: istio-proxy, image: "docker.io/istio/proxyv2:1.24.1" }`);
+    expect(ruleFindings(RULE, manifest)).toHaveLength(1);
+    expect(ruleFindings(RULE, manifest, { kubernetesVersion: '1.28' })).toEqual([]);
+    expect(ruleFindings(RULE, manifest, { kubernetesVersion: '1.31', minKubeletVersion: '1.28' })).toEqual([]);
+  });
+
+  it('reaches Jobs and CronJobs, and only those', () => {
+    const spec = {
+      containers: [
+        { name: 'task', image: 'registry.example.com/task:1.0.0' },
+        { name: 'fluent-bit', image: 'fluent/fluent-bit:3.0.7' },
+      ],
+    };
+    for (const { kind, yaml, specPath } of everyWorkloadKind(spec)) {
+      const expected = kind === 'Job' || kind === 'CronJob' ? [`${specPath}.containers[1]`] : [];
+      expect(ruleFindings(RULE, yaml).map((f) => f.path), kind).toEqual(expected);
+    }
+  });
+
+  it('flags the classic sidecars of the real-world Jobs that INDEX.md names', () => {
+    const istio = ruleFindings(RULE, realWorld('istio-injected-classic-sidecar.yaml'));
+    expect(where(istio)).toEqual(['Job/pi[istio-proxy]', 'CronJob/hellocron[istio-proxy]']);
+    expect(istio[0]!.fix).toContain('sidecar.istio.io/nativeSidecar: "true"');
+    expect(where(ruleFindings(RULE, realWorld('k8s-website-classic-multicontainer.yaml')))).toEqual(['Job/myjob[logshipper]']);
+  });
+
+  it.each([
+    ['istio-injected-native-sidecar.yaml', 'istio-proxy is already a native sidecar in Job/pi and CronJob/hellocron'],
+    ['k8s-website-native-sidecars.yaml', 'the logshipper of Job/myjob is a native sidecar'],
+    ['cert-manager-helm.yaml', 'single-container startupapicheck Job'],
+    ['ingress-nginx-cloud.yaml', 'single-container admission Jobs'],
+    ['descheduler-manifests.yaml', 'single-container Job and CronJob'],
+    ['linkerd-install-default.yaml', 'single-container heartbeat CronJob'],
+  ])('raises nothing on real-world %s (%s)', (file) => {
+    expect(ruleFindings(RULE, realWorld(file))).toEqual([]);
+  });
+});

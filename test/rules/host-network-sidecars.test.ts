@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ruleFindings } from '../support/engine.js';
+import { everyWorkloadKind, realWorld } from './workloads.js';
+
+const RULE = 'host-network-sidecars';
+
+describe('host-network-sidecars', () => {
+  it('warns on node-exporter whose kube-rbac-proxy sidecar binds node port 9100', () => {
+    const findings = ruleFindings(RULE, realWorld('kube-prometheus-manifests.yaml'));
+    expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['DaemonSet/node-exporter']);
+    expect(findings[0]).toMatchObject({ severity: 'warn', path: 'spec.template.spec.hostNetwork' });
+    expect(findings[0]!.message).toContain("sidecar 'kube-rbac-proxy' (ports 9100)");
+    // A DaemonSet runs one pod per node: "two replicas on a node" is not its problem.
+    expect(findings[0]!.message).not.toContain('two replicas');
+    expect(findings[0]!.fix).toContain("if 'node-exporter' does not need the node's network");
+  });
+
+  it('finds the hostNetwork pods with sidecars the corpus lists, and only those', () => {
+    const flagged = [
+      'calico-canal.yaml', 'csi-driver-nfs.yaml', 'metallb-frr-prometheus.yaml', 'istio-spire-quickstart.yaml',
+      'calico-csi-driver-and-etcd.yaml', 'flannel.yaml', 'k8s-examples-misc.yaml', 'istio-samples-misc.yaml', 'aws-ebs-csi-driver.yaml',
+    ].flatMap((file) => ruleFindings(RULE, realWorld(file)).map((f) => `${f.resource.kind}/${f.resource.name}`));
+    expect(flagged.sort()).toEqual([
+      'DaemonSet/canal', 'DaemonSet/csi-nfs-node', 'DaemonSet/speaker', 'DaemonSet/spire-agent', 'Deployment/csi-nfs-controller',
+    ]);
+  });
+
+  it('leaves flannel and calico-node alone: one long-running container after init containers', () => {
+    expect(ruleFindings(RULE, realWorld('flannel.yaml'))).toEqual([]);
+    const calico = ruleFindings(RULE, realWorld('calico-csi-driver-and-etcd.yaml'));
+    expect(calico.filter((f) => f.resource.name === 'calico-node')).toEqual([]);
+  });
+
+  it('counts a native sidecar as long-running and says replicas of a Deployment cannot share a node', () => {
+    const findings = ruleFindings(RULE, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: edge-router }
+spec:
+  template:
+    spec:
+      hostNetwork: true
+      initContainers:
+        - name: envoy
+          image: envoyproxy/envoy:v1.32.3
+          restartPolicy: Always
+          ports: [{ containerPort: 9901 }]
+      containers:
+        - { name: router, image: registry.example.com/router:2.0.0, ports: [{ containerPort: 8080 }] }
+`);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toContain("sidecar 'envoy' (ports 9901)");
+    expect(findings[0]!.message).toContain('two replicas of the pod cannot run on the same node');
+    expect(findings[0]!.fix).toContain("Move 'envoy' into a pod of its own without hostNetwork");
+  });
+
+  it('reaches every workload kind and ignores pods without hostNetwork', () => {
+    const containers = [{ name: 'agent', image: 'a:1' }, { name: 'exporter', image: 'b:1' }];
+    for (const workload of everyWorkloadKind({ hostNetwork: true, containers })) {
+      expect(ruleFindings(RULE, workload.yaml).map((f) => f.path), workload.kind).toEqual([`${workload.specPath}.hostNetwork`]);
+    }
+    for (const workload of everyWorkloadKind({ hostNetwork: false, containers })) {
+      expect(ruleFindings(RULE, workload.yaml), workload.kind).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ruleFindings } from '../support/engine.js';
+import { everyWorkloadKind, realWorld } from './workloads.js';
+
+const RULE = 'privileged-sidecar';
+
+const pod = (containers: string, initContainers = '[]', annotations = '{}') => `apiVersion: v1
+kind: Pod
+metadata: { name: p, annotations: ${annotations} }
+spec:
+  initContainers: ${initContainers}
+  containers: ${containers}
+`;
+
+describe('privileged-sidecar', () => {
+  it('warns on a privileged sidecar and points at the flag', () => {
+    const findings = ruleFindings(RULE, pod(`
+    - { name: app, image: registry.example.com/app:1.0.0 }
+    - { name: debugger, image: busybox:1.36, securityContext: { privileged: true } }`));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'warn', container: 'debugger', path: 'spec.containers[1].securityContext.privileged' });
+    expect(findings[0]!.message).toContain('compromise of the node');
+  });
+
+  it('recognises NET_ADMIN and SYS_ADMIN with or without the CAP_ prefix, in any case', () => {
+    const findings = ruleFindings(RULE, pod(`
+    - { name: app, image: registry.example.com/app:1.0.0 }
+    - name: proxy
+      image: envoyproxy/envoy:v1.32.3
+      securityContext: { capabilities: { add: [NET_BIND_SERVICE, cap_net_admin] } }
+    - name: fuse
+      image: registry.example.com/fuse-mounter:0.3.0
+      securityContext: { capabilities: { add: [CAP_SYS_ADMIN] } }`));
+    expect(findings.map((f) => [f.container, f.path])).toEqual([
+      ['proxy', 'spec.containers[1].securityContext.capabilities.add[1]'],
+      ['fuse', 'spec.containers[2].securityContext.capabilities.add[0]'],
+    ]);
+    expect(findings[0]!.message).toContain('intercept or redirect all of the app');
+  });
+
+  it('ignores harmless capabilities and unprivileged sidecars', () => {
+    expect(ruleFindings(RULE, pod(`
+    - { name: app, image: a:1 }
+    - { name: proxy, image: b:1, securityContext: { privileged: false, capabilities: { add: [NET_BIND_SERVICE], drop: [NET_ADMIN] } } }`))).toEqual([]);
+  });
+
+  it('warns on a privileged native sidecar but not on a privileged init container that exits', () => {
+    const findings = ruleFindings(RULE, pod(`
+    - { name: app, image: a:1 }`, `
+    - { name: sysctl, image: busybox:1.36, securityContext: { privileged: true } }
+    - { name: mesh-proxy, image: b:1, restartPolicy: Always, securityContext: { capabilities: { add: [NET_ADMIN] } } }`));
+    expect(findings.map((f) => f.container)).toEqual(['mesh-proxy']);
+  });
+
+  it('never judges the main container, even when the default-container annotation names a later one', () => {
+    const findings = ruleFindings(RULE, pod(`
+    - { name: registrar, image: registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.12.0 }
+    - { name: driver, image: registry.example.com/csi-driver:1.0.0, securityContext: { privileged: true } }
+    - { name: helper, image: registry.example.com/helper:1.0.0, securityContext: { privileged: true } }`,
+    '[]', '{ kubectl.kubernetes.io/default-container: driver }'));
+    expect(findings.map((f) => f.container)).toEqual(['helper']);
+  });
+
+  it('leaves alone the csi-nfs driver listed last, ebs-plugin listed first, and privileged init containers', () => {
+    for (const file of ['csi-driver-nfs.yaml', 'aws-ebs-csi-driver.yaml', 'bitnami-elasticsearch.yaml', 'k8s-examples-misc.yaml', 'flannel.yaml']) {
+      expect(ruleFindings(RULE, realWorld(file)), file).toEqual([]);
+    }
+  });
+
+  it('finds the privileged CSI and CNI sidecars of the corpus', () => {
+    const hostpath = ruleFindings(RULE, realWorld('csi-driver-host-path.yaml'));
+    expect(hostpath.map((f) => f.container).sort()).toEqual(['csi-attacher', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter', 'node-driver-registrar']);
+    expect(ruleFindings(RULE, realWorld('calico-canal.yaml')).map((f) => f.container)).toEqual(['kube-flannel']);
+    expect(ruleFindings(RULE, realWorld('calico-csi-driver-and-etcd.yaml')).map((f) => f.container)).toEqual(['csi-node-driver-registrar']);
+    expect(ruleFindings(RULE, realWorld('istio-spire-quickstart.yaml')).map((f) => f.container)).toEqual(['spiffe-csi-driver']);
+  });
+
+  it('points at the sidecar in every workload kind', () => {
+    const spec = {
+      containers: [
+        { name: 'app', image: 'a:1' },
+        { name: 'vpn', image: 'b:1', securityContext: { capabilities: { add: ['NET_ADMIN'] } } },
+      ],
+    };
+    for (const workload of everyWorkloadKind(spec)) {
+      expect(ruleFindings(RULE, workload.yaml).map((f) => f.path), workload.kind)
+        .toEqual([`${workload.specPath}.containers[1].securityContext.capabilities.add[0]`]);
+    }
+  });
+
+  it('ignores malformed security contexts without an error', () => {
+    expect(ruleFindings(RULE, pod(`
+    - { name: app, image: a:1 }
+    - { name: b, image: b:1, securityContext: { privileged: "true", capabilities: { add: "NET_ADMIN" } } }
+    - { name: c, image: c:1, securityContext: { capabilities: { add: [null, 5, NET_RAW] } } }
+    - { name: d, image: d:1, securityContext: null }`))).toEqual([]);
+  });
+});

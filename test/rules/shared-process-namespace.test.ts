@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ruleFindings } from '../support/engine.js';
+import { everyWorkloadKind, realWorld } from './workloads.js';
+
+const RULE = 'shared-process-namespace';
+
+describe('shared-process-namespace', () => {
+  it('warns on the Kubernetes docs nginx + shell pod and says what the shell can reach', () => {
+    const findings = ruleFindings(RULE, realWorld('k8s-website-classic-multicontainer.yaml'));
+    expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['Pod/nginx']);
+    expect(findings[0]).toMatchObject({ severity: 'warn', path: 'spec.shareProcessNamespace' });
+    expect(findings[0]!.message).toContain("'nginx', 'shell'");
+    expect(findings[0]!.message).toMatch(/\/proc\/<pid>\/root/);
+    expect(findings[0]!.message).toMatch(/environ/);
+    expect(findings[0]!.message).toMatch(/pause container becomes PID 1/);
+    expect(findings[0]!.fix).toMatch(/HTTP reload endpoint/);
+  });
+
+  it('warns on spire-server and the MetalLB speaker, whose reloader signals frr', () => {
+    expect(ruleFindings(RULE, realWorld('istio-spire-quickstart.yaml')).map((f) => f.resource.name)).toEqual(['spire-server']);
+    const speaker = ruleFindings(RULE, realWorld('metallb-frr-prometheus.yaml'));
+    expect(speaker.map((f) => f.path)).toEqual(['spec.template.spec.shareProcessNamespace']);
+    expect(speaker[0]!.message).toContain("'cp-frr-files' (init)");
+  });
+
+  it('leaves the single-container OpenTelemetry collector with a shared namespace alone', () => {
+    expect(ruleFindings(RULE, realWorld('otel-collector-examples-sharedpid-prestop.yaml'))).toEqual([]);
+  });
+
+  it('leaves an explicit shareProcessNamespace: false alone', () => {
+    expect(ruleFindings(RULE, realWorld('kube-prometheus-stack-helm.yaml'))).toEqual([]);
+  });
+
+  it('counts init containers: an init container and one app container already share the namespace', () => {
+    const findings = ruleFindings(RULE, `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  shareProcessNamespace: true
+  initContainers:
+    - { name: setup, image: busybox:1.36, command: ["sh", "-c", "cp /src/* /work/"] }
+  containers:
+    - { name: app, image: registry.example.com/app:1.0.0 }
+`);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toContain("'app' is no longer PID 1");
+  });
+
+  it('reaches the pod spec of every workload kind', () => {
+    const spec = {
+      shareProcessNamespace: true,
+      containers: [
+        { name: 'app', image: 'registry.example.com/app:1.0.0' },
+        { name: 'debug', image: 'busybox:1.36', command: ['sleep', 'infinity'] },
+      ],
+    };
+    for (const workload of everyWorkloadKind(spec)) {
+      expect(ruleFindings(RULE, workload.yaml).map((f) => f.path), workload.kind).toEqual([`${workload.specPath}.shareProcessNamespace`]);
+    }
+  });
+
+  it('stays quiet without shareProcessNamespace or with a single container', () => {
+    for (const workload of everyWorkloadKind({ shareProcessNamespace: true, containers: [{ name: 'app', image: 'a:1' }] })) {
+      expect(ruleFindings(RULE, workload.yaml), workload.kind).toEqual([]);
+    }
+    for (const workload of everyWorkloadKind({ containers: [{ name: 'app', image: 'a:1' }, { name: 'b', image: 'b:1' }] })) {
+      expect(ruleFindings(RULE, workload.yaml), workload.kind).toEqual([]);
+    }
+  });
+});
