@@ -1,0 +1,79 @@
+{{- /*
+Webhook paths use path segments (/validate/enforce), never a query string: the API server rejects a
+clientConfig.url with a query, and every segment of clientConfig.service.path must be a DNS-1123
+subdomain (kubernetes/apiserver pkg/util/webhook/validation.go: ValidateWebhookURL, ValidateWebhookService).
+*/}}
+{{- define "podpatterns.clientConfig" -}}
+{{- if .root.Values.webhook.url -}}
+url: {{ printf "%s%s" (trimSuffix "/" .root.Values.webhook.url) .path | quote }}
+{{- else -}}
+service:
+  name: {{ include "podpatterns.fullname" .root }}
+  namespace: {{ .root.Release.Namespace }}
+  port: 443
+  path: {{ .path | quote }}
+{{- end }}
+{{- with .caBundle }}
+caBundle: {{ . }}
+{{- end }}
+{{- end }}
+
+{{- /* Namespaces no webhook ever reviews: the control plane's, the webhook's own (so it can always start), the user's. */}}
+{{- define "podpatterns.excludedNamespaces" -}}
+{{- concat (list "kube-system" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq | toJson }}
+{{- end }}
+
+{{- define "podpatterns.commonWebhookFields" -}}
+admissionReviewVersions: ["v1"]
+sideEffects: NoneOnDryRun
+matchPolicy: Equivalent
+failurePolicy: {{ .Values.webhook.failurePolicy }}
+timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
+objectSelector:
+  matchExpressions:
+    - key: podpatterns.io/ignore
+      operator: DoesNotExist
+{{- end }}
+
+{{- /* Every kind that carries a pod template, as the validating rules and the native-sidecar guard cover them. */}}
+{{- define "podpatterns.podBearingRules" -}}
+- apiGroups: [""]
+  apiVersions: ["v1"]
+  resources: ["pods", "replicationcontrollers", "podtemplates"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["apps"]
+  apiVersions: ["v1"]
+  resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["batch"]
+  apiVersions: ["v1"]
+  resources: ["jobs", "cronjobs"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+{{- end }}
+
+{{- /*
+Validating entries, one per mode: the enforce and warn entries select their namespaces by name and the
+default entry excludes those names, so no object is reviewed twice.
+*/}}
+{{- define "podpatterns.validatingEntries" -}}
+{{- $excluded := include "podpatterns.excludedNamespaces" . | fromJsonArray }}
+{{- $enforce := .Values.validation.namespaces.enforce }}
+{{- $warn := .Values.validation.namespaces.warn }}
+{{- range $enforce }}
+{{- if has . $warn }}
+{{- fail (printf "validation.namespaces: namespace %q is listed under both enforce and warn; keep it in one" .) }}
+{{- end }}
+{{- end }}
+{{- $entries := list }}
+{{- if $enforce }}
+{{- $entries = append $entries (dict "name" "enforce.validate.podpatterns.io" "mode" "enforce" "in" $enforce "notIn" $excluded) }}
+{{- end }}
+{{- if $warn }}
+{{- $entries = append $entries (dict "name" "warn.validate.podpatterns.io" "mode" "warn" "in" $warn "notIn" $excluded) }}
+{{- end }}
+{{- $entries = append $entries (dict "name" "validate.podpatterns.io" "mode" .Values.validation.mode "in" (list) "notIn" (concat $excluded $enforce $warn | uniq)) }}
+{{- toJson $entries }}
+{{- end }}
