@@ -1,0 +1,76 @@
+import { jsonRoot } from './json-nodes.js';
+import { lenientYamlRoot } from './lenient-yaml.js';
+import type { ManifestDocument } from './manifest.js';
+import { parsePath } from './path.js';
+import { LineIndex, type SourceNode } from './source-node.js';
+import { yamlRoot } from './yaml-nodes.js';
+
+/** Maps a finding's path to the line of its source file. */
+export type LineLocator = (path: string) => number;
+
+/**
+ * A locator for one document. Positions are only worked out here, on the first call, so documents without
+ * findings never pay for them.
+ */
+export function lineLocator(document: ManifestDocument): LineLocator {
+  let located: { root: SourceNode | undefined; lines: LineIndex } | undefined;
+  return (path) => {
+    located ??= { root: rootOf(document), lines: new LineIndex(document.text) };
+    if (!located.root) return document.line;
+    return document.line + located.lines.lineOf(offsetOf(located.root, path)) - 1;
+  };
+}
+
+function rootOf(document: ManifestDocument): SourceNode | undefined {
+  try {
+    if (document.format === 'json') return jsonRoot(document.text);
+    return yamlRootOrLenient(document.text);
+  } catch {
+    // The document was parsed once already; should positions still fail, its first line is the answer.
+    return undefined;
+  }
+}
+
+function yamlRootOrLenient(text: string): SourceNode | undefined {
+  try {
+    return yamlRoot(text);
+  } catch {
+    // The few documents only the lenient reader accepts (see lenient-yaml.ts).
+    return lenientYamlRoot(text);
+  }
+}
+
+/**
+ * The offset of the deepest node `path` reaches: the key of the last mapping step (its line is where the
+ * field is written), or the item of the last sequence step. A path into a field that is absent stops at its
+ * nearest present ancestor, which is where the fix goes.
+ */
+export function offsetOf(root: SourceNode, path: string): number {
+  const segments = parsePath(path);
+  let node = root;
+  let offset = root.offset;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (typeof segment === 'number') {
+      const next = node.item(segment);
+      if (!next) break;
+      node = next;
+      offset = next.offset;
+      continue;
+    }
+    // Keys may hold dots (`podpatterns.io/ignore`): when a step names no key, join it with the next ones.
+    let key = segment;
+    let last = i;
+    let found = node.entry(key);
+    for (let j = i + 1; !found && typeof segments[j] === 'string'; j++) {
+      key += `.${segments[j] as string}`;
+      found = node.entry(key);
+      if (found) last = j;
+    }
+    if (!found) break;
+    i = last;
+    node = found.value;
+    offset = found.keyOffset;
+  }
+  return offset;
+}

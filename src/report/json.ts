@@ -1,0 +1,95 @@
+import type { AuditReport } from './audit.js';
+import { summarize, type AuditSummary } from './summary.js';
+
+/**
+ * The `--output json` document. Scripts consume it: keys are stable and always present (`null` when a
+ * value does not apply), new keys may be added, none are renamed or removed.
+ *
+ * - `findings[]`: `rule`, `severity` (deny|warn|audit), `resource` {`apiVersion`, `kind`, `namespace`, `name`},
+ *   `container`, `path` (dotted path in the document, `items[i]` for List items), `message`, `fix`,
+ *   `file` (as given on the command line, `stdin` for `-`), `line` (1-based).
+ * - `summary`: counts of `findings`, `deny`, `warn`, `audit`, `errors`, `exemptions`, `resources`,
+ *   `documents`, `files`.
+ * - `errors[]`: `file`, `line`, `code` (PODPATTERNS_ERR_*), `rule` (for a rule that failed), `message`.
+ * - `exemptions[]`: `resource`, `rules`, `reason`, `file`, `line` for `podpatterns.io/ignore` annotations.
+ */
+export interface JsonReport {
+  findings: JsonFinding[];
+  summary: AuditSummary;
+  errors: JsonError[];
+  exemptions: JsonExemption[];
+}
+
+interface JsonResource {
+  apiVersion: string;
+  kind: string;
+  namespace: string | null;
+  name: string;
+}
+
+interface JsonFinding {
+  rule: string;
+  severity: string;
+  resource: JsonResource;
+  container: string | null;
+  path: string;
+  message: string;
+  fix: string;
+  file: string;
+  line: number;
+}
+
+interface JsonError {
+  file: string;
+  line: number | null;
+  code: string | null;
+  rule: string | null;
+  message: string;
+}
+
+interface JsonExemption {
+  resource: JsonResource;
+  rules: string[];
+  reason: string | null;
+  file: string;
+  line: number;
+}
+
+export function jsonReport(report: AuditReport): JsonReport {
+  return {
+    findings: report.findings.map((finding) => ({
+      rule: finding.rule,
+      severity: finding.severity,
+      resource: resource(finding.resource),
+      container: finding.container ?? null,
+      path: finding.path,
+      message: finding.message,
+      fix: finding.fix,
+      file: finding.file,
+      line: finding.line,
+    })),
+    summary: summarize(report),
+    errors: report.errors.map((error) => ({
+      file: error.file,
+      line: error.line ?? null,
+      code: error.code ?? null,
+      rule: error.rule ?? null,
+      message: error.message,
+    })),
+    exemptions: report.exemptions.map((exemption) => ({
+      resource: resource(exemption.resource),
+      rules: exemption.rules,
+      reason: exemption.reason ?? null,
+      file: exemption.file,
+      line: exemption.line,
+    })),
+  };
+}
+
+export function renderJson(report: AuditReport): string {
+  return `${JSON.stringify(jsonReport(report), null, 2)}\n`;
+}
+
+function resource(ref: { apiVersion: string; kind: string; namespace?: string; name: string }): JsonResource {
+  return { apiVersion: ref.apiVersion, kind: ref.kind, namespace: ref.namespace ?? null, name: ref.name };
+}

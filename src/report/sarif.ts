@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Rule, Severity } from '../engine/types.js';
+import { STDIN_NAME } from '../input/sources.js';
+import type { AuditError, AuditReport, LocatedFinding } from './audit.js';
+import { resourceName } from './text.js';
+
+/** SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/) as GitHub code scanning reads it. */
+export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
+
+export interface SarifOptions {
+  rules: readonly Rule[];
+  toolVersion: string;
+  /** Artifact URIs are relative to it, so code scanning can map them onto the repository. */
+  cwd: string;
+}
+
+type Level = 'error' | 'warning' | 'note';
+const LEVELS: Readonly<Record<Severity, Level>> = { deny: 'error', warn: 'warning', audit: 'note' };
+
+export function sarifLog(report: AuditReport, options: SarifOptions): Record<string, unknown> {
+  const ruleIndex = new Map(options.rules.map((rule, index) => [rule.id, index]));
+  return {
+    $schema: SARIF_SCHEMA_URI,
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'podpatterns',
+            version: options.toolVersion,
+            semanticVersion: options.toolVersion,
+            rules: options.rules.map(ruleDescriptor),
+          },
+        },
+        invocations: [
+          {
+            executionSuccessful: report.errors.length === 0,
+            toolExecutionNotifications: report.errors.map((error) => notification(error, options.cwd)),
+          },
+        ],
+        results: report.findings.map((finding) => result(finding, ruleIndex.get(finding.rule), options.cwd)),
+      },
+    ],
+  };
+}
+
+export function renderSarif(report: AuditReport, options: SarifOptions): string {
+  return `${JSON.stringify(sarifLog(report, options), null, 2)}\n`;
+}
+
+function ruleDescriptor(rule: Rule): Record<string, unknown> {
+  const examples = `Flagged:\n\n${rule.example.bad}\nFixed:\n\n${rule.example.fixed}`;
+  return {
+    id: rule.id,
+    shortDescription: { text: rule.summary },
+    fullDescription: { text: rule.description },
+    help: {
+      text: `${rule.description}\n\n${examples}`,
+      markdown: `${rule.description}\n\n**Flagged:**\n\n\`\`\`yaml\n${rule.example.bad}\`\`\`\n\n**Fixed:**\n\n\`\`\`yaml\n${rule.example.fixed}\`\`\`\n`,
+    },
+    defaultConfiguration: { level: LEVELS[rule.defaultSeverity] },
+  };
+}
+
+function result(finding: LocatedFinding, ruleIndex: number | undefined, cwd: string): Record<string, unknown> {
+  return {
+    ruleId: finding.rule,
+    ...(ruleIndex !== undefined && { ruleIndex }),
+    level: LEVELS[finding.severity],
+    message: { text: `${finding.container !== undefined ? `${finding.container}: ` : ''}${finding.message} Fix: ${finding.fix}` },
+    locations: [
+      {
+        physicalLocation: { artifactLocation: { uri: artifactUri(finding.file, cwd) }, region: { startLine: finding.line } },
+        logicalLocations: [{ name: finding.resource.name, fullyQualifiedName: resourceName(finding.resource), kind: 'resource' }],
+      },
+    ],
+    // Stable across edits that only move lines, so code scanning keeps tracking the same alert.
+    partialFingerprints: { 'podpatterns/v1': fingerprint(finding) },
+    properties: { path: finding.path, ...(finding.container !== undefined && { container: finding.container }) },
+  };
+}
+
+function notification(error: AuditError, cwd: string): Record<string, unknown> {
+  const region = error.line !== undefined ? { region: { startLine: error.line } } : {};
+  return {
+    level: 'error',
+    message: { text: error.code ? `${error.message} [${error.code}]` : error.message },
+    locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(error.file, cwd) }, ...region } }],
+    ...(error.rule !== undefined && { associatedRule: { id: error.rule } }),
+  };
+}
+
+/** A URI reference relative to `cwd` with `/` separators; outside `cwd`, an absolute `file:` URI. */
+export function artifactUri(file: string, cwd: string): string {
+  if (file === STDIN_NAME) return STDIN_NAME;
+  const absolute = resolve(cwd, file);
+  const path = relative(cwd, absolute);
+  if (path === '..' || path.startsWith(`..${sep}`) || isAbsolute(path)) return pathToFileURL(absolute).href;
+  return path.split(sep).map(encodeURIComponent).join('/');
+}
+
+function fingerprint(finding: LocatedFinding): string {
+  const { kind, namespace, name } = finding.resource;
+  return createHash('sha256')
+    .update([finding.rule, finding.file, kind, namespace ?? '', name, finding.container ?? '', finding.path].join('\0'))
+    .digest('hex')
+    .slice(0, 32);
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { lineLocator } from '../../src/input/locate.js';
+import { parseManifests, type ManifestDocument } from '../../src/input/manifest.js';
+import { parsePath } from '../../src/input/path.js';
+import { LineIndex } from '../../src/input/source-node.js';
+
+/** The documents of a stream, and a way to ask for the line of a path in one of them. */
+function documentsOf(text: string): { documents: ManifestDocument[]; lineOf: (document: number, path: string) => number } {
+  const { documents, errors } = parseManifests(text, 'test.yaml');
+  expect(errors).toEqual([]);
+  return { documents, lineOf: (index, path) => lineLocator(documents[index]!)(path) };
+}
+
+/** The 1-based line of the first line of `text` that contains `needle` (after line `after`). */
+function lineWith(text: string, needle: string, after = 0): number {
+  const index = text.split('\n').findIndex((line, i) => i >= after && line.includes(needle));
+  expect(index, needle).toBeGreaterThanOrEqual(0);
+  return index + 1;
+}
+
+const deployment = (name: string, secondPort: number): string => `# Source: shop/templates/${name}.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: shop/${name}:1.0
+          ports:
+            - containerPort: 8080
+        - name: proxy
+          image: envoyproxy/envoy:v1.30.1
+          ports:
+            - name: admin
+              containerPort: 9901
+            - containerPort: ${secondPort}
+`;
+
+describe('lineLocator', () => {
+  const stream = `---\n${deployment('cart', 8081)}---\n${deployment('catalog', 8082)}---\n${deployment('checkout', 8443)}`;
+
+  it('points a path in the third document at the line of its field in the file', () => {
+    const { lineOf } = documentsOf(stream);
+    const third = lineWith(stream, 'name: checkout');
+    expect(lineOf(2, 'spec.template.spec.containers[1].ports[1].containerPort')).toBe(lineWith(stream, 'containerPort: 8443', third));
+    expect(lineOf(2, 'spec.template.spec.containers[1]')).toBe(lineWith(stream, '- name: proxy', third));
+    expect(lineOf(2, 'spec.template.spec.containers[1].ports[0].name')).toBe(lineWith(stream, 'name: admin', third));
+    expect(lineOf(0, 'spec.template.spec.containers[1].ports[1].containerPort')).toBe(lineWith(stream, 'containerPort: 8081'));
+  });
+
+  it('points a path to an absent field at its nearest present parent, where the fix goes', () => {
+    const { lineOf } = documentsOf(stream);
+    const second = lineWith(stream, 'name: catalog');
+    expect(lineOf(1, 'spec.template.spec.containers[1].resources.requests.cpu')).toBe(lineWith(stream, '- name: proxy', second));
+    expect(lineOf(1, 'spec.template.spec.initContainers[0]')).toBe(lineWith(stream, '    spec:', second));
+    expect(lineOf(1, '')).toBe(second - 3);
+  });
+
+  it('finds the items of a YAML List', () => {
+    const list = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: one}
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}]
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: two
+    spec:
+      containers:
+        - name: app
+          image: nginx
+`;
+    const { lineOf } = documentsOf(list);
+    expect(lineOf(0, 'items[1]')).toBe(lineWith(list, 'apiVersion: v1', 5));
+    expect(lineOf(0, 'items[1].spec.containers[0].image')).toBe(lineWith(list, 'image: nginx', 10));
+    expect(lineOf(0, 'items[0].spec.containers[0].image')).toBe(lineWith(list, 'containers: [{name: app'));
+  });
+
+  it('follows anchors, aliases and merge keys to where the value is written', () => {
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: anchored
+spec:
+  containers:
+    - &base
+      name: app
+      image: nginx:1.27
+      resources:
+        limits: {memory: 1Gi}
+    - <<: *base
+      name: copy
+`;
+    const { lineOf } = documentsOf(yaml);
+    expect(lineOf(0, 'spec.containers[1].name')).toBe(lineWith(yaml, 'name: copy'));
+    expect(lineOf(0, 'spec.containers[1].resources.limits.memory')).toBe(lineWith(yaml, 'limits: {memory: 1Gi}'));
+  });
+
+  it('finds quoted keys and keys that contain dots', () => {
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: annotated
+  annotations:
+    "podpatterns.io/ignore": port-conflict
+    'kubectl.kubernetes.io/default-container': app
+`;
+    const { lineOf } = documentsOf(yaml);
+    expect(lineOf(0, 'metadata.annotations.podpatterns.io/ignore')).toBe(6);
+    expect(lineOf(0, 'metadata.annotations["kubectl.kubernetes.io/default-container"]')).toBe(7);
+  });
+
+  it('finds fields of JSON documents, pretty-printed or on one line', () => {
+    const items = ['a', 'b', 'c'].map((name) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'app', image: `shop/${name}:1`, ports: [{ containerPort: 80 }] }] } }));
+    const pretty = JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2);
+    const { lineOf } = documentsOf(pretty);
+    const third = lineWith(pretty, '"name": "c"');
+    expect(lineOf(0, 'items[2].spec.containers[0].ports[0].containerPort')).toBe(lineWith(pretty, '"containerPort": 80', third));
+    expect(lineOf(0, 'items[2].spec.containers[0].image')).toBe(lineWith(pretty, '"image": "shop/c:1"'));
+    expect(lineOf(0, 'items[1]')).toBe(lineWith(pretty, '"name": "b"') - 4);
+
+    const compact = `{"apiVersion":"v1","kind":"Pod",\n"metadata":{"name":"x\\"y"},\n"spec":{"containers":[{"name":"a"},{"name":"b","image":"nginx"}]}}`;
+    const { lineOf: compactLine } = documentsOf(compact);
+    expect(compactLine(0, 'spec.containers[1].image')).toBe(3);
+    expect(compactLine(0, 'metadata.name')).toBe(2);
+    expect(compactLine(0, 'spec.containers[5].image')).toBe(3);
+  });
+
+  it('finds fields in documents only the lenient reader accepts', () => {
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: spire
+spec:
+  containers:
+    - name: csi
+      args: [
+          "-socket", "/run/csi.sock",
+      ]
+      image: ghcr.io/spiffe/spiffe-csi-driver:0.2.0
+`;
+    const { lineOf } = documentsOf(yaml);
+    expect(lineOf(0, 'spec.containers[0].image')).toBe(11);
+    expect(lineOf(0, 'spec.containers[0].args[1]')).toBe(9);
+  });
+});
+
+describe('parsePath', () => {
+  it('splits dotted paths with indexes and quoted keys', () => {
+    expect(parsePath('items[2].spec.containers[10].ports[0].containerPort')).toEqual(['items', 2, 'spec', 'containers', 10, 'ports', 0, 'containerPort']);
+    expect(parsePath('metadata.annotations["a.b/c"].x')).toEqual(['metadata', 'annotations', 'a.b/c', 'x']);
+    expect(parsePath('')).toEqual([]);
+  });
+});
+
+describe('LineIndex', () => {
+  it('gives the line of any offset, asked in any order', () => {
+    const text = 'a\n\nbc\nd\n\n\nefg\n';
+    const naive = (offset: number): number => text.slice(0, offset).split('\n').length;
+    const index = new LineIndex(text);
+    const offsets = [5, 0, text.length, 3, 2, 1, 9, 7, 8, 4, 12, 10, 6, 11, 0];
+    expect(offsets.map((offset) => index.lineOf(offset))).toEqual(offsets.map(naive));
+  });
+});
