@@ -58,10 +58,23 @@ const PATTERNS: readonly HelperPattern[] = [
   { kind: 'resizer', confidence: 'medium', image: /(^|\/)addon-resizer$/ },
 ];
 
+/** Fleets reuse a handful of images and names: remembering the verdicts saves ~20 regex tests per container. */
+const CACHE_LIMIT = 10_000;
+const cache = new Map<string, HelperMatch | undefined>();
+
 /** Recognises a well-known helper container by image or name; undefined for anything else. */
 export function recognizeHelper(container: Container): HelperMatch | undefined {
-  const image = typeof container.image === 'string' ? parseImage(container.image).repository : '';
+  const image = typeof container.image === 'string' ? container.image : '';
   const name = typeof container.name === 'string' ? container.name : '';
+  const key = `${image}\u0000${name}`;
+  if (cache.has(key)) return cache.get(key);
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  const match = matchHelper(image ? parseImage(image).repository : '', name);
+  cache.set(key, match);
+  return match;
+}
+
+function matchHelper(image: string, name: string): HelperMatch | undefined {
   let best: HelperMatch | undefined;
   for (const pattern of PATTERNS) {
     const evidence =

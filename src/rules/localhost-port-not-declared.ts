@@ -94,7 +94,7 @@ spec:
     const findings: RuleFinding[] = [];
     for (const pod of pods) {
       // With hostNetwork, localhost is the node's loopback: kubelet and node daemons answer there.
-      if (pod.spec.hostNetwork === true) continue;
+      if (pod.spec.hostNetwork === true || !pod.containers.some(mentionsLoopback)) continue;
       const endpoints = new Map(pod.containers.map((c) => [c, endpointsOf(c)]));
       const served = servedPorts(pod, endpoints);
       const seen = new Set<string>();
@@ -123,6 +123,16 @@ spec:
     return findings;
   },
 };
+
+const LOOPBACK = /localhost|127\.0\.0\.1|::1/i;
+
+/** A cheap first look: most pods name no loopback address at all, and parsing their endpoints is the costly part. */
+function mentionsLoopback(container: ContainerModel): boolean {
+  const { args, command, env } = container.spec;
+  const texts = [...(Array.isArray(args) ? args : []), ...(Array.isArray(command) ? command : [])];
+  for (const entry of Array.isArray(env) ? env : []) if (isObject(entry)) texts.push(entry.value as string);
+  return texts.some((text) => typeof text === 'string' && LOOPBACK.test(text));
+}
 
 /** Ports some container of the pod serves: declared, probed, or named in its own listen flags and env. */
 function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, ContainerEndpoints>): Map<number, string[]> {
