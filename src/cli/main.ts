@@ -4,13 +4,15 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { registerServe } from './serve.js';
+import { registerMigrate } from './migrate.js';
+import { registerAudit } from './audit.js';
+import { registerRules } from './rules.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** Exit codes others script against: 0 clean, 1 findings at or above --fail-on, 2 usage or input error. */
-export const EXIT_OK = 0;
-export const EXIT_FINDINGS = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 export function buildProgram(): Command {
   const program = new Command('podpatterns')
@@ -19,6 +21,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Each subcommand registers itself; adding one touches only its own file and this list.
+  registerAudit(program);
+  registerMigrate(program);
+  registerRules(program);
+  registerServe(program);
   return program;
 }
 

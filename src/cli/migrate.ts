@@ -10,7 +10,7 @@ import { applyChangeToDocument, planMigration, type MigrationOptions } from '../
 import { PodpatternsError, errorMessage } from '../policy/errors.js';
 import { parsePolicy, type MigrationSettings } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
-import { EXIT_OK, EXIT_USAGE } from './main.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 interface MigrateFlags {
   diff?: boolean;

@@ -5,7 +5,7 @@ export interface KubeVersion {
 }
 
 /** The newest Kubernetes minor podpatterns knows the behaviour of. */
-export const NEWEST_KNOWN_VERSION: KubeVersion = { major: 1, minor: 35 };
+export const NEWEST_KNOWN_VERSION: KubeVersion = { major: 1, minor: 37 };
 
 const VERSION_PATTERN = /^v?(\d+)\.(\d+)(?:[.+-].*)?$/;
 

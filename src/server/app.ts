@@ -1,0 +1,132 @@
+import type { IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { admissionRoutes, type AdmissionRoutesOptions } from './admission-routes.js';
+import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics-routes.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ServingState } from './state.js';
+
+/** The largest AdmissionReview accepted; the API server itself refuses requests over 3 MiB. */
+export const BODY_LIMIT = 10 * 1024 * 1024;
+
+export type WebhookApp = FastifyInstance<HttpsServer>;
+
+/** The HTTPS app: admission webhooks and health. */
+export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRoutesOptions): WebhookApp {
+  const app = Fastify({
+    https: tls,
+    loggerInstance: routes.logger,
+    // One line per admission comes from the routes; fastify's two lines per request would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Admission lines carry the uid; a child logger per request (with a request id) would only cost time.
+    childLoggerFactory: (logger) => logger,
+    bodyLimit: BODY_LIMIT,
+    // The API server keeps connections idle for up to 90 s (Go's http.Transport IdleConnTimeout); closing them
+    // sooner races its next request on a dying connection, and a POST is never retried.
+    keepAliveTimeout: 120_000,
+    requestTimeout: 60_000,
+    // In-flight requests on kept-alive connections finish normally while closing (with Connection: close).
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+  }) as unknown as WebhookApp;
+  acceptAnyBodyAsJson(app);
+  answerErrorsAsJson(app, routes.logger, (request, status, message) => {
+    const webhook = webhookOf(request.url);
+    if (webhook === undefined) return;
+    routes.metrics.invalidReviews.inc({ webhook });
+    routes.logger.info({ webhook, status, err: message }, 'invalid AdmissionReview');
+  });
+  void app.register(healthRoutes, { state: routes.state });
+  void app.register(admissionRoutes, routes);
+  return app;
+}
+
+/** The plain-HTTP app on the metrics port: `/metrics` and the same health endpoints. */
+export function buildMetricsApp(options: { metrics: ServerMetrics; state: ServingState; logger: Logger }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  }) as unknown as FastifyInstance;
+  answerErrorsAsJson(app, options.logger);
+  void app.register(healthRoutes, { state: options.state });
+  void app.register(metricsRoutes, { registry: options.metrics.registry });
+  return app;
+}
+
+/**
+ * The API server always sends application/json, but a body is parsed as JSON whatever its content type says,
+ * so a wrong or missing header gets the same clear 400 as any other body that is not an AdmissionReview.
+ */
+function acceptAnyBodyAsJson(app: WebhookApp): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(badRequest(`the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`), undefined);
+    }
+  });
+}
+
+/** How much of a refused body is read (and dropped) before answering, at most. */
+const DRAIN_LIMIT = 4 * BODY_LIMIT;
+const DRAIN_TIMEOUT_MS = 2000;
+
+/**
+ * Reads and drops the rest of a refused body before the 413 goes out. Fastify closes the connection after
+ * it; closing with unread data makes the kernel reset the connection, and the client, still writing, never
+ * sees the answer.
+ */
+function drainBody(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let received = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > DRAIN_LIMIT) finish();
+    };
+    const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+    raw.on('data', onData).once('end', finish).once('close', finish).once('error', finish);
+    raw.resume();
+  });
+}
+
+function badRequest(message: string): FastifyError {
+  return Object.assign(new Error(message), { statusCode: 400, code: 'PODPATTERNS_ERR_REVIEW_INVALID', name: 'BadRequest' }) as FastifyError;
+}
+
+type ClientErrorListener = (request: FastifyRequest, status: number, message: string) => void;
+
+function webhookOf(url: string): 'validate' | 'mutate' | undefined {
+  const path = url.split('?')[0];
+  return path === '/validate' ? 'validate' : path === '/mutate' ? 'mutate' : undefined;
+}
+
+/** Errors before a handler runs (unreadable body, too large, bad Content-Length) as JSON with a message. */
+function answerErrorsAsJson(app: FastifyInstance<HttpsServer> | FastifyInstance, logger: Logger, onClientError?: ClientErrorListener): void {
+  (app as FastifyInstance).setErrorHandler(async (error: FastifyError, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const message = status === 413 ? `the body is larger than ${BODY_LIMIT / 1024 / 1024} MiB` : error.message;
+    if (status === 500) logger.error({ err: error.message, url: request.url.slice(0, 200) }, 'unexpected error');
+    else onClientError?.(request, status, message);
+    if (status === 413) await drainBody(request.raw);
+    return reply.code(status).send({ code: error.code ?? 'PODPATTERNS_ERR_UNEXPECTED', message });
+  });
+  (app as FastifyInstance).setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      code: 'PODPATTERNS_ERR_NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}: podpatterns serves POST /validate, POST /mutate, GET /livez, GET /readyz and, on the metrics port, GET /metrics`,
+    }),
+  );
+}

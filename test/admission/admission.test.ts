@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { validateRequest } from '../../src/admission/admit.js';
+import { MAX_ARRAY_ENTRIES } from '../../src/admission/budget.js';
+import { decide, denialMessage } from '../../src/admission/decision.js';
+import { annotationKey, boundedAnnotations, boundedWarnings, MAX_ANNOTATION_VALUE_LENGTH, MAX_STATUS_MESSAGE_LENGTH, MAX_WARNINGS } from '../../src/admission/limits.js';
+import { parseMode } from '../../src/admission/mode.js';
+import { mutateRequest, RULES_ON_DROPPED_FIELDS, type MutationSettings } from '../../src/admission/mutate.js';
+import { allowed, denied, patchResponse, patchResponseFromRaw, reviewResponse, withAuditAnnotations, withWarnings } from '../../src/admission/response.js';
+import { decodeAdmissionReview, InvalidReviewError, type AdmissionRequest } from '../../src/admission/review.js';
+import type { Finding } from '../../src/engine/types.js';
+import { defaultPolicy } from '../../src/policy/policy.js';
+import { ALL_RULES } from '../../src/rules/index.js';
+import { admissionReview, webPod } from '../server/support.js';
+
+const finding = (overrides: Partial<Finding> = {}): Finding => ({
+  rule: 'port-conflict',
+  severity: 'deny',
+  resource: { apiVersion: 'v1', kind: 'Pod', name: 'web' },
+  container: 'metrics-proxy',
+  path: 'spec.containers[1].ports[0].containerPort',
+  message: "containers 'app' and 'metrics-proxy' both declare port 8080/TCP",
+  fix: "Move 'metrics-proxy' to another port.",
+  ...overrides,
+});
+
+const portConflict = ALL_RULES.filter((rule) => rule.id === 'port-conflict');
+const settings = (overrides: Partial<MutationSettings> = {}): MutationSettings => ({
+  rules: portConflict,
+  policy: defaultPolicy(ALL_RULES),
+  versions: { kubernetesVersion: { major: 1, minor: 35 }, minKubeletVersion: { major: 1, minor: 35 } },
+  mode: 'enforce',
+  ...overrides,
+});
+const requestFor = (object: unknown, options: Parameters<typeof admissionReview>[1] = {}): AdmissionRequest => decodeAdmissionReview(admissionReview(object, options)).request;
+
+describe('decodeAdmissionReview', () => {
+  it('keeps the fields podpatterns reads and the objects as sent', () => {
+    const pod = webPod();
+    const { apiVersion, request } = decodeAdmissionReview(admissionReview(pod, { uid: 'abc', dryRun: true }));
+    expect(apiVersion).toBe('admission.k8s.io/v1');
+    expect(request).toEqual({ uid: 'abc', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'default', name: 'web', object: pod, oldObject: null, dryRun: true });
+  });
+
+  it('names the uid in errors found after the uid is known', () => {
+    const review = admissionReview(webPod(), { uid: 'u-7' });
+    review.request.namespace = 7;
+    expect(() => decodeAdmissionReview(review)).toThrow(new InvalidReviewError('request.namespace must be a string of at most 253 characters, not number 7', 'u-7'));
+  });
+});
+
+describe('response helpers', () => {
+  it('echoes the uid and apiVersion on every answer', () => {
+    expect(reviewResponse('admission.k8s.io/v1beta1', 'u-1', denied('no'))).toEqual({
+      apiVersion: 'admission.k8s.io/v1beta1',
+      kind: 'AdmissionReview',
+      response: { uid: 'u-1', allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message: 'no' } },
+    });
+  });
+
+  it('sets patchType only when there is a patch', () => {
+    expect(patchResponse([])).toEqual({ allowed: true });
+    const response = patchResponseFromRaw({ spec: { containers: [{ name: 'a', x: 1 }] } }, { spec: { containers: [{ name: 'a', x: 1 }], initContainers: [{ name: 'b' }] } });
+    expect(response.patchType).toBe('JSONPatch');
+    expect(JSON.parse(Buffer.from(response.patch!, 'base64').toString('utf8'))).toEqual([{ op: 'add', path: '/spec/initContainers', value: [{ name: 'b' }] }]);
+  });
+
+  it('makes warnings printable, at most 120 characters, unique and bounded in number', () => {
+    const warned = withWarnings(allowed(), 'line one\nline two\u0007', 'x'.repeat(500), 'same', 'same');
+    expect(warned.warnings).toEqual(['line one line two', `${'x'.repeat(119)}…`, 'same']);
+    const many = boundedWarnings(Array.from({ length: 100 }, (_, index) => `warning ${index}`));
+    expect(many).toHaveLength(MAX_WARNINGS);
+    expect(many.at(-1)).toMatch(/71 more warnings not shown/);
+  });
+
+  it('keeps annotation keys the API server accepts after `<webhook name>/`', () => {
+    expect(annotationKey('port-conflict')).toBe('port-conflict');
+    expect(annotationKey('podpatterns.io/port-conflict')).toBe('podpatterns.io-port-conflict');
+    expect(annotationKey('-rule-')).toBe('rule');
+    expect(annotationKey('r'.repeat(80))).toHaveLength(63);
+    expect(annotationKey('///')).toBeUndefined();
+    const bounded = boundedAnnotations({ a: 'v'.repeat(20_000), b: 'v'.repeat(20_000), c: 'v'.repeat(20_000), d: 'v'.repeat(20_000) });
+    expect(bounded.a).toHaveLength(MAX_ANNOTATION_VALUE_LENGTH);
+    expect(Object.values(bounded).join('').length).toBeLessThanOrEqual(32 * 1024);
+    expect(withAuditAnnotations(allowed(), {})).toEqual({ allowed: true });
+  });
+});
+
+describe('decide', () => {
+  it('denies deny findings in enforce mode, warns in warn mode and only records in audit mode', () => {
+    const findings = [finding(), finding({ rule: 'unpinned-image', severity: 'warn' }), finding({ rule: 'too-many-sidecars', severity: 'audit' })];
+    expect(decide(findings, undefined, 'enforce')).toMatchObject({ allowed: false, denials: [findings[0]], warnings: [findings[1]] });
+    expect(decide(findings, undefined, 'warn')).toMatchObject({ allowed: true, denials: [], warnings: [findings[0], findings[1]] });
+    expect(decide(findings, undefined, 'audit')).toMatchObject({ allowed: true, denials: [], warnings: [], findings });
+  });
+
+  it('ratchets only a finding with the same rule, container and path as before the update', () => {
+    const old = finding();
+    expect(decide([finding()], [old], 'enforce')).toMatchObject({ allowed: true, ratcheted: [finding()] });
+    expect(decide([finding({ path: 'spec.containers[2].ports[0].containerPort' })], [old], 'enforce').allowed).toBe(false);
+    expect(decide([finding({ container: 'sidecar' })], [old], 'enforce').allowed).toBe(false);
+  });
+
+  it('fits a long list of denials into a message kubectl prints whole', () => {
+    const many = Array.from({ length: 40 }, (_, index) => finding({ rule: `rule-${index % 3}`, message: 'm'.repeat(150), path: `p${index}` }));
+    const message = denialMessage(many);
+    expect(message.length).toBeLessThanOrEqual(MAX_STATUS_MESSAGE_LENGTH);
+    expect(message.split('\n')[0]).toBe('40 problems:');
+    expect(message).toMatch(/\(\+\d+ more: rule-\d, rule-\d, rule-\d\)$/);
+    expect(denialMessage([finding({ message: 'x'.repeat(5000) })]).length).toBe(MAX_STATUS_MESSAGE_LENGTH);
+  });
+});
+
+describe('validateRequest', () => {
+  it('admits an object too large to evaluate with a warning instead of stalling the server', () => {
+    const pod = webPod();
+    pod.spec.containers[0].env = Array.from({ length: MAX_ARRAY_ENTRIES + 1 }, (_, index) => ({ name: `V${index}`, value: 'x' }));
+    const result = validateRequest(requestFor(pod), settings());
+    expect(result.response.allowed).toBe(true);
+    expect(result.failure).toMatch(/more than 4096 list entries/);
+    expect(result.response.warnings?.[0]).toMatch(/^podpatterns could not check this object/);
+  });
+
+  it('keeps the failure out of warnings in audit mode', () => {
+    const pod = webPod();
+    pod.spec.containers = Array.from({ length: 200 }, (_, index) => ({ name: `c${index}` }));
+    const result = validateRequest(requestFor(pod), settings({ mode: 'audit' }));
+    expect(result.response.warnings).toBeUndefined();
+    expect(result.response.auditAnnotations?.['evaluation-error']).toMatch(/a containers list has 200 entries/);
+  });
+});
+
+describe('mutateRequest', () => {
+  const rules = ALL_RULES;
+  const sidecarOn128 = () => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web' },
+    spec: {
+      initContainers: [{ name: 'log-shipper', image: 'fluent/fluent-bit:3.0.7', restartPolicy: 'Always' }],
+      containers: [{ name: 'app', image: 'registry.example.com/web:1.4.2' }],
+    },
+  });
+  const on128 = { kubernetesVersion: { major: 1, minor: 28 }, minKubeletVersion: { major: 1, minor: 28 } };
+
+  it('runs only the rules on fields the API server drops before validation', async () => {
+    const ran = new Set<string>();
+    const spying = rules.map((rule) => ({ ...rule, evaluate: (input: Parameters<typeof rule.evaluate>[0]) => (ran.add(rule.id), rule.evaluate(input)) }));
+    await mutateRequest(requestFor(webPod()), settings({ rules: spying }));
+    expect([...ran].sort()).toEqual(RULES_ON_DROPPED_FIELDS.filter((id) => rules.some((rule) => rule.id === id)).sort());
+  });
+
+  it('denies a native sidecar on 1.28 before the API server silently drops its restartPolicy', async () => {
+    const result = await mutateRequest(requestFor(sidecarOn128()), settings({ rules, versions: on128 }));
+    expect(result.response.allowed).toBe(false);
+    expect(result.response.status?.message).toMatch(/^native-sidecar-unsupported: /);
+    const warned = await mutateRequest(requestFor(sidecarOn128()), settings({ rules, versions: on128, mode: 'warn' }));
+    expect(warned.response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/^native-sidecar-unsupported: /)] });
+  });
+
+  it('returns the patch of a mutation step, and only records it in audit mode', async () => {
+    const mutation = () => ({ patch: [{ op: 'add' as const, path: '/metadata/labels', value: { migrated: 'true' } }], warnings: ['moved 1 sidecar'], auditAnnotations: { migration: 'moved log-shipper' } });
+    const applied = await mutateRequest(requestFor(webPod({ clash: false })), settings({ mutation }));
+    expect(applied.response).toMatchObject({ allowed: true, patchType: 'JSONPatch', warnings: ['moved 1 sidecar'], auditAnnotations: { migration: 'moved log-shipper' } });
+    const audited = await mutateRequest(requestFor(webPod({ clash: false })), settings({ mutation, mode: 'audit' }));
+    expect(audited.response.patch).toBeUndefined();
+    expect(audited.response.auditAnnotations?.mutation).toMatch(/^would apply 1 JSON Patch operations/);
+  });
+
+  it('admits the object unchanged with a warning when the mutation step throws', async () => {
+    const result = await mutateRequest(requestFor(webPod({ clash: false })), settings({ mutation: () => { throw new Error('boom'); } }));
+    expect(result.response).toMatchObject({ allowed: true, warnings: [expect.stringContaining('mutation failed: boom')] });
+    expect(result.response.patch).toBeUndefined();
+    expect(result.failure).toBe('mutation failed: boom');
+  });
+});
+
+describe('parseMode', () => {
+  it('defaults to enforce and names an unknown mode', () => {
+    expect(parseMode(undefined)).toBe('enforce');
+    expect(parseMode('audit')).toBe('audit');
+    expect(() => parseMode(['warn', 'audit'])).toThrow('unknown mode "warn,audit" in the webhook URL: use ?mode=enforce, ?mode=warn, ?mode=audit');
+  });
+});

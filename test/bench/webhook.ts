@@ -1,0 +1,253 @@
+/**
+ * Benchmark of `podpatterns serve` /validate against a bare node:https server that only parses the same
+ * AdmissionReviews and answers allowed, both started as real processes over HTTPS on loopback and driven by
+ * autocannon: maximum throughput, latency at a fixed 500 req/s, and the server's resident memory.
+ *
+ *   npx tsx test/bench/webhook.ts
+ *
+ * Goals: ≥ 0.8 of the bare server's throughput, p99 ≤ 5 ms at 500 req/s, RSS ≤ 100 MiB.
+ *
+ * A third server, podpatterns with every rule off, separates the cost of the server (TLS, routing, decoding,
+ * answers, metrics) from the cost of the rules.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { ALL_RULES } from '../../src/rules/index.js';
+import { generateCertificates } from '../../src/tls/certificates.js';
+
+const CONTAINER_COUNTS = [1, 3, 8];
+const WARMUP_SECONDS = 0.5;
+const THROUGHPUT_ROUNDS = 3;
+const THROUGHPUT_SECONDS = 1;
+const LATENCY_SECONDS = 2;
+const FIXED_RATE = 500;
+const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A Deployment with `count` containers as a chart would write it: pinned images, requests, distinct ports. */
+function review(count: number): string {
+  const containers = Array.from({ length: count }, (_, index) => ({
+    name: index === 0 ? 'app' : `helper-${index}`,
+    image: `registry.example.com/team/${index === 0 ? 'app' : `helper-${index}`}:1.${index}.0`,
+    args: ['--listen', `:${8080 + index}`],
+    ports: [{ name: `http-${index}`, containerPort: 8080 + index, protocol: 'TCP' }],
+    env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+    readinessProbe: { httpGet: { path: '/ready', port: 8080 + index }, periodSeconds: 10 },
+    volumeMounts: [{ name: 'config', mountPath: `/etc/config-${index}`, readOnly: true }],
+  }));
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers, volumes: [{ name: 'config', configMap: { name: 'web-config' } }], terminationGracePeriodSeconds: 30 },
+      },
+    },
+  };
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      namespace: 'shop',
+      name: 'web',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:argocd:argocd-application-controller' },
+      object: deployment,
+      oldObject: null,
+      dryRun: false,
+    },
+  });
+}
+
+/** The comparison point: TLS, HTTP, JSON in and out, nothing else. Plain JavaScript, run by node itself. */
+const BARE_SERVER = `
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+const [certFile, keyFile] = process.argv.slice(2);
+const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, (request, response) => {
+  const chunks = [];
+  request.on('data', (chunk) => chunks.push(chunk));
+  request.on('end', () => {
+    const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  });
+});
+server.keepAliveTimeout = 120000;
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'bare server listening', port: server.address().port })));
+process.on('SIGTERM', () => server.close().closeAllConnections());
+`;
+
+/**
+ * Compiles podpatterns as \`npm run build\` does, so the server runs as shipped (no TypeScript loader in
+ * its memory or on its hot path). Under .cache/ so its imports resolve to the repository's node_modules.
+ */
+async function build(): Promise<string> {
+  const root = join(REPOSITORY, '.cache', 'bench');
+  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  await copyFile(join(REPOSITORY, 'package.json'), join(root, 'package.json'));
+  const tsc = spawnSync(process.execPath, [join(REPOSITORY, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(root, 'dist')], {
+    cwd: REPOSITORY,
+    stdio: 'inherit',
+  });
+  const main = join(root, 'dist', 'cli', 'main.js');
+  if (!existsSync(main)) throw new Error(`tsc did not produce ${main} (exit ${tsc.status})`);
+  return main;
+}
+
+interface Started {
+  name: string;
+  child: ChildProcess;
+  url: string;
+}
+
+function start(name: string, args: string[], ready: (line: Record<string, unknown>) => string | undefined): Promise<Started> {
+  const child = spawn(process.execPath, args, { cwd: REPOSITORY, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`${name} exited with ${code} before listening`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      const url = ready(parsed);
+      if (url !== undefined) resolve({ name, child, url });
+    });
+  });
+}
+
+/** Resident memory of a process now and at its peak, in MiB (Linux /proc). */
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+function load(url: string, body: string, options: Partial<autocannon.Options>): Promise<autocannon.Result> {
+  return autocannon({ url: `${url}/validate`, method: 'POST', body, headers: { 'content-type': 'application/json' }, ...options });
+}
+
+interface Row {
+  containers: number;
+  server: string;
+  throughput: number;
+  p50: number;
+  p99: number;
+  peakRss: number;
+  errors: number;
+}
+
+/**
+ * Throughput is the best of short rounds that alternate between the servers, so a burst of other work on a
+ * shared machine lowers one round, not one server's figure.
+ */
+async function measure(servers: Started[], containers: number): Promise<Row[]> {
+  const body = review(containers);
+  const best = new Map<Started, number>();
+  const errors = new Map<Started, number>(servers.map((server) => [server, 0]));
+  for (const server of servers) await load(server.url, body, { connections: 8, duration: WARMUP_SECONDS });
+  for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
+    for (const server of servers) {
+      const result = await load(server.url, body, { connections: 16, duration: THROUGHPUT_SECONDS });
+      best.set(server, Math.max(best.get(server) ?? 0, result.requests.average));
+      errors.set(server, errors.get(server)! + result.errors + result.non2xx);
+    }
+  }
+  const rows: Row[] = [];
+  for (const server of servers) {
+    const fixed = await load(server.url, body, { connections: 8, duration: LATENCY_SECONDS, overallRate: FIXED_RATE });
+    rows.push({
+      containers,
+      server: server.name,
+      throughput: best.get(server)!,
+      p50: fixed.latency.p50,
+      p99: fixed.latency.p99,
+      peakRss: memory(server.child.pid!).peak,
+      errors: errors.get(server)! + fixed.errors + fixed.non2xx,
+    });
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), 'podpatterns-bench-'));
+  const certFile = join(directory, 'tls.crt');
+  const keyFile = join(directory, 'tls.key');
+  const bundle = await generateCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  await writeFile(certFile, bundle.cert);
+  await writeFile(keyFile, bundle.key);
+
+  const bareFile = join(directory, 'bare-server.mjs');
+  await writeFile(bareFile, BARE_SERVER);
+  const main = await build();
+  const noRules = join(directory, 'no-rules.yaml');
+  await writeFile(noRules, `rules:\n${ALL_RULES.map((rule) => `  ${rule.id}: off\n`).join('')}`);
+  const serve = (name: string, extra: string[]) =>
+    start(
+      name,
+      [main, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--tls-cert', certFile, '--tls-key', keyFile,
+        '--kubernetes-version', '1.35', '--min-kubelet-version', '1.35', ...extra],
+      (line) => (line.msg === 'podpatterns webhook serving' ? (line.url as string) : undefined),
+    );
+  const podpatterns = await serve('podpatterns', []);
+  const serverOnly = await serve('podpatterns, rules off', ['--policy', noRules]);
+  const bare = await start('bare node:https', [bareFile, certFile, keyFile], (line) =>
+    line.msg === 'bare server listening' ? `https://127.0.0.1:${line.port as number}` : undefined,
+  );
+
+  const rows: Row[] = [];
+  try {
+    for (const containers of CONTAINER_COUNTS) {
+      rows.push(...(await measure([bare, serverOnly, podpatterns], containers)));
+    }
+  } finally {
+    for (const { child } of [podpatterns, serverOnly, bare]) child.kill('SIGTERM');
+    await rm(directory, { recursive: true, force: true });
+    await rm(join(REPOSITORY, '.cache', 'bench'), { recursive: true, force: true });
+  }
+
+  const table = rows.map((row) => {
+    const baseline = rows.find((other) => other.containers === row.containers && other.server === bare.name)!;
+    return {
+      containers: row.containers,
+      server: row.server,
+      'max req/s': Math.round(row.throughput),
+      'vs bare': (row.throughput / baseline.throughput).toFixed(2),
+      [`p50 ms @${FIXED_RATE}/s`]: row.p50,
+      [`p99 ms @${FIXED_RATE}/s`]: row.p99,
+      'peak RSS MiB': row.peakRss.toFixed(1),
+      errors: row.errors,
+    };
+  });
+  console.table(table);
+  const serverLayer = rows.filter((row) => row.server === serverOnly.name);
+  const ratioOf = (row: Row) => row.throughput / rows.find((other) => other.containers === row.containers && other.server === bare.name)!.throughput;
+  console.log(`server alone (rules off) vs bare: worst ${Math.min(...serverLayer.map(ratioOf)).toFixed(2)}, p99 worst ${Math.max(...serverLayer.map((row) => row.p99))} ms`);
+  const ours = rows.filter((row) => row.server === podpatterns.name);
+  const worstRatio = Math.min(...ours.map((row) => row.throughput / rows.find((other) => other.containers === row.containers && other.server === bare.name)!.throughput));
+  const worstP99 = Math.max(...ours.map((row) => row.p99));
+  const peak = Math.max(...ours.map((row) => row.peakRss));
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  console.log(`throughput vs bare: worst ${worstRatio.toFixed(2)} (goal ≥ 0.80): ${verdict(worstRatio >= 0.8)}`);
+  console.log(`p99 at ${FIXED_RATE} req/s: worst ${worstP99} ms (goal ≤ 5 ms): ${verdict(worstP99 <= 5)}`);
+  console.log(`peak RSS: ${peak.toFixed(1)} MiB (goal ≤ 100 MiB): ${verdict(peak <= 100)}`);
+}
+
+await main();
