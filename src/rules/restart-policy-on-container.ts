@@ -5,8 +5,9 @@ import { atLeast, formatVersion } from '../model/version.js';
 import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
 
 /**
- * `restartPolicy` on an entry of `containers` never makes a sidecar. Before 1.35 the API server rejects it
- * ("may not be set for non-init containers", pkg/apis/core/validation/validation.go); from 1.35 the
+ * `restartPolicy` on an entry of `containers` never makes a sidecar. Up to 1.33 the API server rejects it
+ * ("may not be set for non-init containers", pkg/apis/core/validation/validation.go); 1.34 drops it silently
+ * (gate off: pkg/api/pod/util.go dropContainerRestartRules, which is why /mutate runs this rule); from 1.35 the
  * ContainerRestartRules gate (KEP-5307; alpha 1.34, beta and on by default 1.35, pkg/features/kube_features.go)
  * makes it a per-container restart policy.
  */
@@ -16,8 +17,9 @@ export const restartPolicyOnContainer: Rule = {
   summary: '`restartPolicy` is set on a regular container, where it does not make a sidecar.',
   description:
     'A native sidecar is an entry of `initContainers` with `restartPolicy: Always`; the same field on an entry ' +
-    'of `containers` does something else. Before Kubernetes 1.35 the API server rejects it (`may not be set for ' +
-    'non-init containers`), so the workload is never created. From 1.35 (feature gate ContainerRestartRules, ' +
+    'of `containers` does something else. Up to Kubernetes 1.33 the API server rejects it (`may not be set for ' +
+    'non-init containers`), so the workload is never created; 1.34 silently drops it, so the container is no ' +
+    'sidecar. From 1.35 (feature gate ContainerRestartRules, ' +
     'beta and on by default) it is a per-container restart policy: `restartPolicy: Always` on a container of a ' +
     'pod whose own `restartPolicy` is `Never` or `OnFailure` (every Job and CronJob) restarts that container ' +
     'forever, so the pod never completes and the Job never finishes; in a pod that already restarts its ' +
@@ -84,14 +86,18 @@ function rejected(pod: PodModel, container: ContainerModel, policy: string, cont
       : nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion)
         ? `Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there: that makes it a native sidecar (Kubernetes 1.29+), started before the app and stopped after it.`
         : `Remove \`restartPolicy\` from container '${name}' (${path}): native sidecars need Kubernetes 1.29+ on the API server and every kubelet, so below that it can only stay a classic sidecar in \`containers\`.`;
+  // 1.34 has the ContainerRestartRules gate, alpha and off: pkg/api/pod/util.go dropContainerRestartRules then
+  // strips the field before validation instead of rejecting it.
+  const dropped = context.kubernetesVersion.major === 1 && context.kubernetesVersion.minor === 34;
+  const outcome = dropped
+    ? `the API server (${version}, ContainerRestartRules alpha and off) silently drops the field, so '${name}' stays an ordinary container that is no sidecar.`
+    : `the API server (${version}) rejects the ${pod.kind || 'object'} with "${path}: Forbidden: may not be set for non-init containers", so it is never created.`;
   return {
     container: name,
     path,
     message:
-      `container '${name}' sets \`restartPolicy: ${policy}\` under \`containers\`: the API server (${version}) rejects the ` +
-      `${pod.kind || 'object'} with "${path}: Forbidden: may not be set for non-init containers", so it is never created. ` +
-      `Only init containers take \`restartPolicy\` before 1.35${context.kubernetesVersion.minor === 34 && context.kubernetesVersion.major === 1 ? ' (1.34 accepts it only with the alpha ContainerRestartRules gate turned on)' : ''}; ` +
-      `\`restartPolicy: Always\` there is what makes a native sidecar.`,
+      `container '${name}' sets \`restartPolicy: ${policy}\` under \`containers\`: ${outcome} ` +
+      `Only init containers take \`restartPolicy\` before 1.35; \`restartPolicy: Always\` there is what makes a native sidecar.`,
     fix,
   };
 }

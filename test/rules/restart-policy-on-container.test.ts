@@ -33,16 +33,23 @@ ${containers}
 `;
 
 describe('restart-policy-on-container', () => {
-  it('denies the seed article\'s native-sidecar recipe below 1.35: the API server rejects the field', () => {
-    for (const kubernetesVersion of ['1.29', '1.33', '1.34']) {
+  it('denies the seed article\'s native-sidecar recipe below 1.34: the API server rejects the field', () => {
+    for (const kubernetesVersion of ['1.29', '1.33']) {
       const findings = ruleFindings(RULE, seedRecipe, { kubernetesVersion });
       expect(findings, kubernetesVersion).toHaveLength(1);
       expect(findings[0]).toMatchObject({ severity: 'deny', container: 'log-shipper', path: 'spec.containers[1].restartPolicy' });
       expect(findings[0]!.message).toContain('may not be set for non-init containers');
       expect(findings[0]!.message).toContain(`API server (${kubernetesVersion})`);
       expect(findings[0]!.fix).toContain('`initContainers`');
-      expect(findings[0]!.message.includes('alpha ContainerRestartRules gate'), kubernetesVersion).toBe(kubernetesVersion === '1.34');
     }
+  });
+
+  it('denies it on 1.34 too, where the API server drops the field silently and the container is no sidecar', () => {
+    const findings = ruleFindings(RULE, seedRecipe, { kubernetesVersion: '1.34' });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'deny', container: 'log-shipper' });
+    expect(findings[0]!.message).toContain('silently drops the field');
+    expect(findings[0]!.message).not.toContain('may not be set');
   });
 
   it('warns on the seed recipe from 1.35, where it is legal but makes no sidecar in a pod that already restarts', () => {
