@@ -84,6 +84,13 @@ describe('the default install', () => {
     expect(covers(webhook, '', 'pods', 'CREATE')).toBe(false);
   });
 
+  it('skips namespaces labelled podpatterns.io/migrate=false in the migration webhook, but not in the native-sidecar guard', async () => {
+    const optOut = { key: 'podpatterns.io/migrate', operator: 'NotIn', values: ['false'] };
+    expect(mutatingWebhook(manifests).namespaceSelector?.matchExpressions).toContainEqual(optOut);
+    const guard = mutatingWebhook(await renderChart([], { nativeSidecarGuard: 'true' }));
+    expect(guard.namespaceSelector?.matchExpressions).not.toContainEqual(optOut);
+  });
+
   it('runs two replicas of the appVersion image, scraped by Prometheus annotations', () => {
     const deployment = single<PodTemplateOwner & { spec: { replicas: number } }>(manifests, 'Deployment');
     expect(deployment.spec.replicas).toBe(2);
