@@ -178,6 +178,6 @@ describe('parseMode', () => {
   it('defaults to enforce and names an unknown mode', () => {
     expect(parseMode(undefined)).toBe('enforce');
     expect(parseMode('audit')).toBe('audit');
-    expect(() => parseMode(['warn', 'audit'])).toThrow('unknown mode "warn,audit" in the webhook URL: use ?mode=enforce, ?mode=warn, ?mode=audit');
+    expect(() => parseMode(['warn', 'audit'])).toThrow('unknown mode "warn,audit" in the webhook URL: use /validate/enforce, /validate/warn, /validate/audit (or ?mode=)');
   });
 });

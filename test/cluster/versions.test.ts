@@ -1,3 +1,4 @@
+import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
 /**
  * Version discovery against a small fake API server over real HTTPS (node:https answering /version and
  * /api/v1/nodes). The e2e suite runs the same discovery against a real kube-apiserver.
@@ -149,12 +150,12 @@ describe('cluster version discovery', () => {
     expect(await connectToCluster({ inCluster: false })).toBeUndefined();
     const tracker = new ClusterVersionTracker({ refreshIntervalMs: 60_000, logger: silent });
     await tracker.start();
-    expect(tracker.current()).toEqual({ kubernetesVersion: { major: 1, minor: 35 }, minKubeletVersion: { major: 1, minor: 35 } });
+    expect(tracker.current()).toEqual({ kubernetesVersion: NEWEST_KNOWN_VERSION, minKubeletVersion: NEWEST_KNOWN_VERSION });
 
     fake.failing = true;
     const unreachable = new ClusterVersionTracker({ reader: (await connectToCluster({ kubeconfig, inCluster: false }))!, refreshIntervalMs: 60_000, logger: silent });
     await unreachable.start();
-    expect(unreachable.current().kubernetesVersion).toEqual({ major: 1, minor: 35 });
+    expect(unreachable.current().kubernetesVersion).toEqual(NEWEST_KNOWN_VERSION);
     unreachable.stop();
   });
 
