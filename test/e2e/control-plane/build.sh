@@ -14,16 +14,18 @@ set -euo pipefail
 # ---- pinned versions --------------------------------------------------------
 # Newest stable k8s.io/kubernetes release the module proxy serves whose `go`
 # directive (1.26.0) this machine's Go 1.26 satisfies.
-K8S_VERSION="1.37.1"
+K8S_VERSION="${PODPATTERNS_K8S_VERSION:-1.37.1}"
 # The etcd that this Kubernetes release pins (go.mod go.etcd.io/etcd/*, and
 # kubeadm's DefaultEtcdVersion / build/dependencies.yaml).
-ETCD_VERSION="3.7.0"
+ETCD_VERSION="${PODPATTERNS_ETCD_VERSION:-3.7.0}"
 # Commit of the kubernetes v${K8S_VERSION} tag, for /version's gitCommit. The
 # module proxy does not expose it; leave empty unless known.
-K8S_GIT_COMMIT=""
+K8S_GIT_COMMIT="${PODPATTERNS_K8S_GIT_COMMIT:-}"
+# (The PODPATTERNS_* overrides are for trying another release, e.g.
+# PODPATTERNS_K8S_VERSION=1.36.4 PODPATTERNS_ETCD_VERSION=3.6.8.)
 # -----------------------------------------------------------------------------
 
-log() { printf '[e2e-control-plane] %s\n' "$*" >&2; }
+log() { printf '[e2e-control-plane %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 have_binaries() { [[ -x "$1/kube-apiserver" && -x "$1/etcd" ]]; }
@@ -51,13 +53,24 @@ STAGING_VERSION="v0.${K8S_VERSION#1.}" # k8s.io/api etc. are tagged v0.Y.Z for v
 EXPECTED_VERSIONS="kube-apiserver v${K8S_VERSION}
 etcd v${ETCD_VERSION}"
 
+# Whether $BIN_DIR/<name> exists and its own --version matches the pin.
+# (Output is captured first: `cmd | grep -q` under pipefail fails when grep
+# exits early and cmd dies of SIGPIPE.)
+kube_apiserver_ok() {
+  local out
+  [[ -x "$BIN_DIR/kube-apiserver" ]] || return 1
+  out="$("$BIN_DIR/kube-apiserver" --version 2>/dev/null)" || return 1
+  [[ "$out" == "Kubernetes v${K8S_VERSION}" ]]
+}
+etcd_ok() {
+  local out
+  [[ -x "$BIN_DIR/etcd" ]] || return 1
+  out="$("$BIN_DIR/etcd" --version 2>/dev/null)" || return 1
+  [[ "$(head -n1 <<<"$out")" == "etcd Version: ${ETCD_VERSION}" ]]
+}
 up_to_date() {
-  have_binaries "$BIN_DIR" || return 1
-  [[ -f "$VERSIONS_FILE" ]] || return 1
-  [[ "$(grep -v '^#' "$VERSIONS_FILE")" == "$EXPECTED_VERSIONS" ]] || return 1
-  # Cheap sanity check that the binaries are what the file says.
-  "$BIN_DIR/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes v${K8S_VERSION}" || return 1
-  "$BIN_DIR/etcd" --version 2>/dev/null | grep -qx "etcd Version: ${ETCD_VERSION}" || return 1
+  [[ -f "$VERSIONS_FILE" && "$(grep -v '^#' "$VERSIONS_FILE")" == "$EXPECTED_VERSIONS" ]] \
+    && kube_apiserver_ok && etcd_ok
 }
 
 mkdir -p "$BIN_DIR" "$WORK_DIR"
@@ -82,9 +95,15 @@ command -v go >/dev/null 2>&1 || die "go is not on PATH"
 export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0
 export GOFLAGS="-mod=mod -buildvcs=false"
 
-# Prints field $2 of `go mod download -json $1` (a module@version).
+# Prints field $2 of `go mod download -json $1` (a module@version). Runs in /
+# so that no go.mod or go.work around the caller's directory is involved.
 mod_field() {
-  go mod download -json "$1" | sed -n "s|^[[:space:]]*\"$2\": \"\\(.*\\)\",\{0,1\}\$|\\1|p" | head -n1
+  local json
+  if ! json="$(cd / && go mod download -json "$1" 2>&1)"; then
+    printf '%s\n' "$json" >&2
+    die "go mod download $1 failed"
+  fi
+  sed -n "s|^[[:space:]]*\"$2\": \"\\(.*\\)\",\{0,1\}\$|\\1|p" <<<"$json" | head -n1
 }
 
 # Prints the `go` and `godebug` lines (single or block form) of a go.mod.
@@ -98,6 +117,15 @@ go_and_godebug_lines() {
 }
 
 now() { date +%s; }
+
+# Runs "$@" with its (long) output in log file $1; shows it only on failure.
+logged() {
+  local logfile="$1"; shift
+  if ! "$@" >"$logfile" 2>&1; then
+    cat "$logfile" >&2
+    die "failed: $* (log: $logfile)"
+  fi
+}
 
 build_kube_apiserver() {
   local dir="$WORK_DIR/kube-apiserver" gomod start
@@ -136,15 +164,16 @@ build_kube_apiserver() {
   (
     cd "$dir"
     log "kube-apiserver: resolving dependencies"
-    go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@v${K8S_VERSION}" >&2
+    logged go-get.log go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@v${K8S_VERSION}"
 
     local build_date ld="-s -w" p
     if [[ -n "${SOURCE_DATE_EPOCH:-}" ]]; then
       build_date="$(date -u -d "@${SOURCE_DATE_EPOCH}" +%Y-%m-%dT%H:%M:%SZ)"
     else
-      # The release's tag time keeps the binary reproducible.
-      build_date="$(mod_field "k8s.io/kubernetes@v${K8S_VERSION}" Time)"
-      build_date="${build_date%%.*}"; build_date="${build_date%Z}Z"
+      # The release's tag time (from the proxy's .info file) keeps the binary
+      # reproducible; fall back to now.
+      build_date="$(sed -n 's|.*"Time":"\([0-9T:-]*\)[^"]*".*|\1Z|p' "$(mod_field "k8s.io/kubernetes@v${K8S_VERSION}" Info)")"
+      [[ "$build_date" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     fi
     # Same variables as kubernetes hack/lib/version.sh (kube::version::ldflags).
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -178,7 +207,7 @@ build_etcd() {
   (
     cd "$dir"
     log "etcd: resolving dependencies"
-    go get -tool "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" >&2
+    logged go-get.log go get -tool "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}"
     log "etcd: compiling"
     go build -trimpath -ldflags="-s -w" -o "$BIN_DIR/.etcd.tmp" go.etcd.io/etcd/server/v3 >&2
   )
@@ -187,17 +216,14 @@ build_etcd() {
 }
 
 rm -f "$VERSIONS_FILE"
-build_etcd
-build_kube_apiserver
-
-"$BIN_DIR/kube-apiserver" --version | grep -qx "Kubernetes v${K8S_VERSION}" \
-  || die "kube-apiserver --version does not report v${K8S_VERSION}"
-"$BIN_DIR/etcd" --version | grep -qx "etcd Version: ${ETCD_VERSION}" \
-  || die "etcd --version does not report ${ETCD_VERSION}"
+etcd_ok || build_etcd
+kube_apiserver_ok || build_kube_apiserver
+etcd_ok || die "built etcd does not report ${ETCD_VERSION} in --version"
+kube_apiserver_ok || die "built kube-apiserver does not report v${K8S_VERSION} in --version"
 
 {
   printf '%s\n' "$EXPECTED_VERSIONS"
-  printf '# built %s with %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(go env GOVERSION)"
+  printf '# recorded %s; go on PATH: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(go env GOVERSION)"
 } >"$VERSIONS_FILE"
 
 log "done: $(tr '\n' ' ' <"$VERSIONS_FILE")"
