@@ -58,18 +58,14 @@ spec:
   evaluate({ pods }) {
     const findings: RuleFinding[] = [];
     for (const pod of pods) {
-      const declared = pod.containers.flatMap(portsOf);
-      for (let i = 0; i < declared.length; i++) {
-        const later = declared[i]!;
-        const earlier = declared
-          .slice(0, i)
-          .find(
-            (other) =>
-              other.field === later.field &&
-              other.port === later.port &&
-              other.protocol === later.protocol &&
-              runTogether(other.container, later.container),
-          );
+      // Grouped by field/port/protocol so a pod with thousands of ports stays linear, not quadratic.
+      const earlierByKey = new Map<string, DeclaredPort[]>();
+      for (const later of pod.containers.flatMap(portsOf)) {
+        const key = `${later.field}/${later.port}/${later.protocol}`;
+        const earlierSame = earlierByKey.get(key) ?? [];
+        const earlier = earlierSame.find((other) => runTogether(other.container, later.container));
+        earlierSame.push(later);
+        earlierByKey.set(key, earlierSame);
         if (!earlier) continue;
         const what = later.field === 'hostPort' ? 'hostPort' : 'port';
         findings.push({
