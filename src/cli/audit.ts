@@ -10,33 +10,79 @@ import { renderSarif } from '../report/sarif.js';
 import { FAIL_ON_CHOICES, hasFailingFindings, type FailOn } from '../report/summary.js';
 import { renderText, renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
+import { runClusterAudit, type ClusterAuditFlags, type ClusterAuditIo } from '../cluster/audit-command.js';
+import { DEFAULT_MAX_RESULTS } from '../report/policyreport.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-type OutputFormat = 'text' | 'json' | 'sarif';
+type OutputFormat = 'text' | 'json' | 'sarif' | 'policyreport';
 
-interface AuditFlags {
+interface AuditFlags extends Omit<ClusterAuditFlags, 'output'> {
   output: OutputFormat;
   kubernetesVersion?: KubeVersion;
   minKubeletVersion?: KubeVersion;
   policy?: string;
   failOn: FailOn;
+  cluster?: boolean;
 }
 
 export function registerAudit(program: Command): void {
   program
     .command('audit')
-    .description('Check manifests for multi-container pod patterns that break at runtime (e.g. helm template … | podpatterns audit -)')
-    .argument('<paths...>', 'manifest files or directories (.yaml, .yml, .json, searched recursively); - reads standard input')
-    .addOption(new Option('-o, --output <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
-    .option('--kubernetes-version <X.Y>', `API server version of the cluster (default ${formatVersion(NEWEST_KNOWN_VERSION)})`, parseVersionFlag)
-    .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version)', parseVersionFlag)
+    .description('Check manifests for multi-container pod patterns that break at runtime (e.g. helm template … | podpatterns audit -), or the workloads of a cluster (--cluster)')
+    .argument('[paths...]', 'manifest files or directories (.yaml, .yml, .json, searched recursively); - reads standard input')
+    .addOption(new Option('-o, --output <format>', 'report format (policyreport: wg-policy PolicyReports, with --cluster)').choices(['text', 'json', 'sarif', 'policyreport']).default('text'))
+    .option('--kubernetes-version <X.Y>', `API server version of the cluster (default ${formatVersion(NEWEST_KNOWN_VERSION)}; with --cluster, read from it)`, parseVersionFlag)
+    .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version; with --cluster, read from its nodes)', parseVersionFlag)
     .option('--policy <file>', 'policy file: rules to turn off, severities, rule options')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(FAIL_ON_CHOICES).default('deny'))
+    .option('--cluster', 'audit the workloads of a cluster instead of files (each controller once: a Deployment, not its ReplicaSets and Pods)')
+    .option('-n, --namespace <name>', 'with --cluster: a namespace to audit, repeatable (default: the namespace of the kubeconfig context)', collect)
+    .option('-A, --all-namespaces', 'with --cluster: audit every namespace')
+    .option('--kubeconfig <file>', 'with --cluster: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the pod\'s service account)')
+    .option('--context <name>', 'with --cluster: kubeconfig context (default: its current-context)')
+    .option('--page-size <n>', 'with --cluster: objects per list request', parsePositiveInteger, 500)
+    .option('--apply', 'with --output policyreport: create or replace the PolicyReport of each namespace in the cluster')
+    .option('--max-report-results <n>', 'with --output policyreport: results kept per PolicyReport (the summary counts all)', parsePositiveInteger, DEFAULT_MAX_RESULTS)
     .action(async (paths: string[], flags: AuditFlags) => {
-      process.exitCode = await runAudit(paths, flags);
+      const problem = usageProblem(paths, flags);
+      if (problem) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', problem);
+      process.exitCode = flags.cluster ? await runClusterAudit(flags, clusterIo(flags)) : await runAudit(paths, flags);
     });
+}
+
+const CLUSTER_ONLY = ['namespace', 'allNamespaces', 'kubeconfig', 'context', 'apply'] as const;
+
+/** Flags that contradict each other; commander checks each flag alone. */
+function usageProblem(paths: readonly string[], flags: AuditFlags): string | undefined {
+  if (!flags.cluster) {
+    if (paths.length === 0) return "missing required argument 'paths' (or --cluster to audit a cluster)";
+    const used = CLUSTER_ONLY.filter((flag) => flags[flag] !== undefined);
+    if (used.length > 0) return `--${used.map(kebab).join(', --')} ${used.length === 1 ? 'applies' : 'apply'} only with --cluster`;
+    if (flags.output === 'policyreport') return '--output policyreport only applies with --cluster';
+    return undefined;
+  }
+  if (paths.length > 0) return `--cluster audits the cluster, not files: remove ${paths.join(' ')}`;
+  if (flags.allNamespaces && flags.namespace) return '--all-namespaces and --namespace exclude each other';
+  if (flags.apply && flags.output !== 'policyreport') return '--apply writes PolicyReports: add --output policyreport';
+  return undefined;
+}
+
+function kebab(flag: string): string {
+  return flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** The cluster audit prints and reads settings exactly like the file audit. */
+function clusterIo(flags: AuditFlags): ClusterAuditIo {
+  return {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    settings: (versions) => auditSettings({ policy: flags.policy, ...versions }, ALL_RULES),
+    render: (report) => render(report, flags.output, ALL_RULES, colorEnabled(process.stdout, process.env)),
+    renderErrors: (errors) => renderTextErrors(errors, { color: colorEnabled(process.stderr, process.env) }),
+  };
 }
 
 /** Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 something could not be read or checked. */
@@ -75,6 +121,16 @@ function render(report: AuditReport, format: OutputFormat, rules: readonly Rule[
   if (format === 'json') return renderJson(report);
   if (format === 'sarif') return renderSarif(report, { rules, toolVersion: version, cwd: process.cwd() });
   return renderText(report, { color });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return parsed;
 }
 
 /** Commander names the flag and the value in front of the message. */

@@ -19,7 +19,8 @@ export interface AuditSettings {
 /** A finding with the file and line of the field it is about. */
 export interface LocatedFinding extends Finding {
   file: string;
-  line: number;
+  /** Absent for objects read from a cluster (`file` is then `cluster://<namespace>/<kind>/<name>`). */
+  line?: number;
 }
 
 /** Something that could not be checked: an unreadable path, a broken document, or a rule that failed. */
@@ -39,7 +40,7 @@ export interface LocatedExemption {
   rules: string[];
   reason?: string;
   file: string;
-  line: number;
+  line?: number;
 }
 
 export interface AuditReport {

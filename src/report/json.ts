@@ -7,7 +7,8 @@ import { summarize, type AuditSummary } from './summary.js';
  *
  * - `findings[]`: `rule`, `severity` (deny|warn|audit), `resource` {`apiVersion`, `kind`, `namespace`, `name`},
  *   `container`, `path` (dotted path in the document, `items[i]` for List items), `message`, `fix`,
- *   `file` (as given on the command line, `stdin` for `-`), `line` (1-based).
+ *   `file` (as given on the command line, `stdin` for `-`, `cluster://<namespace>/<kind>/<name>` for
+ *   `audit --cluster`), `line` (1-based; `null` for objects read from a cluster).
  * - `summary`: counts of `findings`, `deny`, `warn`, `audit`, `errors`, `exemptions`, `resources`,
  *   `documents`, `files`.
  * - `errors[]`: `file`, `line`, `code` (PODPATTERNS_ERR_*), `rule` (for a rule that failed), `message`.
@@ -36,7 +37,7 @@ interface JsonFinding {
   message: string;
   fix: string;
   file: string;
-  line: number;
+  line: number | null;
 }
 
 interface JsonError {
@@ -52,7 +53,7 @@ interface JsonExemption {
   rules: string[];
   reason: string | null;
   file: string;
-  line: number;
+  line: number | null;
 }
 
 export function jsonReport(report: AuditReport): JsonReport {
@@ -66,7 +67,7 @@ export function jsonReport(report: AuditReport): JsonReport {
       message: finding.message,
       fix: finding.fix,
       file: finding.file,
-      line: finding.line,
+      line: finding.line ?? null,
     })),
     summary: summarize(report),
     errors: report.errors.map((error) => ({
@@ -81,7 +82,7 @@ export function jsonReport(report: AuditReport): JsonReport {
       rules: exemption.rules,
       reason: exemption.reason ?? null,
       file: exemption.file,
-      line: exemption.line,
+      line: exemption.line ?? null,
     })),
   };
 }

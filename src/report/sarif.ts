@@ -72,7 +72,10 @@ function result(finding: LocatedFinding, ruleIndex: number | undefined, cwd: str
     message: { text: `${finding.container !== undefined ? `${finding.container}: ` : ''}${finding.message} Fix: ${finding.fix}` },
     locations: [
       {
-        physicalLocation: { artifactLocation: { uri: artifactUri(finding.file, cwd) }, region: { startLine: finding.line } },
+        physicalLocation: {
+          artifactLocation: { uri: artifactUri(finding.file, cwd) },
+          ...(finding.line !== undefined && { region: { startLine: finding.line } }),
+        },
         logicalLocations: [{ name: finding.resource.name, fullyQualifiedName: resourceName(finding.resource), kind: 'resource' }],
       },
     ],
@@ -92,9 +95,12 @@ function notification(error: AuditError, cwd: string): Record<string, unknown> {
   };
 }
 
+/** `cluster://shop/Deployment/web`: already a URI (a Windows drive letter has no `//`). */
+const URI_WITH_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /** A URI reference relative to `cwd` with `/` separators; outside `cwd`, an absolute `file:` URI. */
 export function artifactUri(file: string, cwd: string): string {
-  if (file === STDIN_NAME) return STDIN_NAME;
+  if (file === STDIN_NAME || URI_WITH_SCHEME.test(file)) return file;
   const absolute = resolve(cwd, file);
   const path = relative(cwd, absolute);
   if (path === '..' || path.startsWith(`..${sep}`) || isAbsolute(path)) return pathToFileURL(absolute).href;

@@ -29,7 +29,8 @@ export function renderText(report: AuditReport, options: TextOptions): string {
     out.push(`${colors.bold(resourceName(first.resource))} ${colors.dim(`(${first.file})`)}`);
     for (const finding of findings) {
       const container = finding.container !== undefined ? `${finding.container}: ` : '';
-      out.push(`  ${colors.dim(`${finding.file}:${finding.line}`)}  ${severityLabel(finding.severity, colors)}  ${colors.bold(finding.rule)}  ${container}${finding.message}`);
+      const where = finding.line !== undefined ? `${finding.file}:${finding.line}` : finding.file;
+      out.push(`  ${colors.dim(where)}  ${severityLabel(finding.severity, colors)}  ${colors.bold(finding.rule)}  ${container}${finding.message}`);
       out.push(`      ${colors.dim('fix:')} ${finding.fix}`);
     }
     out.push('');
@@ -64,7 +65,9 @@ function severityLabel(severity: Severity, colors: Colors): string {
 
 function summaryLine(report: AuditReport, colors: Colors): string {
   const summary = summarize(report);
-  const checked = `${plural(summary.resources, 'resource')} (${plural(summary.documents, 'document')}, ${plural(summary.files, 'file')})`;
+  // A cluster audit reads objects, not files.
+  const sources = summary.files > 0 ? ` (${plural(summary.documents, 'document')}, ${plural(summary.files, 'file')})` : '';
+  const checked = `${plural(summary.resources, 'resource')}${sources}`;
   const found =
     summary.findings === 0
       ? `${colors.green('No findings')} in ${checked}.`

@@ -228,16 +228,18 @@ describe.each(SERVED_CASES)('the webhook Deployment rendered with $name', (value
     expect(kubeletVersion).toBe(valueAt<string>(valuesCase.values, 'cluster.minKubeletVersion') || undefined);
     const needsApi = apiVersion === undefined || kubeletVersion === undefined;
     expect(pod.automountServiceAccountToken).toBe(needsApi);
-    const roles = ofKind<KubeManifest & { rules: unknown[] }>(manifests, 'ClusterRole');
+    // The webhook's own objects: the cluster audit CronJob (clusterAudit) has its ServiceAccount and ClusterRole.
+    const webhooks = manifests.filter((manifest) => manifest.metadata.labels?.['app.kubernetes.io/component'] === 'webhook');
+    const roles = ofKind<KubeManifest & { rules: unknown[] }>(webhooks, 'ClusterRole');
     if (needsApi) {
       expect(roles).toHaveLength(1);
       expect(roles[0]!.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
-      expect(ofKind(manifests, 'ClusterRoleBinding')).toHaveLength(1);
+      expect(ofKind(webhooks, 'ClusterRoleBinding')).toHaveLength(1);
     } else {
       expect(roles).toHaveLength(0);
-      expect(ofKind(manifests, 'ClusterRoleBinding')).toHaveLength(0);
+      expect(ofKind(webhooks, 'ClusterRoleBinding')).toHaveLength(0);
     }
-    const [account] = ofKind<KubeManifest & { automountServiceAccountToken?: boolean }>(manifests, 'ServiceAccount');
+    const [account] = ofKind<KubeManifest & { automountServiceAccountToken?: boolean }>(webhooks, 'ServiceAccount');
     expect(account?.automountServiceAccountToken).toBe(false);
   });
 

@@ -1,0 +1,203 @@
+import { stringify } from 'yaml';
+import type { Finding, ResourceRef, RuleError, Severity } from '../engine/types.js';
+
+/**
+ * `--output policyreport`: one wg-policy PolicyReport (wgpolicyk8s.io/v1alpha2, the CRD Kyverno installs and
+ * Policy Reporter reads) per namespace, named `podpatterns`, never one per resource: per-resource reports are
+ * what has filled etcd for other tools.
+ *
+ * - `source` and `policy` are `podpatterns`; `rule` is the rule id.
+ * - deny → `fail` (severity high, scored); warn → `warn` (medium); audit → `warn` (low): an audit finding is a
+ *   real problem podpatterns only records, and `skip` means "not evaluated", which it was.
+ * - An audited object without findings → one `pass` (no rule: every enabled rule passed).
+ * - A rule that threw → `error`; rules turned off by `podpatterns.io/ignore` → `skip`.
+ * - `properties`: `container`, `path` (dotted path of the field), `fix`, `podpatternsSeverity`.
+ * - At most `maxResults` results and about `maxBytes` of them per report (fail, error, warn, skip, then pass);
+ *   when some are left out the last result is a `skip` note saying how many, and the report is annotated
+ *   `podpatterns.io/omitted-results`. `summary` counts every outcome, listed or not.
+ */
+export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
+export const POLICY_REPORT_NAME = 'podpatterns';
+export const MANAGED_BY = { label: 'app.kubernetes.io/managed-by', value: 'podpatterns' } as const;
+export const OMITTED_ANNOTATION = 'podpatterns.io/omitted-results';
+export const DEFAULT_MAX_RESULTS = 1000;
+/** Well under etcd's default 1.5 MiB request limit, with room for metadata and managedFields. */
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+const SOURCE = 'podpatterns';
+const POLICY = 'podpatterns';
+const CATEGORY = 'Multi-Container Pods';
+
+export type PolicyResult = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
+export type PolicyResultSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+
+/** What was checked in one object and what came of it: the input of a report. */
+export interface AuditedObject {
+  resource: ResourceRef;
+  uid?: string;
+  findings: readonly Finding[];
+  errors: readonly RuleError[];
+  exemptions: readonly { rules: readonly string[]; reason?: string }[];
+}
+
+export interface ObjectReference {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+}
+
+export interface PolicyReportResult {
+  source: string;
+  policy: string;
+  rule?: string;
+  category: string;
+  severity?: PolicyResultSeverity;
+  result: PolicyResult;
+  scored: boolean;
+  message: string;
+  resources: ObjectReference[];
+  timestamp: { seconds: number; nanos: number };
+  properties?: Record<string, string>;
+}
+
+export type PolicyReportSummary = Record<PolicyResult, number>;
+
+export interface PolicyReport {
+  apiVersion: typeof POLICY_REPORT_API_VERSION;
+  kind: 'PolicyReport';
+  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  summary: PolicyReportSummary;
+  results: PolicyReportResult[];
+}
+
+export interface PolicyReportOptions {
+  /** When the audit ran; every result carries it. */
+  timestamp: Date;
+  /** How many rules the policy enables, for the message of a pass. */
+  enabledRules: number;
+  maxResults?: number;
+  maxBytes?: number;
+}
+
+export const RESULT_OF_SEVERITY: Readonly<Record<Severity, { result: PolicyResult; severity: PolicyResultSeverity; scored: boolean }>> = {
+  deny: { result: 'fail', severity: 'high', scored: true },
+  warn: { result: 'warn', severity: 'medium', scored: false },
+  audit: { result: 'warn', severity: 'low', scored: false },
+};
+
+const LISTING_ORDER: readonly PolicyResult[] = ['fail', 'error', 'warn', 'skip', 'pass'];
+
+/** The report of one namespace. */
+export function policyReport(namespace: string, objects: readonly AuditedObject[], options: PolicyReportOptions): PolicyReport {
+  const timestamp = { seconds: Math.floor(options.timestamp.getTime() / 1000), nanos: 0 };
+  const buckets: Record<PolicyResult, PolicyReportResult[]> = { fail: [], error: [], warn: [], skip: [], pass: [] };
+  for (const object of objects) {
+    for (const result of resultsOf(object, timestamp, options.enabledRules)) buckets[result.result].push(result);
+  }
+  const summary: PolicyReportSummary = { pass: buckets.pass.length, fail: buckets.fail.length, warn: buckets.warn.length, error: buckets.error.length, skip: buckets.skip.length };
+  const { results, omitted } = capped(buckets, options.maxResults ?? DEFAULT_MAX_RESULTS, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  if (omitted.total > 0) results.push(omissionNote(namespace, omitted, timestamp));
+  return {
+    apiVersion: POLICY_REPORT_API_VERSION,
+    kind: 'PolicyReport',
+    metadata: {
+      name: POLICY_REPORT_NAME,
+      namespace,
+      labels: { [MANAGED_BY.label]: MANAGED_BY.value },
+      ...(omitted.total > 0 && { annotations: { [OMITTED_ANNOTATION]: String(omitted.total) } }),
+    },
+    summary,
+    results,
+  };
+}
+
+/** Reports as a YAML stream, ready for `kubectl apply -f -`. */
+export function renderPolicyReports(reports: readonly PolicyReport[]): string {
+  // No anchors and aliases for the objects results share: plain YAML for every reader.
+  return reports.map((report) => stringify(report, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}
+
+function resultsOf(object: AuditedObject, timestamp: PolicyReportResult['timestamp'], enabledRules: number): PolicyReportResult[] {
+  const resources = [objectReference(object)];
+  const base = { source: SOURCE, policy: POLICY };
+  const about = { category: CATEGORY, resources, timestamp };
+  const results: PolicyReportResult[] = object.findings.map((finding) => ({
+    ...base,
+    rule: finding.rule,
+    ...RESULT_OF_SEVERITY[finding.severity],
+    message: finding.container !== undefined ? `${finding.container}: ${finding.message}` : finding.message,
+    ...about,
+    properties: {
+      ...(finding.container !== undefined && { container: finding.container }),
+      path: finding.path,
+      fix: finding.fix,
+      podpatternsSeverity: finding.severity,
+    },
+  }));
+  for (const error of object.errors) {
+    results.push({ ...base, rule: error.rule, result: 'error', scored: true, message: `rule ${error.rule} failed: ${error.message}`, ...about });
+  }
+  for (const exemption of object.exemptions) {
+    const reason = exemption.reason !== undefined ? `: ${exemption.reason}` : '';
+    results.push({
+      ...base,
+      ...(exemption.rules.length === 1 && !['*', 'all'].includes(exemption.rules[0]!) && { rule: exemption.rules[0] }),
+      result: 'skip',
+      scored: false,
+      message: `turned off by the podpatterns.io/ignore annotation (${exemption.rules.join(', ')})${reason}`,
+      ...about,
+      properties: { rules: exemption.rules.join(',') },
+    });
+  }
+  if (object.findings.length === 0 && object.errors.length === 0) {
+    results.push({ ...base, result: 'pass', scored: true, message: `no finding from the ${enabledRules} enabled podpatterns rules`, ...about });
+  }
+  return results;
+}
+
+function objectReference({ resource, uid }: AuditedObject): ObjectReference {
+  return {
+    apiVersion: resource.apiVersion,
+    kind: resource.kind,
+    ...(resource.namespace !== undefined && { namespace: resource.namespace }),
+    name: resource.name,
+    ...(uid !== undefined && { uid }),
+  };
+}
+
+type Omitted = PolicyReportSummary & { total: number };
+
+/** The most important results that fit, in LISTING_ORDER; one slot is kept for the note when some do not fit. */
+function capped(buckets: Record<PolicyResult, PolicyReportResult[]>, maxResults: number, maxBytes: number): { results: PolicyReportResult[]; omitted: Omitted } {
+  const all = LISTING_ORDER.flatMap((result) => buckets[result]);
+  const limit = all.length <= maxResults ? all.length : Math.max(maxResults - 1, 0);
+  const results: PolicyReportResult[] = [];
+  let bytes = 0;
+  for (const result of all.slice(0, limit)) {
+    bytes += JSON.stringify(result).length + 1;
+    if (bytes > maxBytes) break;
+    results.push(result);
+  }
+  const omitted: Omitted = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0, total: all.length - results.length };
+  for (const result of all.slice(results.length)) omitted[result.result]++;
+  return { results, omitted };
+}
+
+function omissionNote(namespace: string, omitted: Omitted, timestamp: PolicyReportResult['timestamp']): PolicyReportResult {
+  const counts = LISTING_ORDER.filter((result) => omitted[result] > 0).map((result) => `${omitted[result]} ${result}`);
+  return {
+    source: SOURCE,
+    policy: POLICY,
+    result: 'skip',
+    scored: false,
+    category: CATEGORY,
+    message:
+      `${omitted.total} more results (${counts.join(', ')}) are not listed: a report is kept small so it never strains etcd. ` +
+      `The summary counts them; \`podpatterns audit --cluster --namespace ${namespace}\` lists every finding.`,
+    resources: [],
+    timestamp,
+    properties: { note: 'results omitted', omitted: String(omitted.total), omittedByResult: counts.join(', ') },
+  };
+}

@@ -1,0 +1,123 @@
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { Finding, ResourceRef } from '../../src/engine/types.js';
+import { policyReport, renderPolicyReports, type AuditedObject } from '../../src/report/policyreport.js';
+
+const TIMESTAMP = new Date('2026-03-01T10:20:30.456Z');
+const options = { timestamp: TIMESTAMP, enabledRules: 17 };
+
+const web: ResourceRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
+
+function finding(rule: string, severity: Finding['severity'], resource: ResourceRef = web): Finding {
+  return { rule, severity, resource, container: 'proxy', path: 'spec.template.spec.containers[1]', message: `${rule} breaks.`, fix: `Fix ${rule}.` };
+}
+
+function object(resource: ResourceRef, findings: Finding[] = [], extra: Partial<AuditedObject> = {}): AuditedObject {
+  return { resource, uid: `uid-${resource.name}`, findings, errors: [], exemptions: [], ...extra };
+}
+
+function pod(name: string): ResourceRef {
+  return { apiVersion: 'v1', kind: 'Pod', namespace: 'shop', name };
+}
+
+describe('PolicyReport of a namespace', () => {
+  it('maps deny to a scored fail of high severity, with the container, path, fix and podpatterns severity as properties', () => {
+    const report = policyReport('shop', [object(web, [finding('port-conflict', 'deny')])], options);
+    expect(report.results).toEqual([
+      {
+        source: 'podpatterns',
+        policy: 'podpatterns',
+        rule: 'port-conflict',
+        result: 'fail',
+        severity: 'high',
+        scored: true,
+        message: 'proxy: port-conflict breaks.',
+        category: 'Multi-Container Pods',
+        resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web', uid: 'uid-web' }],
+        timestamp: { seconds: 1772360430, nanos: 0 },
+        properties: { container: 'proxy', path: 'spec.template.spec.containers[1]', fix: 'Fix port-conflict.', podpatternsSeverity: 'deny' },
+      },
+    ]);
+  });
+
+  it.each([
+    ['warn', 'warn', 'medium'],
+    ['audit', 'warn', 'low'],
+  ] as const)('maps %s to an unscored %s of %s severity', (severity, result, reportSeverity) => {
+    const [reported] = policyReport('shop', [object(web, [finding('too-many-sidecars', severity)])], options).results;
+    expect(reported).toMatchObject({ result, severity: reportSeverity, scored: false, properties: { podpatternsSeverity: severity } });
+  });
+
+  it('counts a clean audited object as one pass, without a rule', () => {
+    const report = policyReport('shop', [object(pod('clean'))], options);
+    expect(report.results).toEqual([expect.objectContaining({ result: 'pass', scored: true, message: 'no finding from the 17 enabled podpatterns rules', resources: [expect.objectContaining({ name: 'clean' })] })]);
+    expect(report.results[0]).not.toHaveProperty('rule');
+    expect(report.summary).toEqual({ pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
+  });
+
+  it('reports a rule that threw as an error, and the object as no pass', () => {
+    const report = policyReport('shop', [object(web, [], { errors: [{ rule: 'port-conflict', resource: web, message: 'boom' }] })], options);
+    expect(report.results).toEqual([expect.objectContaining({ rule: 'port-conflict', result: 'error', message: 'rule port-conflict failed: boom' })]);
+    expect(report.summary).toEqual({ pass: 0, fail: 0, warn: 0, error: 1, skip: 0 });
+  });
+
+  it('reports rules turned off by podpatterns.io/ignore as skip, with the reason', () => {
+    const report = policyReport('shop', [object(web, [], { exemptions: [{ rules: ['unpinned-image'], reason: 'pinned by digest in CI' }] })], options);
+    expect(report.results.map((result) => [result.result, result.rule, result.message])).toEqual([
+      ['skip', 'unpinned-image', 'turned off by the podpatterns.io/ignore annotation (unpinned-image): pinned by digest in CI'],
+      ['pass', undefined, 'no finding from the 17 enabled podpatterns rules'],
+    ]);
+  });
+
+  it('lists fail first, then error, warn, skip and pass, and counts each in the summary', () => {
+    const report = policyReport(
+      'shop',
+      [
+        object(pod('a')),
+        object(pod('b'), [finding('unpinned-image', 'warn', pod('b'))]),
+        object(web, [finding('port-conflict', 'deny'), finding('sidecar-missing-resources', 'audit')]),
+      ],
+      options,
+    );
+    expect(report.results.map((result) => `${result.result} ${result.resources[0]!.name}`)).toEqual(['fail web', 'warn b', 'warn web', 'pass a']);
+    expect(report.summary).toEqual({ pass: 1, fail: 1, warn: 2, error: 0, skip: 0 });
+    expect(report.metadata).toEqual({ name: 'podpatterns', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'podpatterns' } });
+  });
+
+  it('keeps at most maxResults results, the worst first, ending with a note on what it left out', () => {
+    const objects = [object(web, [finding('port-conflict', 'deny'), finding('privileged-sidecar', 'warn')]), ...['a', 'b', 'c', 'd'].map((name) => object(pod(name)))];
+    const report = policyReport('shop', objects, { ...options, maxResults: 3 });
+    expect(report.results.map((result) => result.result)).toEqual(['fail', 'warn', 'skip']);
+    expect(report.results[2]).toMatchObject({
+      policy: 'podpatterns',
+      resources: [],
+      properties: { note: 'results omitted', omitted: '4', omittedByResult: '4 pass' },
+      message: expect.stringContaining('4 more results (4 pass) are not listed'),
+    });
+    expect(report.summary).toEqual({ pass: 4, fail: 1, warn: 1, error: 0, skip: 0 });
+    expect(report.metadata.annotations).toEqual({ 'podpatterns.io/omitted-results': '4' });
+  });
+
+  it('keeps the results under maxBytes however many maxResults allows', () => {
+    const many = Array.from({ length: 50 }, (_, index) => object(pod(`p${index}`), [finding('unpinned-image', 'warn', pod(`p${index}`))]));
+    const report = policyReport('shop', many, { ...options, maxBytes: 4000 });
+    const listed = report.results.slice(0, -1);
+    expect(JSON.stringify(listed).length).toBeLessThanOrEqual(4000);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(report.results.at(-1)!.properties).toMatchObject({ omitted: String(50 - listed.length) });
+  });
+
+  it('adds no note when everything fits', () => {
+    const report = policyReport('shop', [object(pod('a')), object(pod('b'))], { ...options, maxResults: 2 });
+    expect(report.results.map((result) => result.result)).toEqual(['pass', 'pass']);
+    expect(report.metadata.annotations).toBeUndefined();
+  });
+
+  it('renders reports as a plain YAML stream that parses back to the same objects', () => {
+    const reports = ['shop', 'batch'].map((namespace) => policyReport(namespace, [object({ ...web, namespace }, [finding('port-conflict', 'deny', { ...web, namespace }), finding('privileged-sidecar', 'warn', { ...web, namespace })])], options));
+    const yaml = renderPolicyReports(reports);
+    expect(yaml).not.toMatch(/[&*]a\d/);
+    const parsed = parseAllDocuments(yaml).map((document) => document.toJS() as unknown);
+    expect(parsed).toEqual(JSON.parse(JSON.stringify(reports)));
+  });
+});
