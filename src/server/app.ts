@@ -39,6 +39,11 @@ export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRout
     routes.metrics.invalidReviews.inc({ webhook });
     routes.logger.info({ webhook, status, err: message }, 'invalid AdmissionReview');
   });
+  // While draining, every answer asks the client to drop its connection: the API server then opens a new one
+  // (to a ready replica) for its next call, instead of reusing one that is about to be closed under it.
+  app.addHook('onSend', async (_request, reply) => {
+    if (routes.state.draining) reply.header('connection', 'close');
+  });
   void app.register(healthRoutes, { state: routes.state });
   void app.register(admissionRoutes, routes);
   return app;
