@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PatchStrategy, VersionApi, setHeaderOptions, type V1Container } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectlPath } from '../support/helm.js';
+import { E2eHarness } from './harness.js';
+import { auditEventOfCreate } from './support/audit-log.js';
+import { refusal } from './support/cluster.js';
+import { conflictingContainers, cronJob, daemonSet, deployment, distinctContainers, pod, statefulSet } from './support/manifests.js';
+import type { PodpatternsServer } from './support/podpatterns.js';
+
+const harness = await E2eHarness.start('admission');
+const enforce = harness.namespace('enforce');
+const warn = harness.namespace('warn');
+const audit = harness.namespace('audit');
+// The chart's url-mode values (failurePolicy Fail) with one namespace per mode; audit everywhere else.
+const values = {
+  webhook: { failurePolicy: 'Fail', timeoutSeconds: 5 },
+  validation: { mode: 'audit', namespaces: { enforce: [enforce], warn: [warn] } },
+};
+let server: PodpatternsServer;
+
+const PORT_CONFLICT = /port-conflict: containers 'app' and 'metrics-proxy' both declare port 8080\/TCP/;
+
+beforeAll(async () => {
+  await harness.createNamespaces(enforce, warn, audit);
+  // Stored before podpatterns is installed, as a workload that predates it would be.
+  await harness.clients.apps.createNamespacedDeployment({ namespace: enforce, body: deployment('legacy', conflictingContainers()) });
+  server = await harness.startServer('podpatterns', { values });
+  await harness.install({ release: 'podpatterns-e2e', port: server.port, values });
+  await harness.untilEnforced(enforce);
+});
+
+afterAll(() => harness.stop());
+
+describe('podpatterns serve behind a real kube-apiserver', () => {
+  it('reads the Kubernetes version from the API server it reviews for', async () => {
+    const { major, minor } = await harness.clients.config.makeApiClient(VersionApi).getCode();
+    const apiServer = `${major}.${minor.replace(/\D+$/, '')}`;
+    const nodes = (await harness.clients.core.listNode()).items;
+    const kubelets = nodes
+      .map((node) => /^v?(\d+)\.(\d+)/.exec(node.status!.nodeInfo!.kubeletVersion)!.slice(1).map(Number) as [number, number])
+      .sort(([a, b], [c, d]) => a - c || b - d);
+    const read = (await server.logLines()).find((line) => line.msg === 'cluster versions read from the API server');
+    expect(read).toMatchObject({
+      kubernetesVersion: apiServer,
+      // With no node at all (this control plane runs no kubelet) the API server's version stands in.
+      minKubeletVersion: kubelets[0]?.join('.') ?? apiServer,
+      nodes: nodes.length,
+    });
+  });
+
+  it('rejects a pod whose two containers both listen on 8080 with the rule message and its fix', async () => {
+    const refused = await refusal(harness.clients.core.createNamespacedPod({ namespace: enforce, body: pod('web', conflictingContainers()) }));
+    expect(refused.code).toBe(403);
+    expect(refused.message).toMatch(/^admission webhook "enforce\.validate\.podpatterns\.io" denied the request: /);
+    expect(refused.message).toMatch(PORT_CONFLICT);
+    expect(refused.message).toContain("Fix: Move 'metrics-proxy' to another port");
+    await expect(refusal(harness.clients.core.readNamespacedPod({ namespace: enforce, name: 'web' }))).resolves.toMatchObject({ code: 404 });
+  });
+
+  it('admits the same pod in an audit namespace and records the finding as an audit annotation', async () => {
+    const created = await harness.clients.core.createNamespacedPod({ namespace: audit, body: pod('web', conflictingContainers()) });
+    expect(created.metadata?.uid).toBeTruthy();
+    const logged = (await server.logLines()).find((line) => line.namespace === audit && line.name === 'web');
+    expect(logged).toMatchObject({ allowed: true, mode: 'audit', wouldDeny: ['port-conflict'] });
+    if (harness.cluster.auditLog !== undefined) {
+      const event = await auditEventOfCreate(harness.cluster.auditLog, { resource: 'pods', namespace: audit, name: 'web' });
+      expect(event.responseStatus?.code).toBe(201);
+      expect(event.annotations?.['validate.podpatterns.io/port-conflict']).toMatch(/both declare port 8080\/TCP/);
+    }
+  });
+
+  it('admits the same pod in a warn namespace and returns the finding as a warning', async () => {
+    const created = await harness.clients.core.createNamespacedPodWithHttpInfo({ namespace: warn, body: pod('web', conflictingContainers()) });
+    expect(created.httpStatusCode).toBe(201);
+    expect(created.headers.warning).toMatch(PORT_CONFLICT);
+  });
+
+  it('admits a pod whose containers listen on distinct ports in an enforce namespace', async () => {
+    const created = await harness.clients.core.createNamespacedPodWithHttpInfo({ namespace: enforce, body: pod('web-fixed', distinctContainers()) });
+    expect(created.httpStatusCode).toBe(201);
+    expect(created.headers.warning ?? '').not.toMatch(/port-conflict/);
+  });
+});
+
+describe('pod templates of every workload kind', () => {
+  const kinds = {
+    Deployment: (containers: V1Container[], name: string) => harness.clients.apps.createNamespacedDeployment({ namespace: enforce, body: deployment(name, containers) }),
+    StatefulSet: (containers: V1Container[], name: string) => harness.clients.apps.createNamespacedStatefulSet({ namespace: enforce, body: statefulSet(name, containers) }),
+    DaemonSet: (containers: V1Container[], name: string) => harness.clients.apps.createNamespacedDaemonSet({ namespace: enforce, body: daemonSet(name, containers) }),
+    CronJob: (containers: V1Container[], name: string) => harness.clients.batch.createNamespacedCronJob({ namespace: enforce, body: cronJob(name, containers) }),
+  };
+
+  it.each(Object.keys(kinds) as (keyof typeof kinds)[])('rejects a %s whose template has two containers on 8080', async (kind) => {
+    const refused = await refusal(kinds[kind](conflictingContainers(), `conflict-${kind.toLowerCase()}`));
+    expect(refused.code).toBe(403);
+    expect(refused.message).toMatch(PORT_CONFLICT);
+  });
+
+  it.each(Object.keys(kinds) as (keyof typeof kinds)[])('admits a %s whose containers listen on distinct ports', async (kind) => {
+    await expect(kinds[kind](distinctContainers(), `fixed-${kind.toLowerCase()}`)).resolves.toMatchObject({ kind });
+  });
+});
+
+describe('a Deployment that violated the rules before podpatterns was installed', () => {
+  it('scales through an UPDATE of spec.replicas, with the finding as a pre-existing warning', async () => {
+    const patched = await harness.clients.apps.patchNamespacedDeploymentWithHttpInfo(
+      { namespace: enforce, name: 'legacy', body: { spec: { replicas: 3 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(patched.httpStatusCode).toBe(200);
+    expect(patched.data.spec?.replicas).toBe(3);
+    expect(patched.headers.warning).toMatch(/port-conflict \(pre-existing\): containers 'app' and 'metrics-proxy' both declare port 8080\/TCP/);
+  });
+
+  it('scales with kubectl scale (the scale subresource)', async () => {
+    const kubectl = await kubectlPath();
+    const { stdout } = await promisify(execFile)(kubectl, ['--kubeconfig', harness.cluster.kubeconfigFile, '-n', enforce, 'scale', 'deployment/legacy', '--replicas=5']);
+    expect(stdout).toContain('deployment.apps/legacy scaled');
+    expect((await harness.clients.apps.readNamespacedDeployment({ namespace: enforce, name: 'legacy' })).spec?.replicas).toBe(5);
+  });
+
+  it('rejects an update that adds a new conflict', async () => {
+    const containers = [...conflictingContainers(), { name: 'debug', image: 'registry.example.com/debug:1.0.0', ports: [{ containerPort: 9000 }, { containerPort: 8080 }] }];
+    const refused = await refusal(
+      harness.clients.apps.patchNamespacedDeployment(
+        { namespace: enforce, name: 'legacy', body: { spec: { template: { spec: { containers } } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(refused.code).toBe(403);
+    expect(refused.message).toMatch(/port-conflict: containers '(app|metrics-proxy)' and 'debug' both declare port 8080\/TCP/);
+  });
+});

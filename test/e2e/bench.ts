@@ -1,0 +1,307 @@
+/**
+ * Pod creation through a real kube-apiserver in three setups, in one run: no admission check, podpatterns
+ * (`podpatterns serve` in enforce mode, webhook configuration from the chart) and an in-tree
+ * ValidatingAdmissionPolicy doing the port-conflict check in CEL. Each setup creates --pods pods in its own
+ * namespace over --rounds rounds that take turns, so a burst of other work on a shared machine hits all three
+ * alike. Prints creates/s and p50/p99 create latency per setup.
+ *
+ * Closed loop by default: --concurrency creates in flight, as fast as the machine goes (on a small machine the
+ * API server, etcd and the webhook share the CPU, so latency is mostly queueing and the figures compare CPU
+ * cost). --rate N sends N creates per second instead (open loop), which shows the latency a create gets when
+ * the machine is not saturated.
+ *
+ *   npx tsx test/e2e/bench.ts [--pods 2000] [--concurrency 16] [--rate 0] [--rounds 4] [--warmup 100] [--time-limit 900]
+ *
+ * Goal: podpatterns p99 ≤ 1.2 × the CEL policy's p99. E2E_PODPATTERNS_ENTRY runs another CLI build; by default
+ * the repository is compiled as `npm run build` does, so the server runs as shipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { V1Pod } from '@kubernetes/client-node';
+import { portConflictBinding, portConflictPolicy } from './support/cel-port-conflict.js';
+import { clientsFor, kubeConfigFor, RUN_LABEL, type Clients, type E2eCluster } from './support/cluster.js';
+import { ensureBinaries, kubeconfigYaml, startControlPlane, type ControlPlane } from './support/control-plane.js';
+import { conflictingContainers, pod } from './support/manifests.js';
+import { get, waitFor } from './support/network.js';
+import { PodpatternsServer } from './support/podpatterns.js';
+import { SecretVolume, WebhookCa } from './support/serving-certificate.js';
+import { readSettings, REPO_ROOT } from './support/settings.js';
+import { applyConfigurations, renderConfigurations, renderPolicy } from './support/webhooks.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    pods: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '0' },
+    'time-limit': { type: 'string', default: '900' },
+  },
+});
+const PODS = Number(flags.pods);
+const CONCURRENCY = Number(flags.concurrency);
+const ROUNDS = Number(flags.rounds);
+const WARMUP = Number(flags.warmup);
+const RATE = Number(flags.rate);
+const DEADLINE = Date.now() + Number(flags['time-limit']) * 1000;
+const GOAL = 1.2;
+
+type SetupName = 'no webhook' | 'podpatterns' | 'CEL policy';
+
+interface Setup {
+  name: SetupName;
+  namespace: string;
+  latencies: number[];
+  seconds: number;
+  errors: string[];
+}
+
+/** A pod as a chart would write it: an app, a metrics sidecar and a log shipper, pinned images, requests. */
+function benchPod(name: string): V1Pod {
+  const resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'shop' } },
+    spec: {
+      containers: [
+        { name: 'app', image: 'registry.example.com/shop/app:2.3.1', ports: [{ name: 'http', containerPort: 8080 }], resources, readinessProbe: { httpGet: { path: '/ready', port: 8080 } } },
+        { name: 'metrics', image: 'registry.example.com/shop/metrics:0.4.0', args: ['--listen=:9090'], ports: [{ name: 'metrics', containerPort: 9090 }], resources },
+        { name: 'logs', image: 'fluent/fluent-bit:3.1.4', resources, volumeMounts: [{ name: 'logs', mountPath: '/var/log/app' }] },
+      ],
+      volumes: [{ name: 'logs', emptyDir: {} }],
+    },
+  };
+}
+
+/** POSTs pods with a keep-alive connection pool: the lightest client, so the API server and webhooks get the CPU. */
+class PodPoster {
+  private readonly agent: Agent;
+
+  constructor(private readonly controlPlane: ControlPlane) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: controlPlane.ca });
+  }
+
+  post(namespace: string, body: V1Pod): Promise<{ status: number; text: string }> {
+    const payload = JSON.stringify(body);
+    const url = `${this.controlPlane.server}/api/v1/namespaces/${namespace}/pods`;
+    const headers = { authorization: `Bearer ${this.controlPlane.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    return new Promise((resolve, reject) => {
+      const outgoing = request(url, { method: 'POST', agent: this.agent, headers }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      });
+      outgoing.on('error', reject);
+      outgoing.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** One create; its latency counts from `due`, when it was meant to start, so a client-side backlog is not hidden. */
+async function createOne(poster: PodPoster, setup: Setup, index: number, due: number, record: boolean): Promise<void> {
+  if (Date.now() > DEADLINE) throw new Error(`time limit of ${flags['time-limit']} s reached`);
+  const name = `pod-${index}`;
+  const { status, text } = await poster.post(setup.namespace, benchPod(name));
+  const latency = performance.now() - due;
+  if (status !== 201) setup.errors.push(`${name}: HTTP ${status} ${text.slice(0, 300)}`);
+  else if (record) setup.latencies.push(latency);
+}
+
+/** Closed loop: CONCURRENCY creates in flight, each starting when one ends. */
+async function createPods(poster: PodPoster, setup: Setup, first: number, count: number, record: boolean): Promise<void> {
+  const started = performance.now();
+  if (RATE > 0) await createPaced(poster, setup, first, count, record);
+  else {
+    let next = first;
+    const worker = async () => {
+      while (next < first + count) await createOne(poster, setup, next++, performance.now(), record);
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }
+  if (record) setup.seconds += (performance.now() - started) / 1000;
+}
+
+/** Open loop: RATE creates per second whatever the answers take, at most CONCURRENCY in flight. */
+async function createPaced(poster: PodPoster, setup: Setup, first: number, count: number, record: boolean): Promise<void> {
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  for (let offset = 0; offset < count; offset++) {
+    const due = started + (offset * 1000) / RATE;
+    if (due > performance.now()) await sleep(due - performance.now());
+    if (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
+    const create: Promise<void> = createOne(poster, setup, first + offset, due, record).finally(() => inFlight.delete(create));
+    inFlight.add(create);
+  }
+  await Promise.all(inFlight);
+}
+
+/** Compiles podpatterns as `npm run build` does, under .cache so its imports resolve to the repository's node_modules. */
+async function buildPodpatterns(): Promise<string> {
+  const root = join(REPO_ROOT, '.cache', 'e2e', 'build');
+  await rm(join(root, 'dist'), { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  // dist/cli/main.js reads its version from ../../package.json.
+  await copyFile(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
+  const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(root, 'dist')], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json exited ${tsc.status}`);
+  return join(root, 'dist', 'cli', 'main.js');
+}
+
+/** Waits until a conflicting pod gets the setup's verdict (admission configuration is read through informers). */
+async function untilVerdict(clients: Clients, setup: Setup, denied: boolean): Promise<void> {
+  await waitFor(`${setup.name} ${denied ? 'denies' : 'admits'} a port conflict`, async () => {
+    try {
+      await clients.core.createNamespacedPod({ namespace: setup.namespace, body: pod('probe', conflictingContainers()), dryRun: 'All' });
+      return denied ? undefined : true;
+    } catch (error) {
+      if (!denied) throw error;
+      return true;
+    }
+  });
+}
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/**
+ * The smallest bucket bounds of a Prometheus histogram that hold 50% and 99% of the observations, summed over
+ * the series whose labels contain every `labels` pair.
+ */
+function histogramQuantiles(metrics: string, name: string, labels: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`) || !labels.every((label) => line.includes(label))) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le !== undefined) counts.set(le, (counts.get(le) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  const buckets = [...counts].sort(([a], [b]) => Number(a) - Number(b));
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const bound = (fraction: number) => buckets.find(([, count]) => count >= fraction * total)?.[0] ?? '?';
+  return `${total} observed, p50 ≤ ${bound(0.5)} s, p99 ≤ ${bound(0.99)} s`;
+}
+
+/** Where the time goes: podpatterns' own handling, and the API server's view of the webhook call and of its CEL plugin. */
+async function timeBreakdown(server: PodpatternsServer, controlPlane: ControlPlane): Promise<string[]> {
+  const own = (await get(`http://127.0.0.1:${server.metricsPort}/metrics`)).body;
+  const apiserver = (await get(`${controlPlane.server}/metrics`, { ca: controlPlane.ca, headers: { authorization: `Bearer ${controlPlane.token}` }, timeoutMs: 10_000 })).body;
+  const sample = (name: string) => Number(own.split('\n').find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? Number.NaN);
+  return [
+    `podpatterns handling a review:        ${histogramQuantiles(own, 'podpatterns_admission_duration_seconds', ['webhook="validate"'])}`,
+    `podpatterns event loop (since start): lag p99 ${(sample('nodejs_eventloop_lag_p99_seconds') * 1000).toFixed(1)} ms, max ${(sample('nodejs_eventloop_lag_max_seconds') * 1000).toFixed(1)} ms; GC ${histogramQuantiles(own, 'nodejs_gc_duration_seconds', [])}`,
+    `API server calling the webhook:       ${histogramQuantiles(apiserver, 'apiserver_admission_webhook_admission_duration_seconds', ['name="enforce.validate.podpatterns.io"'])}`,
+    // The whole admission plugin, every pod create of the run included (the policy binds only one namespace).
+    `ValidatingAdmissionPolicy plugin:     ${histogramQuantiles(apiserver, 'apiserver_admission_controller_admission_duration_seconds', ['name="ValidatingAdmissionPolicy"', 'operation="CREATE"'])}`,
+  ];
+}
+
+function report(setups: Setup[]): void {
+  const rows = setups.map((setup) => {
+    const sorted = [...setup.latencies].sort((a, b) => a - b);
+    return { setup, rate: setup.latencies.length / setup.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  });
+  const base = rows[0]!;
+  const load = RATE > 0 ? `${RATE} creates/s (at most ${CONCURRENCY} in flight)` : `${CONCURRENCY} in flight`;
+  console.log(`\n${PODS} pods per setup, ${load}, ${ROUNDS} rounds; latency of one create in ms\n`);
+  console.log(`${'setup'.padEnd(12)} ${'creates/s'.padStart(10)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'rate/none'.padStart(10)} ${'p99/none'.padStart(9)} errors`);
+  for (const { setup, rate, p50, p99 } of rows) {
+    console.log(
+      `${setup.name.padEnd(12)} ${rate.toFixed(0).padStart(10)} ${p50.toFixed(1).padStart(8)} ${p99.toFixed(1).padStart(8)} ${(rate / base.rate).toFixed(2).padStart(10)} ${(p99 / base.p99).toFixed(2).padStart(9)} ${setup.errors.length}`,
+    );
+  }
+  const podpatterns = rows.find((row) => row.setup.name === 'podpatterns')!;
+  const cel = rows.find((row) => row.setup.name === 'CEL policy')!;
+  const ratio = podpatterns.p99 / cel.p99;
+  console.log(`\npodpatterns p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}`);
+  console.log(`podpatterns p50 / CEL p50 = ${(podpatterns.p50 / cel.p50).toFixed(2)}; creates/s podpatterns / CEL = ${(podpatterns.rate / cel.rate).toFixed(2)}`);
+  for (const setup of setups) for (const error of setup.errors.slice(0, 3)) console.log(`  ${setup.name}: ${error}`);
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const runId = randomBytes(3).toString('hex');
+  const directory = await mkdtemp(join(tmpdir(), 'podpatterns-bench-e2e-'));
+  let controlPlane: ControlPlane | undefined;
+  let server: PodpatternsServer | undefined;
+  let poster: PodPoster | undefined;
+  try {
+    const entry = settings.podpatternsEntryGiven ? settings.podpatternsEntry : await buildPodpatterns();
+    controlPlane = await startControlPlane({ binaries: await ensureBinaries(), directory: join(directory, 'control-plane') });
+    const kubeconfigFile = join(directory, 'kubeconfig');
+    await writeFile(kubeconfigFile, kubeconfigYaml(controlPlane), { mode: 0o600 });
+    await mkdir(join(directory, 'pids'));
+    const cluster: E2eCluster = {
+      runId,
+      runDirectory: directory,
+      pidDirectory: join(directory, 'pids'),
+      local: true,
+      kubeconfigFile,
+      access: { server: controlPlane.server, ca: controlPlane.ca, token: controlPlane.token },
+      kubernetesVersion: controlPlane.version,
+      webhookHost: '127.0.0.1',
+      listenHost: '127.0.0.1',
+      podpatternsEntry: entry,
+    };
+    const clients = clientsFor(kubeConfigFor(cluster));
+    const setups: Setup[] = (['no webhook', 'podpatterns', 'CEL policy'] as const).map((name, index) => ({
+      name,
+      namespace: `bench-${['none', 'podpatterns', 'cel'][index]}`,
+      latencies: [],
+      seconds: 0,
+      errors: [],
+    }));
+    const [none, podpatterns, cel] = setups as [Setup, Setup, Setup];
+    for (const setup of setups) {
+      // The chart's webhooks are scoped to namespaces with the run label: only podpatterns' namespace has it.
+      const labels: Record<string, string> = setup === podpatterns ? { [RUN_LABEL]: runId } : {};
+      await clients.core.createNamespace({ body: { metadata: { name: setup.namespace, labels } } });
+    }
+
+    const ca = await WebhookCa.create('127.0.0.1');
+    const tls = new SecretVolume(join(directory, 'podpatterns-tls'));
+    await tls.write(await ca.issue());
+    const values = { webhook: { failurePolicy: 'Fail', timeoutSeconds: 10 }, validation: { mode: 'audit', namespaces: { enforce: [podpatterns.namespace] } } };
+    const policyFile = join(directory, 'policy.yaml');
+    await writeFile(policyFile, await renderPolicy(cluster, directory, 'podpatterns', values));
+    server = await PodpatternsServer.start({ name: 'podpatterns', cluster, directory, tls, ca: ca.cert, policyFile });
+    const url = `https://127.0.0.1:${server.port}`;
+    await applyConfigurations(clients, cluster, await renderConfigurations(cluster, directory, { release: 'podpatterns', url, caBundle: ca.caBundle, values }));
+    await clients.admission.createValidatingAdmissionPolicy({ body: portConflictPolicy('port-conflict', runId) });
+    await clients.admission.createValidatingAdmissionPolicyBinding({ body: portConflictBinding('port-conflict', runId, cel.namespace) });
+    await untilVerdict(clients, none, false);
+    await untilVerdict(clients, podpatterns, true);
+    await untilVerdict(clients, cel, true);
+
+    poster = new PodPoster(controlPlane);
+    for (const setup of setups) await createPods(poster, setup, 0, WARMUP, false);
+    const perRound = Math.ceil(PODS / ROUNDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      const count = Math.min(perRound, PODS - round * perRound);
+      for (let turn = 0; turn < setups.length; turn++) {
+        const setup = setups[(round + turn) % setups.length]!;
+        await createPods(poster, setup, WARMUP + round * perRound, count, true);
+      }
+    }
+    report(setups);
+    for (const line of await timeBreakdown(server, controlPlane)) console.log(line);
+  } finally {
+    poster?.close();
+    await server?.stop();
+    await controlPlane?.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyReport } from '../../../src/report/policyreport.js';
+import { E2eHarness } from '../harness.js';
+import { conflictingContainers, pod } from '../support/manifests.js';
+import { writeKubeconfig } from './access.js';
+import { installPolicyReportCrd, policyReportCrdInstalled } from './policyreport-crd.js';
+import { runPodpatterns } from './run.js';
+import { createScale, createShop } from './workloads.js';
+
+const harness = await E2eHarness.start('policy-reports');
+const shop = harness.namespace('reports-shop');
+const scale = harness.namespace('reports-scale');
+const gone = harness.namespace('reports-gone');
+const reports = harness.clients.config.makeApiClient(CustomObjectsApi);
+const group = { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports' };
+
+let kubeconfig: string;
+let uninstallCrd: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  await harness.createNamespaces(shop, scale, gone);
+  await createShop(harness.clients, shop);
+  await createScale(harness.clients, scale);
+  await harness.clients.core.createNamespacedPod({ namespace: gone, body: pod('leftover', conflictingContainers()) });
+  kubeconfig = join(harness.directory, 'admin.kubeconfig');
+  await writeKubeconfig(kubeconfig, harness.clients.config, { name: 'admin', token: harness.clients.config.getCurrentUser()!.token! });
+});
+
+afterAll(async () => {
+  await uninstallCrd?.();
+  await harness.stop();
+});
+
+const audit = (...args: string[]) => runPodpatterns(harness.cluster, ['audit', '--cluster', '--kubeconfig', kubeconfig, '--fail-on', 'none', ...args]);
+
+async function storedReport(namespace: string): Promise<PolicyReport> {
+  return (await reports.getNamespacedCustomObject({ ...group, namespace, name: 'podpatterns' })) as PolicyReport;
+}
+
+/** A report without what the API server adds (uid, resourceVersion, managedFields, …) and without the run's time. */
+function comparable(report: PolicyReport): unknown {
+  const { name, namespace, labels, annotations } = report.metadata;
+  return {
+    ...report,
+    metadata: { name, namespace, labels, ...(annotations && { annotations }) },
+    results: report.results.map(({ timestamp, ...result }) => ({ ...result, timestamp: { nanos: timestamp.nanos } })),
+  };
+}
+
+describe('podpatterns audit --cluster --output policyreport', () => {
+  it('refuses --apply with exit 2 and names the CRD to install when the cluster serves no PolicyReports', async () => {
+    // The control plane of the e2e run starts without the CRD; an existing cluster may run Kyverno, which has it.
+    if (await policyReportCrdInstalled(harness.clients)) throw new Error('this cluster already has policyreports.wgpolicyk8s.io: the test needs a cluster without it');
+    const run = await audit('-n', shop, '-o', 'policyreport', '--apply');
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/does not serve PolicyReports \(policyreports\.wgpolicyk8s\.io, version v1alpha2\): install the CRD first\. Kyverno installs it/);
+  });
+
+  it('prints one PolicyReport per namespace as YAML, in namespace order, with fail, warn and pass results and a summary', async () => {
+    const run = await audit('-n', shop, '-n', scale, '-o', 'policyreport');
+    expect(run.code).toBe(0);
+    const printed = parseAllDocuments(run.stdout).map((document) => document.toJS() as PolicyReport);
+    expect(printed.map((report) => [report.kind, report.metadata.namespace, report.metadata.name])).toEqual([
+      ['PolicyReport', scale, 'podpatterns'],
+      ['PolicyReport', shop, 'podpatterns'],
+    ]);
+    const [scaleReport, shopReport] = printed as [PolicyReport, PolicyReport];
+    expect(shopReport.summary).toEqual({ pass: 1, fail: 3, warn: 3, error: 0, skip: 0 });
+    const web = await harness.clients.apps.readNamespacedDeployment({ namespace: shop, name: 'web' });
+    expect(shopReport.results[0]).toMatchObject({
+      source: 'podpatterns',
+      policy: 'podpatterns',
+      rule: 'port-conflict',
+      result: 'fail',
+      severity: 'high',
+      scored: true,
+      resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: shop, name: 'web', uid: web.metadata!.uid }],
+      properties: { container: 'metrics-proxy', path: 'spec.template.spec.containers[1].ports[0].containerPort', podpatternsSeverity: 'deny' },
+    });
+    expect(shopReport.results.find((result) => result.result === 'pass')).toMatchObject({ resources: [{ kind: 'Pod', name: 'clean' }], message: 'no finding from the 17 enabled podpatterns rules' });
+    expect(scaleReport.results.map((result) => [result.resources[0]!.kind, result.rule, result.result, result.severity])).toEqual([
+      ['HorizontalPodAutoscaler', 'hpa-pod-average-on-multi-container', 'warn', 'medium'],
+      ['Deployment', undefined, 'pass', undefined],
+    ]);
+  });
+
+  describe('with the CRD installed', () => {
+    beforeAll(async () => {
+      uninstallCrd = await installPolicyReportCrd(harness.clients);
+    });
+
+    it('creates the report of each namespace with --apply, exactly as printed', async () => {
+      const printed = parseAllDocuments((await audit('-n', shop, '-n', scale, '-o', 'policyreport')).stdout).map((document) => document.toJS() as PolicyReport);
+      const run = await audit('-n', shop, '-n', scale, '-o', 'policyreport', '--apply');
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(
+        `PolicyReport ${scale}/podpatterns created: 0 fail, 1 warn, 0 error, 0 skip, 1 pass\n` + `PolicyReport ${shop}/podpatterns created: 3 fail, 3 warn, 0 error, 0 skip, 1 pass\n`,
+      );
+      for (const expected of printed) expect(comparable(await storedReport(expected.metadata.namespace))).toEqual(comparable(expected));
+    });
+
+    it('replaces the report on the next run instead of adding one, so a namespace never has more than one', async () => {
+      const before = await storedReport(shop);
+      const run = await audit('-n', shop, '-o', 'policyreport', '--apply');
+      expect(run.stdout).toBe(`PolicyReport ${shop}/podpatterns replaced: 3 fail, 3 warn, 0 error, 0 skip, 1 pass\n`);
+      const after = await storedReport(shop);
+      expect(after.metadata).toMatchObject({ uid: (before.metadata as { uid?: string }).uid });
+      const listed = (await reports.listNamespacedCustomObject({ ...group, namespace: shop })) as { items: unknown[] };
+      expect(listed.items).toHaveLength(1);
+    });
+
+    it('empties the report of a namespace whose workloads are gone, when it audits every namespace', async () => {
+      expect((await audit('--all-namespaces', '-o', 'policyreport', '--apply')).stdout).toContain(`PolicyReport ${gone}/podpatterns created: 1 fail`);
+      await harness.clients.core.deleteNamespacedPod({ namespace: gone, name: 'leftover', gracePeriodSeconds: 0 });
+      const run = await audit('--all-namespaces', '-o', 'policyreport', '--apply');
+      expect(run.stdout).toContain(`PolicyReport ${gone}/podpatterns emptied: 0 fail, 0 warn, 0 error, 0 skip, 0 pass\n`);
+      expect(await storedReport(gone)).toMatchObject({ summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 } });
+      expect((await storedReport(gone)).results ?? []).toEqual([]);
+    });
+
+    it('keeps a report to --max-report-results, the worst first, and says how many results it left out', async () => {
+      const run = await audit('-n', shop, '-o', 'policyreport', '--apply', '--max-report-results', '3');
+      expect(run.code).toBe(0);
+      const stored = await storedReport(shop);
+      expect(stored.metadata.annotations).toEqual({ 'podpatterns.io/omitted-results': '5' });
+      expect(stored.summary).toEqual({ pass: 1, fail: 3, warn: 3, error: 0, skip: 0 });
+      expect(stored.results.map((result) => result.result)).toEqual(['fail', 'fail', 'skip']);
+      expect(stored.results[2]).toMatchObject({ properties: { note: 'results omitted', omitted: '5', omittedByResult: '1 fail, 3 warn, 1 pass' } });
+    });
+  });
+});

@@ -1,0 +1,24 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { ALL_RULES } from '../src/rules/index.js';
+import { README, withRules } from './support/readme.js';
+
+describe('README', () => {
+  it('opens with the install-and-run and test commands', async () => {
+    const readme = await readFile(README, 'utf8');
+    const firstBlock = readme.slice(0, readme.indexOf('```', readme.indexOf('```') + 3));
+    expect(firstBlock).toContain('npm ci && npm start');
+    expect(firstBlock).toContain('npm test');
+  });
+
+  it('documents every rule exactly as the rule modules do (run `npm run docs` to regenerate)', async () => {
+    const readme = await readFile(README, 'utf8');
+    expect(readme).toBe(withRules(readme));
+    for (const rule of ALL_RULES) expect(readme).toContain(`### ${rule.id}`);
+  });
+
+  it('has no placeholder left', async () => {
+    const readme = await readFile(README, 'utf8');
+    expect(readme).not.toMatch(/\b[A-Z_]+_SECTION\b|\bMIGRATE_CLI\b/);
+  });
+});
