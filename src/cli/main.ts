@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { PodpatternsError, errorMessage } from '../policy/errors.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerAudit } from './audit.js';
 import { registerRules } from './rules.js';
+import { isEntryPoint } from './entry-point.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -41,15 +40,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** True when this file is the process entry point (also through the npm bin symlink), false when imported by tests. */
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = await main(process.argv);
+if (isEntryPoint(import.meta.url)) process.exitCode = await main(process.argv);
