@@ -1,0 +1,72 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PodpatternsError } from '../../src/policy/errors.js';
+import { defaultPolicy, loadPolicyFile, parsePolicy } from '../../src/policy/policy.js';
+import { ALL_RULES } from '../../src/rules/index.js';
+
+const parse = (text: string) => parsePolicy(text, 'policy.yaml', ALL_RULES);
+
+function failure(text: string): string {
+  try {
+    parse(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PodpatternsError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the policy to be rejected');
+}
+
+describe('policy file', () => {
+  it('gives every rule its default severity and options when empty', () => {
+    const policy = parse('');
+    expect(policy).toEqual(defaultPolicy(ALL_RULES));
+    expect(policy.rules['port-conflict']).toEqual({ enabled: true, severity: 'deny', options: {} });
+    expect(policy.rules['too-many-sidecars']!.options).toEqual({ threshold: 5 });
+    expect(policy.migration).toEqual({ mode: 'dry-run', cronJobs: false, pods: false });
+    expect(Object.isFrozen(policy.rules)).toBe(true);
+  });
+
+  it('accepts the example the README documents', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = readme.split('## Policy file')[1]!.split('```yaml')[1]!.split('```')[0]!;
+    const policy = parse(example);
+    expect(policy.rules['unpinned-image']!.options.floatingTags).toEqual(['master', 'main', 'canary']);
+    expect(policy.rules['too-many-sidecars']!.options.threshold).toBe(7);
+    expect(policy.rules['sidecar-missing-resources']!.severity).toBe('audit');
+    expect(policy.rules['shared-volume-concurrent-writers']!.enabled).toBe(false);
+    expect(policy.rules['privileged-sidecar']!.severity).toBe('deny');
+  });
+
+  it('names the file, line and key of an unknown rule, with a suggestion', () => {
+    expect(failure('rules:\n  port-conflict: deny\n  port-conflcit: warn\n')).toBe(
+      "policy file policy.yaml, line 3: rules.port-conflcit: unknown rule 'port-conflcit' (did you mean 'port-conflict'?)",
+    );
+  });
+
+  it('names the key of a value of the wrong type or out of range', () => {
+    expect(failure('rules:\n  too-many-sidecars:\n    threshold: many\n')).toMatch(/line 3: rules\.too-many-sidecars\.threshold: must be a number, not string "many"/);
+    expect(failure('rules:\n  too-many-sidecars:\n    threshold: 0\n')).toMatch(/threshold: must be at least 1, not 0/);
+    expect(failure('rules:\n  port-conflict:\n    severity: block\n')).toMatch(/rules\.port-conflict\.severity: must be one of deny, warn, audit/);
+    expect(failure('migration:\n  mode: now\n')).toMatch(/line 2: migration\.mode: must be one of apply, dry-run, off/);
+    expect(failure('rulez: {}\n')).toMatch(/line 1: rulez: unknown key \(did you mean 'rules'\?\)/);
+  });
+
+  it('reports a YAML syntax error with its line', () => {
+    expect(failure('rules:\n  port-conflict: [deny\n')).toMatch(/^policy file policy\.yaml, line \d+: /);
+  });
+
+  it('names the file it cannot read', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'podpatterns-policy-'));
+    try {
+      await expect(loadPolicyFile(join(directory, 'missing.yaml'), ALL_RULES)).rejects.toThrow(/missing\.yaml: cannot be read/);
+      const file = join(directory, 'policy.yaml');
+      await writeFile(file, 'migration:\n  mode: apply\n');
+      expect((await loadPolicyFile(file, ALL_RULES)).migration.mode).toBe('apply');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
