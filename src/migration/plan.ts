@@ -1,7 +1,8 @@
 import { asArray, asString, type JsonObject, type PodSpec } from '../model/kube.js';
 import { podModelOf } from '../model/pod.js';
 import { effectivePodRequest, formatQuantity } from '../model/resources.js';
-import { atLeast, formatVersion } from '../model/version.js';
+import { nativeSidecarBlockers } from '../model/native-sidecars.js';
+import { formatVersion } from '../model/version.js';
 import type { EvaluationContext } from '../engine/types.js';
 import {
   AUDIT_MESH,
@@ -90,15 +91,11 @@ function nothing(skipped: string, warnings: string[] = []): MigrationPlan {
   return { action: 'none', moved: [], patch: [], warnings, auditAnnotations: {}, skipped };
 }
 
-/**
- * Native sidecars need the SidecarContainers gate on both sides: a 1.28 API server drops `restartPolicy` from
- * init containers (the sidecar then blocks the pod in Init forever), a kubelet older than 1.29 ignores or rejects
- * it. Version skew lets kubelets run three minors behind the API server.
- */
+/** The components too old for native sidecars (see nativeSidecarBlockers), as "API server 1.28, oldest kubelet 1.27". */
 function unsupportedVersions(context: EvaluationContext): string | undefined {
-  const problems: string[] = [];
-  if (!atLeast(context.kubernetesVersion, 1, 29)) problems.push(`API server ${formatVersion(context.kubernetesVersion)}`);
-  if (!atLeast(context.minKubeletVersion, 1, 29)) problems.push(`oldest kubelet ${formatVersion(context.minKubeletVersion)}`);
+  const problems = nativeSidecarBlockers(context.kubernetesVersion, context.minKubeletVersion).map(
+    ({ component, version }) => `${component === 'kubelet' ? 'oldest kubelet' : 'API server'} ${formatVersion(version)}`,
+  );
   return problems.length > 0 ? problems.join(', ') : undefined;
 }
 
