@@ -5,6 +5,7 @@
  * webhook's, or the object as sent where the webhook alone can do the job.
  */
 import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationPolicies, type MigrationPolicyObject } from '../../src/cel/migration-policy.js';
 import { migrateObject, planMigration } from '../../src/migration/index.js';
@@ -13,6 +14,7 @@ import { parseVersion } from '../../src/model/version.js';
 import type { MigrationSettings } from '../../src/policy/policy.js';
 import { E2eHarness } from './harness.js';
 import { createPolicies, deletePolicies, scopedPolicies } from './support/admission-policies.js';
+import { generatedJobs } from './support/generated-jobs.js';
 import { migrationFixtures, type MigrationFixture, type Outcome } from './support/migration-fixtures.js';
 import { waitFor } from './support/network.js';
 import { RawApi, type RawAnswer } from './support/raw-api.js';
@@ -26,6 +28,7 @@ const ns = {
   optedOut: harness.namespace('map-opted-out'),
   dryRun: harness.namespace('map-dry-run'),
   failClosed: harness.namespace('map-fail'),
+  planned: harness.namespace('map-planned'),
 };
 const raw = new RawApi(harness.clients.config);
 const version = parseVersion(harness.cluster.kubernetesVersion)!;
@@ -201,6 +204,26 @@ describe('the migration policy against the /mutate webhook', () => {
     const stored = await inBatches(again, async (object) => [await store(ns.policy, object), await store(ns.plain, object)] as const);
     stored.forEach(([policy, plain], index) => expect(policy, again[index]!.metadata!.name).toEqual(plain));
     expect(stored.every(([policy]) => 'object' in policy)).toBe(true);
+  });
+});
+
+describe('generated Jobs', () => {
+  it('stores each as the webhook\'s planMigration would, or as sent: zero disagreements', async () => {
+    const jobs = fc.sample(generatedJobs, { numRuns: 200, seed: 20261203 }).map((job, index) => ({ ...job, metadata: { ...job.metadata, name: `generated-${index}` } }));
+    const context = { kubernetesVersion: version, minKubeletVersion: version };
+    const outcomes = await inBatches(jobs, async (job) => {
+      const planned = migrateObject(job, { context, settings: APPLY }).object as KubeObject;
+      const [webhook, policy, plain] = await Promise.all([store(ns.planned, planned), store(ns.policy, job), store(ns.plain, job)]);
+      return { job, outcome: classify(webhook, policy, plain), webhook, policy };
+    });
+    const count = (outcome: string) => outcomes.filter((entry) => entry.outcome === outcome).length;
+    console.log(
+      `migration policy vs planMigration on ${jobs.length} generated Jobs: ${count('migrated')} migrated identically, ${count('unchanged')} left unchanged by both, ` +
+        `${count('webhook-only')} left to the webhook, ${count('disagreement')} disagreements`,
+    );
+    expect(outcomes.filter((entry) => entry.outcome === 'disagreement').map(({ job, webhook, policy }) => ({ job, webhook, policy }))).toEqual([]);
+    expect(count('migrated')).toBeGreaterThan(20);
+    expect(count('webhook-only')).toBeGreaterThan(5);
   });
 });
 
