@@ -82,9 +82,10 @@ export function migrationVariables(): CelVariable[] {
   ].join(' || ');
   const variables: [string, string][] = [
     ['kind', 'request.kind.kind'],
+    // dyn(): one policy reads three kinds, and a type check against Job's schema would flag `jobTemplate`.
     [
       'template',
-      'variables.kind == "Pod" ? object : variables.kind == "CronJob" ? object.spec.jobTemplate.spec.template : object.spec.template',
+      'variables.kind == "Pod" ? dyn(object) : variables.kind == "CronJob" ? dyn(object).spec.jobTemplate.spec.template : dyn(object).spec.template',
     ],
     ['templatePointer', 'variables.kind == "Pod" ? "" : variables.kind == "CronJob" ? "/spec/jobTemplate/spec/template" : "/spec/template"'],
     ['podAnnotations', 'variables.template.?metadata.?annotations.orValue({})'],
@@ -92,7 +93,7 @@ export function migrationVariables(): CelVariable[] {
     [
       'sources',
       '[variables.podAnnotations]' +
-        ' + (variables.kind == "CronJob" ? [object.spec.jobTemplate.?metadata.?annotations.orValue({})] : [])' +
+        ' + (variables.kind == "CronJob" ? [dyn(object).spec.jobTemplate.?metadata.?annotations.orValue({})] : [])' +
         ' + (variables.kind != "Pod" ? [object.metadata.?annotations.orValue({})] : [])',
     ],
     ['optedOut', `${declared(MIGRATE_ANNOTATION)} && ${no(lookup(MIGRATE_ANNOTATION))}`],
