@@ -6,6 +6,7 @@ import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerAudit } from './audit.js';
 import { registerRules } from './rules.js';
+import { registerTest } from './test.js';
 import { isEntryPoint } from './entry-point.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerRules(program);
   registerServe(program);
+  registerTest(program);
   return program;
 }
 
