@@ -30,6 +30,8 @@ export interface MigrationExpectation extends Written {
   resource: string;
   /** The expected migrated manifest, resolved against the test file's directory. */
   expected: string;
+  /** The same, as written in the test file. */
+  expectedAsWritten: string;
 }
 
 /** One Test document, checked and with its paths resolved against the test file's directory. */
@@ -125,7 +127,7 @@ function checkTest(value: unknown, located: LocatedDocument, file: string, index
   (test.migrations ?? []).forEach((entry, i) => {
     const earlier = migrations.find((migration) => migration.resource === entry.resource);
     if (earlier) fail(['migrations', i, 'resource'], `${entry.resource} already has an expected migration at line ${earlier.line}`);
-    migrations.push({ ...written(['migrations', i, 'resource']), resource: entry.resource, expected: resolve(entry.expected) });
+    migrations.push({ ...written(['migrations', i, 'resource']), resource: entry.resource, expected: resolve(entry.expected), expectedAsWritten: entry.expected });
   });
 
   if (errors.length > before) return undefined;

@@ -67,7 +67,7 @@ function failure(result: ExpectationResult): string {
   const where = `${result.file}:${result.line} (${result.test})`;
   const head =
     result.rule === 'migration'
-      ? `FAIL ${where}: ${result.resource} migrated differs from ${result.expected}`
+      ? `FAIL ${where}: ${result.resource} migrated differs from the expected ${result.expected}`
       : result.unlisted
         ? `FAIL ${where}: ${result.resource} ${result.rule}: ${result.actual}, and the strict test does not list it`
         : `FAIL ${where}: ${result.resource} ${result.rule}: expected ${result.expected}, got ${result.actual}`;

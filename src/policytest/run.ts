@@ -17,6 +17,8 @@ import { testError, type TestCase, type Written } from './load.js';
 import { noStdin, readText } from './read.js';
 import { TEST_FILE_NAME, type Outcome } from './schema.js';
 
+type Fail = (at: Written, code: AuditError['code'], message: string) => void;
+
 /** What a rule actually did on a resource: an outcome, or `error` when the rule could not evaluate it. */
 export type Actual = Outcome | 'error';
 
@@ -30,7 +32,7 @@ export interface ExpectationResult {
   resource: string;
   /** A rule id, or `migration` for an expected migrated manifest. */
   rule: string;
-  /** An outcome, or the expected manifest's path for a migration. */
+  /** An outcome, or the expected manifest's path (as the test file writes it) for a migration. */
   expected: string;
   /** An outcome, `error`, or `matches`/`differs` for a migration. */
   actual: string;
@@ -66,7 +68,8 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
   const index = new ResourceIndex(documents);
   const targets = test.expectations.map((expectation) => index.find(expectation.resource, expectation, fail));
   const migrationTargets = test.migrations.map((migration) => index.find(migration.resource, migration, fail));
-  const expectedMigrations = await Promise.all(test.migrations.map((migration) => readExpectedManifest(migration.expected, migration, fail)));
+  if (run.errors.length > 0) return run;
+  const expectedMigrations = await Promise.all(test.migrations.map((migration, i) => readExpectedManifest(migration.expected, migrationTargets[i]!.ref, migration, fail)));
   if (run.errors.length > 0) return run;
 
   const report = auditDocuments(documents, { context: test.context, policy, rules });
@@ -121,7 +124,7 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
       line: migration.line,
       resource: migration.resource,
       rule: 'migration',
-      expected: migration.expected,
+      expected: migration.expectedAsWritten,
       actual: ok ? 'matches' : 'differs',
       ok,
       unlisted: false,
@@ -132,7 +135,7 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
   return run;
 }
 
-async function policyOf(test: TestCase, rules: readonly Rule[], fail: (at: Written, code: AuditError['code'], message: string) => void): Promise<Policy | undefined> {
+async function policyOf(test: TestCase, rules: readonly Rule[], fail: Fail): Promise<Policy | undefined> {
   if (!test.policy) return defaultPolicy(rules);
   try {
     return await loadPolicyFile(test.policy.path, rules);
@@ -145,9 +148,9 @@ async function policyOf(test: TestCase, rules: readonly Rule[], fail: (at: Writt
 /**
  * The documents of a test's resources: files and directories read by the walker and reader `audit` uses,
  * and inline manifests read by the same reader. Files the test itself names (its policy, expected
- * migrations) and other test files are not resources, even inside a directory it lists.
+ * migrations) and other test files are not resources when a directory it lists holds them.
  */
-async function readResources(test: TestCase, errors: AuditError[], fail: (at: Written, code: AuditError['code'], message: string) => void): Promise<ManifestDocument[]> {
+async function readResources(test: TestCase, errors: AuditError[], fail: Fail): Promise<ManifestDocument[]> {
   const notResources = new Set([test.file, ...(test.policy ? [test.policy.path] : []), ...test.migrations.map((migration) => migration.expected)].map((path) => resolve(path)));
   const documents: ManifestDocument[] = [];
   for (const input of test.resources) {
@@ -160,7 +163,8 @@ async function readResources(test: TestCase, errors: AuditError[], fail: (at: Wr
     const collected = await collectSources([input.path], noStdin);
     for (const error of collected.errors) fail(input, error.code, `${error.source}: ${error.message}`);
     for (const source of collected.sources) {
-      if (basename(source.name) === TEST_FILE_NAME || notResources.has(resolve(source.name))) continue;
+      const named = source.name === input.path;
+      if (!named && (basename(source.name) === TEST_FILE_NAME || notResources.has(resolve(source.name)))) continue;
       let text: string;
       try {
         text = await readText(source);
@@ -176,8 +180,11 @@ async function readResources(test: TestCase, errors: AuditError[], fail: (at: Wr
   return documents;
 }
 
-/** The one object of an expected migrated manifest. */
-async function readExpectedManifest(path: string, at: Written, fail: (at: Written, code: AuditError['code'], message: string) => void): Promise<unknown> {
+/**
+ * The object of an expected migrated manifest with the resource's kind, namespace and name: the file may hold
+ * one object, or several (what `podpatterns migrate` prints for a file of many).
+ */
+async function readExpectedManifest(path: string, resource: ResourceRef, at: Written, fail: Fail): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -187,9 +194,14 @@ async function readExpectedManifest(path: string, at: Written, fail: (at: Writte
   }
   const parsed = parseManifests(text, path);
   for (const error of parsed.errors) fail(at, error.code, `expected migration ${path}${error.line !== undefined ? `, line ${error.line}` : ''}: ${error.message}`);
-  const objects = parsed.documents.flatMap((document) => objectsIn(document.value));
-  if (parsed.errors.length === 0 && objects.length !== 1) fail(at, 'PODPATTERNS_ERR_TEST_INVALID', `expected migration ${path} holds ${objects.length} objects, not one`);
-  return objects[0]?.object;
+  const objects = parsed.documents.flatMap((document) => objectsIn(document.value)).map(({ object }) => object);
+  const match = objects.length === 1 ? objects : objects.filter((object) => key(resourceRef(object)) === key(resource));
+  if (parsed.errors.length > 0) return undefined;
+  if (match.length !== 1) {
+    const problem = match.length === 0 ? `has no ${label(resource)}` : `has ${match.length} objects named ${label(resource)}`;
+    fail(at, 'PODPATTERNS_ERR_TEST_INVALID', `expected migration ${path} ${problem}`);
+  }
+  return match[0];
 }
 
 /** The settings `podpatterns migrate --policy` uses: the policy's, with the mode `apply` unless the policy sets one. */
@@ -299,7 +311,7 @@ class ResourceIndex {
   }
 
   /** The one object a name means; a name that means none or several is an error of the test. */
-  find(name: string, at: Written, fail: (at: Written, code: AuditError['code'], message: string) => void): { ref: ResourceRef; object: KubeObject } {
+  find(name: string, at: Written, fail: Fail): { ref: ResourceRef; object: KubeObject } {
     const parts = name.split('/');
     const [namespace, kind, objectName] = parts.length === 3 ? parts : [undefined, ...parts];
     const matches = this.objects.filter(({ ref }) => ref.kind === kind && ref.name === objectName && (namespace === undefined || ref.namespace === namespace));
