@@ -5,7 +5,6 @@ import { hasFailingFindings, type FailOn } from '../report/summary.js';
 import { KubeApi } from './api.js';
 import { auditCluster, type NamespaceScope } from './audit.js';
 import { auditVersions } from './audit-versions.js';
-import { KubeApiReader } from './client.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { ProgressLine } from './progress.js';
 import { applyPolicyReports, requirePolicyReportApi } from './reports.js';
@@ -53,12 +52,9 @@ const EXIT_ERRORS = 2;
  * full output). Connection, credential and permission failures throw a PodpatternsError (exit 2).
  */
 export async function runClusterAudit(flags: ClusterAuditFlags, io: ClusterAuditIo): Promise<number> {
-  // Loaded only now: the largest dependency, which a file audit never needs.
-  const { CoreV1Api, VersionApi } = await import('@kubernetes/client-node');
   const loaded = await loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context }, { env: io.env });
-  const api = new KubeApi(loaded.config, { source: loaded.source });
-  const reader = new KubeApiReader(loaded.config, loaded.config.makeApiClient(VersionApi), loaded.config.makeApiClient(CoreV1Api));
-  const versions = await auditVersions(api, reader, flags);
+  const api = new KubeApi(loaded);
+  const versions = await auditVersions(api, flags);
   for (const warning of versions.warnings) io.stderr.write(`podpatterns: warning: ${warning}\n`);
   const settings = await io.settings({ kubernetesVersion: versions.kubernetesVersion, minKubeletVersion: versions.minKubeletVersion });
   if (flags.apply) await requirePolicyReportApi(api);

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApi } from '../../src/cluster/api.js';
@@ -174,8 +174,7 @@ describe('audit --cluster against a fake API server', () => {
   });
 
   async function audit(scope: NamespaceScope, pageSize = 500): Promise<ClusterAudit> {
-    const { config } = await loadKubeConfig({ kubeconfig }, { env: {} });
-    return auditCluster(new KubeApi(config), { scope, pageSize, settings });
+    return auditCluster(new KubeApi(await loadKubeConfig({ kubeconfig }, { env: {} })), { scope, pageSize, settings });
   }
 
   const audited = (result: ClusterAudit, namespace = 'shop') => (result.namespaces.get(namespace) ?? []).map(({ resource }) => `${resource.kind}/${resource.name}`);
@@ -387,6 +386,13 @@ describe('audit --cluster against a fake API server', () => {
       expect(await runClusterAudit(flags({ output: 'policyreport', allNamespaces: true, failOn: 'none' }), run.io)).toBe(0);
       expect(run.stdout.match(/^kind: PolicyReport$/gm)).toHaveLength(2);
       expect(run.stdout).toContain('namespace: batch');
+    });
+
+    it('finds the cluster through the files of KUBECONFIG as serve does, skipping missing ones', async () => {
+      const run = capture('json');
+      run.io.env = { KUBECONFIG: [join(directory, 'missing'), kubeconfig, unreachable].join(delimiter) };
+      expect(await runClusterAudit(flags({ kubeconfig: undefined }), run.io)).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({ summary: { resources: 5 } });
     });
   });
 });

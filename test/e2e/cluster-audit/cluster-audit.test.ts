@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { CoreV1Api, VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApi, type ApiCall } from '../../../src/cluster/api.js';
 import { auditCluster, type ClusterAudit, type NamespaceScope } from '../../../src/cluster/audit.js';
 import { auditVersions } from '../../../src/cluster/audit-versions.js';
-import { KubeApiReader } from '../../../src/cluster/client.js';
 import { parseVersion } from '../../../src/model/version.js';
 import { defaultPolicy } from '../../../src/policy/policy.js';
 import type { AuditSettings } from '../../../src/report/audit.js';
@@ -59,7 +58,7 @@ function adminToken(config: KubeConfig): string {
 }
 
 function audit(scope: NamespaceScope, options: { pageSize?: number; config?: KubeConfig; onRequest?: (call: ApiCall) => void } = {}): Promise<ClusterAudit> {
-  const api = new KubeApi(options.config ?? harness.clients.config, { ...(options.onRequest && { onRequest: options.onRequest }) });
+  const api = new KubeApi({ config: options.config ?? harness.clients.config, source: 'the e2e kubeconfig' }, { ...(options.onRequest && { onRequest: options.onRequest }) });
   return auditCluster(api, { scope, pageSize: options.pageSize ?? 500, settings });
 }
 
@@ -130,9 +129,7 @@ describe('podpatterns audit --cluster against a real kube-apiserver', () => {
   });
 
   it('reads the Kubernetes version from the API server and, with no node, takes it for the kubelets', async () => {
-    const config = harness.clients.config;
-    const api = new KubeApi(config);
-    const versions = await auditVersions(api, new KubeApiReader(config, config.makeApiClient(VersionApi), config.makeApiClient(CoreV1Api)), {});
+    const versions = await auditVersions(new KubeApi({ config: harness.clients.config, source: 'the e2e kubeconfig' }), {});
     const nodes = (await harness.clients.core.listNode()).items;
     expect(versions.kubernetesVersion).toEqual(kubernetesVersion);
     if (nodes.length === 0) expect(versions.minKubeletVersion).toEqual(kubernetesVersion);
