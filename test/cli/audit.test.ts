@@ -168,6 +168,23 @@ describe('podpatterns audit', () => {
     expect(noPaths.stderr).toContain("missing required argument 'paths'");
   });
 
+  it('rejects the policy report flags where they do not apply, and an empty --kubeconfig, before reaching any cluster', { timeout: SLOW }, async () => {
+    const [onFiles, withoutReports, unknownApi, emptyKubeconfig] = await Promise.all([
+      runCli(['audit', '--report-api', 'wgpolicy', join(dir, 'clean')]),
+      runCli(['audit', '--cluster', '--report-api', 'wgpolicy', '-o', 'json']),
+      runCli(['audit', '--cluster', '-o', 'policyreport', '--report-api', 'policyreport']),
+      runCli(['audit', '--cluster', '--kubeconfig', '']),
+    ]);
+    for (const result of [onFiles, withoutReports, unknownApi, emptyKubeconfig]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+    }
+    expect(onFiles.stderr).toContain('--report-api applies only with --cluster');
+    expect(withoutReports.stderr).toContain('--report-api applies only with --output policyreport');
+    expect(unknownApi.stderr).toMatch(/--report-api.*policyreport.*openreports, wgpolicy/s);
+    expect(emptyKubeconfig.stderr).toContain('--kubeconfig: must not be empty');
+  });
+
   it('accepts the version forms managed clusters report', { timeout: SLOW }, async () => {
     const result = await runCli(['audit', '--kubernetes-version', 'v1.30.4-eks-a737599', '--min-kubelet-version', '1.29', join(dir, 'clean')]);
     expect(result.stderr).toBe('');

@@ -381,11 +381,17 @@ describe('audit --cluster against a fake API server', () => {
       expect((failure as PodpatternsError).message).toMatch(new RegExp(`^get /version: the API server https://127\\.0\\.0\\.1:\\d+ refused the credentials of kubeconfig ${escaped}, context fake \\(401 Unauthorized\\)$`));
     });
 
-    it('prints one PolicyReport per namespace read completely', async () => {
+    it('prints one OpenReports Report per namespace read completely', async () => {
       const run = capture('policyreport');
       expect(await runClusterAudit(flags({ output: 'policyreport', allNamespaces: true, failOn: 'none' }), run.io)).toBe(0);
-      expect(run.stdout.match(/^kind: PolicyReport$/gm)).toHaveLength(2);
+      expect(run.stdout.match(/^apiVersion: openreports\.io\/v1alpha1\nkind: Report$/gm)).toHaveLength(2);
       expect(run.stdout).toContain('namespace: batch');
+    });
+
+    it('prints wg-policy PolicyReports with --report-api wgpolicy', async () => {
+      const run = capture('policyreport');
+      expect(await runClusterAudit(flags({ output: 'policyreport', reportApi: 'wgpolicy', allNamespaces: true, failOn: 'none' }), run.io)).toBe(0);
+      expect(run.stdout.match(/^apiVersion: wgpolicyk8s\.io\/v1alpha2\nkind: PolicyReport$/gm)).toHaveLength(2);
     });
 
     it('finds the cluster through the files of KUBECONFIG as serve does, skipping missing ones', async () => {

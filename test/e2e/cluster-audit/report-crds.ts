@@ -1,8 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApiextensionsV1Api, type V1CustomResourceDefinition, type V1JSONSchemaProps } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { KubeApi } from '../../../src/cluster/api.js';
+import type { ReportApi } from '../../../src/report/policyreport.js';
 import { refusalOf, type Clients } from '../support/cluster.js';
 import { waitFor } from '../support/network.js';
 
-const NAME = 'policyreports.wgpolicyk8s.io';
+/** The CRDs the OpenReports project publishes (see the header of the file for its origin). */
+const OPENREPORTS_CRDS = join(import.meta.dirname, 'openreports-crds.yaml');
 
 const string: V1JSONSchemaProps = { type: 'string' };
 const integer: V1JSONSchemaProps = { type: 'integer' };
@@ -51,10 +57,11 @@ const schema: V1JSONSchemaProps = {
   },
 };
 
-const definition: V1CustomResourceDefinition = {
+/** No wg-policy CRD is vendored: this one is written from the fields of Kyverno's. */
+const wgPolicyDefinition: V1CustomResourceDefinition = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: NAME },
+  metadata: { name: 'policyreports.wgpolicyk8s.io' },
   spec: {
     group: 'wgpolicyk8s.io',
     scope: 'Namespaced',
@@ -63,26 +70,42 @@ const definition: V1CustomResourceDefinition = {
   },
 };
 
+/** The CRDs of each report API, by name. */
+export const REPORT_CRDS: Readonly<Record<ReportApi, readonly string[]>> = {
+  openreports: ['reports.openreports.io', 'clusterreports.openreports.io'],
+  wgpolicy: ['policyreports.wgpolicyk8s.io'],
+};
+
 /**
- * Installs the CRD unless the cluster has one (an existing cluster running Kyverno), and waits until the API
- * server serves it. Returns how to undo what it did.
+ * Installs the CRDs of a report API unless the cluster has them (an existing cluster running Kyverno), and waits
+ * until the API server serves them. The OpenReports CRDs are created as published, through podpatterns' own
+ * client: the typed client would drop the schema keys its models spell differently (`enum`, `x-kubernetes-*`).
+ * Returns how to undo what it did.
  */
-export async function installPolicyReportCrd(clients: Clients): Promise<() => Promise<void>> {
+export async function installReportCrds(clients: Clients, api: ReportApi): Promise<() => Promise<void>> {
   const extensions = clients.config.makeApiClient(ApiextensionsV1Api);
-  if (await policyReportCrdInstalled(clients)) return async () => undefined;
-  await extensions.createCustomResourceDefinition({ body: definition });
-  await waitFor(`${NAME} established`, async () => {
-    const crd = await extensions.readCustomResourceDefinition({ name: NAME });
-    return crd.status?.conditions?.some((condition) => condition.type === 'Established' && condition.status === 'True') ? true : undefined;
-  });
+  if (await reportCrdsInstalled(clients, api)) return async () => undefined;
+  if (api === 'wgpolicy') {
+    await extensions.createCustomResourceDefinition({ body: wgPolicyDefinition });
+  } else {
+    const kube = new KubeApi({ config: clients.config, source: 'the e2e kubeconfig' });
+    const documents = parseAllDocuments(await readFile(OPENREPORTS_CRDS, 'utf8')).map((document) => document.toJS() as unknown).filter((document) => document !== null);
+    for (const body of documents) await kube.call({ verb: 'create', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body });
+  }
+  for (const name of REPORT_CRDS[api]) {
+    await waitFor(`${name} established`, async () => {
+      const crd = await extensions.readCustomResourceDefinition({ name });
+      return crd.status?.conditions?.some((condition) => condition.type === 'Established' && condition.status === 'True') ? true : undefined;
+    });
+  }
   return async () => {
-    await extensions.deleteCustomResourceDefinition({ name: NAME });
+    for (const name of REPORT_CRDS[api]) await extensions.deleteCustomResourceDefinition({ name });
   };
 }
 
-export async function policyReportCrdInstalled(clients: Clients): Promise<boolean> {
+export async function reportCrdsInstalled(clients: Clients, api: ReportApi): Promise<boolean> {
   try {
-    await clients.config.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: NAME });
+    await clients.config.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: REPORT_CRDS[api][0]! });
     return true;
   } catch (error) {
     if (refusalOf(error)?.code === 404) return false;
