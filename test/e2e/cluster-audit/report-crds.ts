@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, type V1CustomResourceDefinition, type V1JSONSchemaProps } from '@kubernetes/client-node';
+import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { KubeApi } from '../../../src/cluster/api.js';
 import type { ReportApi } from '../../../src/report/policyreport.js';
@@ -10,10 +10,13 @@ import { waitFor } from '../support/network.js';
 /** The CRDs the OpenReports project publishes (see the header of the file for its origin). */
 const OPENREPORTS_CRDS = join(import.meta.dirname, 'openreports-crds.yaml');
 
-const string: V1JSONSchemaProps = { type: 'string' };
-const integer: V1JSONSchemaProps = { type: 'integer' };
+/** An OpenAPI v3 schema as the API server reads it (`enum`, `x-kubernetes-*`: not the typed client's spellings). */
+type JsonSchema = Record<string, unknown>;
 
-const objectReference: V1JSONSchemaProps = {
+const string: JsonSchema = { type: 'string' };
+const integer: JsonSchema = { type: 'integer' };
+
+const objectReference: JsonSchema = {
   type: 'object',
   properties: { apiVersion: string, kind: string, namespace: string, name: string, uid: string, resourceVersion: string, fieldPath: string },
 };
@@ -24,14 +27,14 @@ const objectReference: V1JSONSchemaProps = {
  * required policy and timestamp fields, string-only properties. Fields outside it are pruned on write, so a
  * report read back equal to the one sent holds nothing the real CRD would drop.
  */
-const schema: V1JSONSchemaProps = {
+const schema: JsonSchema = {
   type: 'object',
   properties: {
     apiVersion: string,
     kind: string,
     metadata: { type: 'object' },
     scope: objectReference,
-    scopeSelector: { type: 'object', x_kubernetes_preserve_unknown_fields: true },
+    scopeSelector: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     summary: { type: 'object', properties: { pass: integer, fail: integer, warn: integer, error: integer, skip: integer } },
     results: {
       type: 'array',
@@ -43,12 +46,12 @@ const schema: V1JSONSchemaProps = {
           policy: string,
           rule: string,
           category: string,
-          severity: { type: 'string', _enum: ['critical', 'high', 'low', 'medium', 'info'] },
-          result: { type: 'string', _enum: ['pass', 'fail', 'warn', 'error', 'skip'] },
+          severity: { type: 'string', enum: ['critical', 'high', 'low', 'medium', 'info'] },
+          result: { type: 'string', enum: ['pass', 'fail', 'warn', 'error', 'skip'] },
           scored: { type: 'boolean' },
           message: string,
           resources: { type: 'array', items: objectReference },
-          resourceSelector: { type: 'object', x_kubernetes_preserve_unknown_fields: true },
+          resourceSelector: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
           timestamp: { type: 'object', required: ['nanos', 'seconds'], properties: { seconds: { type: 'integer', format: 'int64' }, nanos: { type: 'integer', format: 'int32' } } },
           properties: { type: 'object', additionalProperties: string },
         },
@@ -58,7 +61,7 @@ const schema: V1JSONSchemaProps = {
 };
 
 /** No wg-policy CRD is vendored: this one is written from the fields of Kyverno's. */
-const wgPolicyDefinition: V1CustomResourceDefinition = {
+const wgPolicyDefinition = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: { name: 'policyreports.wgpolicyk8s.io' },
@@ -78,20 +81,21 @@ export const REPORT_CRDS: Readonly<Record<ReportApi, readonly string[]>> = {
 
 /**
  * Installs the CRDs of a report API unless the cluster has them (an existing cluster running Kyverno), and waits
- * until the API server serves them. The OpenReports CRDs are created as published, through podpatterns' own
- * client: the typed client would drop the schema keys its models spell differently (`enum`, `x-kubernetes-*`).
- * Returns how to undo what it did.
+ * until the API server serves them. They are created through podpatterns' own client, as plain JSON: the typed
+ * client does not translate the schema keys its models spell differently (`_enum`, `x_kubernetes_*`) inside
+ * nested schemas, so the API server would get a schema without its enums. Returns how to undo what it did.
  */
 export async function installReportCrds(clients: Clients, api: ReportApi): Promise<() => Promise<void>> {
   const extensions = clients.config.makeApiClient(ApiextensionsV1Api);
   if (await reportCrdsInstalled(clients, api)) return async () => undefined;
-  if (api === 'wgpolicy') {
-    await extensions.createCustomResourceDefinition({ body: wgPolicyDefinition });
-  } else {
-    const kube = new KubeApi({ config: clients.config, source: 'the e2e kubeconfig' });
-    const documents = parseAllDocuments(await readFile(OPENREPORTS_CRDS, 'utf8')).map((document) => document.toJS() as unknown).filter((document) => document !== null);
-    for (const body of documents) await kube.call({ verb: 'create', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body });
-  }
+  const definitions =
+    api === 'wgpolicy'
+      ? [wgPolicyDefinition]
+      : parseAllDocuments(await readFile(OPENREPORTS_CRDS, 'utf8'))
+          .map((document) => document.toJS() as unknown)
+          .filter((document) => document !== null);
+  const kube = new KubeApi({ config: clients.config, source: 'the e2e kubeconfig' });
+  for (const body of definitions) await kube.call({ verb: 'create', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body });
   for (const name of REPORT_CRDS[api]) {
     await waitFor(`${name} established`, async () => {
       const crd = await extensions.readCustomResourceDefinition({ name });
