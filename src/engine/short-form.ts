@@ -16,19 +16,18 @@ export function ruleDocCommand(rule: string): string {
 
 /**
  * The short form of a finding, for `kubectl` warnings: one sentence of at most 120 characters naming the
- * container, the problem and where the fix is, e.g. "'metrics-proxy' shares port 8080/TCP with 'app', so one
- * of them fails to bind (fix: podpatterns rules port-conflict)." Long names are shortened in the middle inside
- * their quotes rather than cutting the sentence. A pure function of rule id, container and problem.
+ * container, the problem and where the fix is, e.g. "'metrics-proxy' shares port 8080/TCP with 'app': one
+ * fails to bind (fix: podpatterns rules port-conflict)." Long names are shortened in the middle inside their
+ * quotes rather than cutting the sentence. A pure function of rule id, container and problem.
  */
 export function shortForm(finding: ShortFormFinding, options: { preExisting?: boolean } = {}): string {
-  const subject = finding.container !== undefined ? `'${finding.container}' ${finding.problem}` : capitalize(finding.problem);
   const pointer = ` (${options.preExisting ? 'pre-existing; ' : ''}fix: ${ruleDocCommand(finding.rule)}).`;
-  return `${fitNames(subject, SHORT_FORM_LENGTH - length(pointer))}${pointer}`;
+  return `${fitNames(problemLine(finding), SHORT_FORM_LENGTH - length(pointer))}${pointer}`;
 }
 
-/** `<container>: <problem>`, or the problem alone: one line of a report. */
+/** The container and its problem, `'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind`, for one-line reports. */
 export function problemLine(finding: ShortFormFinding): string {
-  return finding.container !== undefined ? `${finding.container}: ${finding.problem}` : finding.problem;
+  return finding.container !== undefined ? `'${finding.container}' ${finding.problem}` : capitalize(finding.problem);
 }
 
 /**
