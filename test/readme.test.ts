@@ -17,6 +17,16 @@ describe('README', () => {
     for (const rule of ALL_RULES) expect(readme).toContain(`### ${rule.id}`);
   });
 
+  it('promises rejection only for what deny rules catch: a Job kept alive by a sidecar is a warning by default', async () => {
+    const readme = await readFile(README, 'utf8');
+    const opening = readme.slice(0, readme.indexOf('```'));
+    const rejected = /It rejects pods that will\s+break at runtime — ([^—]+) —/.exec(opening)?.[1];
+    expect(rejected).toBeDefined();
+    expect(ALL_RULES.find((rule) => rule.id === 'classic-sidecar-in-job')?.defaultSeverity).toBe('warn');
+    expect(rejected).not.toMatch(/Job/);
+    expect(opening).toMatch(/warns about[^.]*a sidecar that keeps a Job alive forever \(a `warn` rule by default/);
+  });
+
   it('has no placeholder left', async () => {
     const readme = await readFile(README, 'utf8');
     expect(readme).not.toMatch(/\b[A-Z_]+_SECTION\b|\bMIGRATE_CLI\b/);

@@ -17,7 +17,8 @@ export const classicSidecarInJob: Rule<ClassicSidecarFacts> = {
     'A Job pod succeeds only when every container in `containers` has exited. A helper that never exits on its ' +
     'own (a mesh proxy such as istio-proxy or linkerd-proxy, cloud-sql-proxy, a log shipper such as fluent-bit ' +
     'or a `tail -F` loop) keeps the pod running after the main container has finished: the Job never completes, ' +
-    'its pod keeps holding its resources and CronJob runs pile up. Pre-native workarounds (quitquitquit calls, ' +
+    'its pod keeps holding its resources, and CronJob runs pile up (or, with `concurrencyPolicy: Forbid`, stop ' +
+    'starting at all). Pre-native workarounds (quitquitquit calls, ' +
     'shared "done" files) are fragile. Fix: on Kubernetes 1.29+ make the helper a native sidecar by moving it to ' +
     '`initContainers` with `restartPolicy: Always`; the kubelet stops it once the main containers have exited. ' +
     "podpatterns' mutating webhook and `podpatterns migrate` make this change for you.",
