@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { shortForm } from '../src/engine/short-form.js';
 import { ALL_RULES } from '../src/rules/index.js';
+import { ruleFindings } from './support/engine.js';
 import { README, withRules } from './support/readme.js';
 
 describe('README', () => {
@@ -25,6 +27,13 @@ describe('README', () => {
     expect(ALL_RULES.find((rule) => rule.id === 'classic-sidecar-in-job')?.defaultSeverity).toBe('warn');
     expect(rejected).not.toMatch(/Job/);
     expect(opening).toMatch(/warns about[^.]*a sidecar that keeps a Job alive forever \(a `warn` rule by default/);
+  });
+
+  it('shows the warning kubectl prints for the port-conflict example exactly as the engine words it', async () => {
+    const readme = await readFile(README, 'utf8');
+    const shown = /`Warning: ([^`]+)`/.exec(readme.slice(readme.indexOf('## Rolling out')))?.[1];
+    const [finding] = ruleFindings('port-conflict', ALL_RULES.find((rule) => rule.id === 'port-conflict')!.example.bad);
+    expect(shown).toBe(shortForm(finding!));
   });
 
   it('has no placeholder left', async () => {
