@@ -85,6 +85,27 @@ describe('podpatterns serve behind a real kube-apiserver', () => {
   });
 });
 
+describe('hostPort, as port-conflict describes it', () => {
+  const onHostPort = (name: string, containerPort: number) => ({ name, image: `registry.example.com/${name}:1.0.0`, ports: [{ containerPort, hostPort: 8080 }] });
+
+  it('is refused by the API server itself, before any webhook, for two entries of containers in a Deployment', async () => {
+    const refused = await refusal(
+      harness.clients.apps.createNamespacedDeployment({ namespace: enforce, body: deployment('host-port-twice', [onHostPort('app', 80), onHostPort('exporter', 81)]) }),
+    );
+    expect(refused.code).toBe(422);
+    expect(refused.message).toContain('spec.template.spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8080"');
+    expect(refused.message).not.toContain('admission webhook');
+  });
+
+  it('is accepted on a native sidecar and a container, which the API server checks one by one, and not reported', async () => {
+    const body = deployment('host-port-sidecar', [onHostPort('app', 80)]);
+    body.spec!.template.spec!.initContainers = [{ ...onHostPort('exporter', 81), restartPolicy: 'Always' }];
+    const created = await harness.clients.apps.createNamespacedDeploymentWithHttpInfo({ namespace: enforce, body });
+    expect(created.httpStatusCode).toBe(201);
+    expect(created.headers.warning ?? '').not.toContain('port-conflict');
+  });
+});
+
 describe('pod templates of every workload kind', () => {
   const kinds = {
     Deployment: (containers: V1Container[], name: string) => harness.clients.apps.createNamespacedDeployment({ namespace: enforce, body: deployment(name, containers) }),
