@@ -126,7 +126,7 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Readonly<Record<s
 function render(report: AuditReport, format: OutputFormat, rules: readonly Rule[], color: boolean): string {
   if (format === 'json') return renderJson(report);
   if (format === 'sarif') return renderSarif(report, { rules, toolVersion: version, cwd: process.cwd() });
-  return renderText(report, { color });
+  return renderText(report, { color, rules });
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

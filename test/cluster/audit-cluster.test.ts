@@ -291,7 +291,7 @@ describe('audit --cluster against a fake API server', () => {
         stdout: { write: (text: string) => (captured.stdout += text) },
         stderr: { write: (text: string) => (captured.stderr += text) },
         settings: async (versions) => ({ ...settings, context: versions }),
-        render: (report) => (output === 'json' ? renderJson(report) : output === 'sarif' ? renderSarif(report, { rules: ALL_RULES, toolVersion: '0.0.0', cwd: directory }) : renderText(report, { color: false })),
+        render: (report) => (output === 'json' ? renderJson(report) : output === 'sarif' ? renderSarif(report, { rules: ALL_RULES, toolVersion: '0.0.0', cwd: directory }) : renderText(report, { color: false, rules: ALL_RULES })),
         renderErrors: (errors) => renderTextErrors(errors, { color: false }),
       };
       return captured;

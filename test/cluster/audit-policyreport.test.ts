@@ -12,7 +12,7 @@ const OPENREPORTS_CRDS = join(import.meta.dirname, '..', 'e2e', 'cluster-audit',
 const web: ResourceRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
 
 function finding(rule: string, severity: Finding['severity'], resource: ResourceRef = web): Finding {
-  return { rule, severity, resource, container: 'proxy', path: 'spec.template.spec.containers[1]', message: `${rule} breaks.`, fix: `Fix ${rule}.` };
+  return { rule, severity, resource, container: 'proxy', path: 'spec.template.spec.containers[1]', message: `${rule} breaks.`, fix: `Fix ${rule}.`, problem: 'breaks' };
 }
 
 function object(resource: ResourceRef, findings: Finding[] = [], extra: Partial<AuditedObject> = {}): AuditedObject {
