@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_RULES } from '../../src/rules/index.js';
+import { README } from '../support/readme.js';
 import { runCli } from './run.js';
 
 /** Spawning the CLI through tsx takes seconds on a busy machine. */
@@ -88,6 +89,23 @@ describe('podpatterns test', () => {
     expect(stderr).toContain(`error ${typo}:7: results[0].reslt: unknown key (did you mean 'result'?) [PODPATTERNS_ERR_TEST_INVALID]\n`);
     expect(stdout).toMatch(/good\/podpatterns-test\.yaml +shop\/Pod\/web +port-conflict +deny +deny +ok\n/);
     expect(stdout).toMatch(/1 test in 2 files, 1 expectation: 1 passed, 0 failed, 2 errors\n$/);
+  });
+
+  it("runs the README's example as the README shows it", { timeout: SLOW }, async () => {
+    const readme = await readFile(README, 'utf8');
+    const section = readme.slice(readme.indexOf('### `podpatterns test`'), readme.indexOf('### `podpatterns rules`'));
+    const files = [...section.matchAll(/```yaml\n# (\S+)\n([\s\S]*?)```/g)].map(([, path, body]) => [path!, `# ${path}\n${body}`] as const);
+    expect(files.map(([path]) => path)).toEqual(['policy.yaml', 'policy-tests/podpatterns-test.yaml', 'policy-tests/nightly-export.migrated.yaml']);
+    const example = join(dir, 'readme');
+    for (const [path, text] of files) {
+      await mkdir(dirname(join(example, path)), { recursive: true });
+      await writeFile(join(example, path), text);
+    }
+    const shown = /```text\n([\s\S]*?)```/.exec(section)![1];
+    const { code, stdout, stderr } = await runCli(['test', 'policy-tests/'], { cwd: example });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe(shown);
   });
 
   it('exits 2 without a path, as for any usage error', { timeout: SLOW }, async () => {
