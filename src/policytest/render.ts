@@ -48,7 +48,7 @@ export function renderTestText(report: TestReport): string {
     result.file,
     result.resource,
     result.rule,
-    result.unlisted ? 'pass (strict)' : result.expected,
+    result.unlisted ? 'pass (unlisted)' : result.expected,
     result.actual,
     result.ok ? 'ok' : 'FAIL',
   ]);
@@ -69,7 +69,7 @@ function failure(result: ExpectationResult): string {
     result.rule === 'migration'
       ? `FAIL ${where}: ${result.resource} migrated differs from the expected ${result.expected}`
       : result.unlisted
-        ? `FAIL ${where}: ${result.resource} ${result.rule}: ${result.actual}, and the strict test does not list it`
+        ? `FAIL ${where}: ${result.resource} ${result.rule}: ${result.actual === 'error' ? 'the rule failed here' : `${result.actual}, and the strict test does not list it`}`
         : `FAIL ${where}: ${result.resource} ${result.rule}: expected ${result.expected}, got ${result.actual}`;
   const details = result.details.map((detail) => `  ${detail}\n`).join('');
   const diff = result.diff ? result.diff.replace(/^={3,}\n/m, '').replace(/^/gm, '  ').replace(/ +$/gm, '') : '';
@@ -87,8 +87,8 @@ function summaryLine(summary: TestSummary): string {
  * The `--output json` document. Keys are stable and always present (`null` when a value does not apply).
  *
  * - `results[]`: `file`, `test` (metadata.name), `line` (of the expectation), `resource`, `rule` (`migration`
- *   for an expected migrated manifest), `expected`, `actual`, `ok`, `unlisted` (a finding a strict test does
- *   not list), `details`, `diff`.
+ *   for an expected migrated manifest), `expected`, `actual` (`error` when the rule failed), `ok`, `unlisted`
+ *   (a pair the results do not list: a finding in a strict test, or a rule that failed), `details`, `diff`.
  * - `errors[]`: `file`, `line`, `code`, `message`: test files, policies and resources that could not be read.
  * - `summary`: counts of `files`, `tests`, `expectations`, `passed`, `failed`, `errors`.
  */

@@ -37,7 +37,7 @@ export interface ExpectationResult {
   /** An outcome, `error`, or `matches`/`differs` for a migration. */
   actual: string;
   ok: boolean;
-  /** A finding the results do not list, reported because the test is strict. */
+  /** A pair the results do not list: reported because the test is strict, or because the rule failed on it. */
   unlisted: boolean;
   /** What the rule reported (for failed rows), or why the migration did nothing. */
   details: string[];
@@ -94,22 +94,21 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
       details: ok ? [] : (seen?.details ?? []),
     });
   });
-  if (test.strict) {
-    for (const [pair, seen] of observed.entries) {
-      if (listed.has(pair)) continue;
-      run.results.push({
+  // A strict test fails on anything it does not list; every test fails on a rule that could not evaluate.
+  for (const [pair, seen] of observed.entries) {
+    if (listed.has(pair) || !(test.strict || seen.failed)) continue;
+    run.results.push({
         file: test.file,
         test: test.name,
         line: test.line,
-        resource: label(seen.resource),
-        rule: seen.rule,
-        expected: 'pass',
-        actual: actualOutcome(seen),
-        ok: false,
-        unlisted: true,
-        details: seen.details,
-      });
-    }
+      resource: label(seen.resource),
+      rule: seen.rule,
+      expected: 'pass',
+      actual: actualOutcome(seen),
+      ok: false,
+      unlisted: true,
+      details: seen.details,
+    });
   }
 
   const options = migrationOptions(test, policy, await migrationModeSet(test));

@@ -139,7 +139,8 @@ function toProblem(error: ErrorObject, suggest: (name: string, known: readonly s
       return { keyPath, problem: `must be ${String(params.allowedValue)}, not ${describe(error.data)}` };
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
-      return { keyPath, problem: `must be one of ${allowed.join(', ')}, not ${describe(error.data)}${suggest(String(error.data), allowed)}` };
+      const hint = error.data === 'fail' && allowed.includes('deny') ? ' (a finding is expected by its severity: deny, warn or audit)' : suggest(String(error.data), allowed);
+      return { keyPath, problem: `must be one of ${allowed.join(', ')}, not ${describe(error.data)}${hint}` };
     }
     case 'minItems':
     case 'minLength':

@@ -98,6 +98,11 @@ results:
     expect(errorsOf(text)).toEqual([`${FILE}:7: results[0].result: must be one of deny, warn, audit, pass, exempt, not string "denny" (did you mean 'deny'?)`]);
   });
 
+  it('tells a Kyverno user that a failing expectation is named by its severity', () => {
+    const text = `${header}resources: [a.yaml]\nresults:\n  - {resources: [Pod/web], rule: port-conflict, result: fail}\n`;
+    expect(errorsOf(text)).toEqual([`${FILE}:5: results[0].result: must be one of deny, warn, audit, pass, exempt, not string "fail" (a finding is expected by its severity: deny, warn or audit)`]);
+  });
+
   it('says to quote a version that YAML read as a number', () => {
     const text = `${header}cluster:\n  kubernetesVersion: 1.30\nresources: [a.yaml]\nmigrations:\n  - {resource: Job/a, expected: b.yaml}\n`;
     expect(errorsOf(text)).toEqual([

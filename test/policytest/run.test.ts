@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allErrors, renderTestText } from '../../src/policytest/render.js';
 import { runTestPaths } from '../../src/policytest/suite.js';
+import type { Rule } from '../../src/engine/types.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 
 const HEADER = 'apiVersion: podpatterns.io/v1alpha1\nkind: Test\n';
@@ -123,6 +124,31 @@ describe('podpatterns test, run in process', () => {
     ]);
     expect(lenient!.results.every((result) => result.ok)).toBe(true);
     expect(renderTestText(report)).toContain('shop/Pod/web unpinned-image: warn, and the strict test does not list it');
+  });
+
+  it('fails a test on a rule that throws, where it is listed and where it is not', async () => {
+    const broken: Rule = {
+      id: 'broken-rule',
+      defaultSeverity: 'warn',
+      summary: 'Throws on pods named web.',
+      description: 'A rule with a bug.',
+      example: { bad: '', fixed: '' },
+      evaluate: ({ object }) => {
+        if (object.metadata?.name === 'web') throw new Error('cannot read properties of undefined');
+        return [];
+      },
+    };
+    await write('pod.yaml', clashingPod('web'));
+    await write('listed/podpatterns-test.yaml', `${HEADER}resources: [../pod.yaml]\nresults:\n  - {resources: [Pod/web], rule: broken-rule, result: pass}\n`);
+    await write('unlisted/podpatterns-test.yaml', `${HEADER}resources: [../pod.yaml]\nresults:\n  - {resources: [Pod/web], rule: port-conflict, result: deny}\n`);
+    const report = await runTestPaths([join(dir, 'listed'), join(dir, 'unlisted')], [...ALL_RULES, broken]);
+    expect(report.runs.flatMap((r) => r.results).map((result) => [result.resource, result.rule, result.actual, result.ok, result.unlisted])).toEqual([
+      ['Pod/web', 'broken-rule', 'error', false, false],
+      ['Pod/web', 'port-conflict', 'deny', true, false],
+      ['shop/Pod/web', 'broken-rule', 'error', false, true],
+    ]);
+    expect(report.runs[0]!.results[0]!.details).toEqual(['rule broken-rule failed: cannot read properties of undefined']);
+    expect(renderTestText(report)).toContain('shop/Pod/web broken-rule: the rule failed here\n  rule broken-rule failed: cannot read properties of undefined\n');
   });
 
   it('compares the migrated object with the expected one as objects, and shows a diff when they differ', async () => {
