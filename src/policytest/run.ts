@@ -57,7 +57,7 @@ export interface TestRun {
 /** Runs one test: reads its policy and resources, evaluates them as `audit` does, and checks each expectation. */
 export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<TestRun> {
   const run: TestRun = { file: test.file, name: test.name, line: test.line, results: [], errors: [] };
-  const fail = (at: Written, code: AuditError['code'], message: string): void => {
+  const fail: Fail = (at, code, message) => {
     run.errors.push(testError(test.file, at.line, code ?? 'PODPATTERNS_ERR_TEST_INVALID', `${at.key}: ${message}`));
   };
 
@@ -66,49 +66,26 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
   if (run.errors.length > 0 || !policy) return run;
 
   const index = new ResourceIndex(documents);
-  const targets = test.expectations.map((expectation) => index.find(expectation.resource, expectation, fail));
+  const targets = test.expectations.map((expectation) => index.find(expectation.resource, expectation, fail).ref);
   const migrationTargets = test.migrations.map((migration) => index.find(migration.resource, migration, fail));
   if (run.errors.length > 0) return run;
   const expectedMigrations = await Promise.all(test.migrations.map((migration, i) => readExpectedManifest(migration.expected, migrationTargets[i]!.ref, migration, fail)));
   if (run.errors.length > 0) return run;
 
-  const report = auditDocuments(documents, { context: test.context, policy, rules });
-  const observed = new Observations(report);
+  const observed = new Observations(auditDocuments(documents, { context: test.context, policy, rules }));
+  const row = (fields: Omit<ExpectationResult, 'file' | 'test'>): void => void run.results.push({ file: test.file, test: test.name, ...fields });
   const listed = new Set<string>();
   test.expectations.forEach((expectation, i) => {
-    const target = targets[i]!;
-    listed.add(pairKey(target.ref, expectation.rule));
-    const seen = observed.get(target.ref, expectation.rule);
+    listed.add(pairKey(targets[i]!, expectation.rule));
+    const seen = observed.get(targets[i]!, expectation.rule);
     const actual = actualOutcome(seen);
     const ok = actual === expectation.expected;
-    run.results.push({
-      file: test.file,
-      test: test.name,
-      line: expectation.line,
-      resource: expectation.resource,
-      rule: expectation.rule,
-      expected: expectation.expected,
-      actual,
-      ok,
-      unlisted: false,
-      details: ok ? [] : (seen?.details ?? []),
-    });
+    row({ line: expectation.line, resource: expectation.resource, rule: expectation.rule, expected: expectation.expected, actual, ok, unlisted: false, details: ok ? [] : (seen?.details ?? []) });
   });
   // A strict test fails on anything it does not list; every test fails on a rule that could not evaluate.
   for (const [pair, seen] of observed.entries) {
     if (listed.has(pair) || !(test.strict || seen.failed)) continue;
-    run.results.push({
-        file: test.file,
-        test: test.name,
-        line: test.line,
-      resource: label(seen.resource),
-      rule: seen.rule,
-      expected: 'pass',
-      actual: actualOutcome(seen),
-      ok: false,
-      unlisted: true,
-      details: seen.details,
-    });
+    row({ line: test.line, resource: label(seen.resource), rule: seen.rule, expected: 'pass', actual: actualOutcome(seen), ok: false, unlisted: true, details: seen.details });
   }
 
   const options = migrationOptions(test, policy, await migrationModeSet(test));
@@ -117,9 +94,7 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
     const expected = canonicalYaml(expectedMigrations[i]);
     const actual = canonicalYaml(result.object);
     const ok = expected === actual;
-    run.results.push({
-      file: test.file,
-      test: test.name,
+    row({
       line: migration.line,
       resource: migration.resource,
       rule: 'migration',

@@ -133,6 +133,7 @@ describe('podpatterns test, run in process', () => {
       summary: 'Throws on pods named web.',
       description: 'A rule with a bug.',
       example: { bad: '', fixed: '' },
+      problem: () => 'throws',
       evaluate: ({ object }) => {
         if (object.metadata?.name === 'web') throw new Error('cannot read properties of undefined');
         return [];
