@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'classic-sidecar-in-job';
@@ -79,14 +80,14 @@ describe('classic-sidecar-in-job', () => {
     }
   });
 
-  it('flags the classic sidecars of the real-world Jobs that INDEX.md names', () => {
+  it.skipIf(!realWorldCorpus.available)('flags the classic sidecars of the real-world Jobs that INDEX.md names', () => {
     const istio = ruleFindings(RULE, realWorld('istio-injected-classic-sidecar.yaml'));
     expect(where(istio)).toEqual(['Job/pi[istio-proxy]', 'CronJob/hellocron[istio-proxy]']);
     expect(istio[0]!.fix).toContain('sidecar.istio.io/nativeSidecar: "true"');
     expect(where(ruleFindings(RULE, realWorld('k8s-website-classic-multicontainer.yaml')))).toEqual(['Job/myjob[logshipper]']);
   });
 
-  it.each([
+  it.skipIf(!realWorldCorpus.available).each([
     ['istio-injected-native-sidecar.yaml', 'istio-proxy is already a native sidecar in Job/pi and CronJob/hellocron'],
     ['k8s-website-native-sidecars.yaml', 'the logshipper of Job/myjob is a native sidecar'],
     ['cert-manager-helm.yaml', 'single-container startupapicheck Job'],

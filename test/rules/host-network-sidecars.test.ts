@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'host-network-sidecars';
 
 describe('host-network-sidecars', () => {
-  it('warns on node-exporter whose kube-rbac-proxy sidecar binds node port 9100', () => {
+  it.skipIf(!realWorldCorpus.available)('warns on node-exporter whose kube-rbac-proxy sidecar binds node port 9100', () => {
     const findings = ruleFindings(RULE, realWorld('kube-prometheus-manifests.yaml'));
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['DaemonSet/node-exporter']);
     expect(findings[0]).toMatchObject({ severity: 'warn', path: 'spec.template.spec.hostNetwork' });
@@ -15,7 +16,7 @@ describe('host-network-sidecars', () => {
     expect(findings[0]!.fix).toContain("if 'node-exporter' does not need the node's network");
   });
 
-  it('finds the hostNetwork pods with sidecars the corpus lists, and only those', () => {
+  it.skipIf(!realWorldCorpus.available)('finds the hostNetwork pods with sidecars the corpus lists, and only those', () => {
     const flagged = [
       'calico-canal.yaml', 'csi-driver-nfs.yaml', 'metallb-frr-prometheus.yaml', 'istio-spire-quickstart.yaml',
       'calico-csi-driver-and-etcd.yaml', 'flannel.yaml', 'k8s-examples-misc.yaml', 'istio-samples-misc.yaml', 'aws-ebs-csi-driver.yaml',
@@ -25,7 +26,7 @@ describe('host-network-sidecars', () => {
     ]);
   });
 
-  it('leaves flannel and calico-node alone: one long-running container after init containers', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves flannel and calico-node alone: one long-running container after init containers', () => {
     expect(ruleFindings(RULE, realWorld('flannel.yaml'))).toEqual([]);
     const calico = ruleFindings(RULE, realWorld('calico-csi-driver-and-etcd.yaml'));
     expect(calico.filter((f) => f.resource.name === 'calico-node')).toEqual([]);

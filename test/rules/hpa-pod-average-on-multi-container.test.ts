@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { realWorld } from './workloads.js';
 
 const RULE = 'hpa-pod-average-on-multi-container';
@@ -34,7 +35,7 @@ const CPU_UTILIZATION = `  metrics:
 `;
 
 describe('hpa-pod-average-on-multi-container', () => {
-  it('warns on the WordPress HPA whose pods also run the Cloud SQL proxy, and names wordpress in the fix', () => {
+  it.skipIf(!realWorldCorpus.available)('warns on the WordPress HPA whose pods also run the Cloud SQL proxy, and names wordpress in the fix', () => {
     const findings = ruleFindings(RULE, realWorld('gke-samples-sidecars-hpa.yaml'));
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['HorizontalPodAutoscaler/wordpress-hpa']);
     expect(findings[0]).toMatchObject({ severity: 'warn', path: 'spec.metrics[0].type' });
@@ -44,7 +45,7 @@ describe('hpa-pod-average-on-multi-container', () => {
     expect(findings[0]!.fix).toContain('type: ContainerResource');
   });
 
-  it('leaves the single-container collector alone even with Resource metrics among Pods/Object/External ones', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves the single-container collector alone even with Resource metrics among Pods/Object/External ones', () => {
     expect(ruleFindings(RULE, realWorld('otel-collector-example-custom-metrics-hpa.yaml'))).toEqual([]);
     expect(ruleFindings(RULE, realWorld('k8s-website-classic-multicontainer.yaml'))).toEqual([]);
     expect(ruleFindings(RULE, realWorld('k8s-examples-ai-vllm.yaml'))).toEqual([]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'init-container-probes';
@@ -93,7 +94,7 @@ spec:
     }
   });
 
-  it.each([
+  it.skipIf(!realWorldCorpus.available).each([
     ['istio-injected-native-sidecar.yaml', 'native istio-proxy has readiness and startup probes and a preStop hook'],
     ['k8s-website-native-sidecars.yaml', 'native config-sidecar has a startupProbe'],
     ['linkerd-inject-native-sidecar.yaml', 'native linkerd-proxy has liveness, readiness and startup probes'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'native-sidecar-unsupported';
@@ -73,7 +74,7 @@ describe('native-sidecar-unsupported', () => {
     expect(finding!.fix).toContain('Upgrade the API server and every node');
   });
 
-  it('warns a Job that a classic sidecar needs a way to exit', () => {
+  it.skipIf(!realWorldCorpus.available)('warns a Job that a classic sidecar needs a way to exit', () => {
     const findings = ruleFindings(RULE, realWorld('k8s-website-native-sidecars.yaml'), { kubernetesVersion: '1.28' });
     const job = findings.find((f) => f.resource.kind === 'Job');
     expect(job!.fix).toContain('make it exit when the main container finishes');
@@ -94,7 +95,7 @@ describe('native-sidecar-unsupported', () => {
     }
   });
 
-  it('flags each native sidecar of the real-world manifests on a 1.28 cluster, and none on a current one', () => {
+  it.skipIf(!realWorldCorpus.available)('flags each native sidecar of the real-world manifests on a 1.28 cluster, and none on a current one', () => {
     const website = realWorld('k8s-website-native-sidecars.yaml');
     expect(ruleFindings(RULE, website, { kubernetesVersion: '1.28' }).map((f) => `${f.resource.kind}/${f.resource.name}[${f.container}]`)).toEqual([
       'Deployment/myapp[logshipper]',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'prestop-exceeds-grace-period';
@@ -93,13 +94,13 @@ spec:
 `)).toEqual([]);
   });
 
-  it('leaves Vault (sleep 5 && kill, grace 10), the collector agent (/test/sleep 5) and calico (exec, grace 0) alone', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves Vault (sleep 5 && kill, grace 10), the collector agent (/test/sleep 5) and calico (exec, grace 0) alone', () => {
     for (const file of ['vault-helm-ha.yaml', 'otel-collector-examples-sharedpid-prestop.yaml', 'calico-canal.yaml', 'calico-csi-driver-and-etcd.yaml']) {
       expect(ruleFindings(RULE, realWorld(file)), file).toEqual([]);
     }
   });
 
-  it('finds the sleep once the Vault grace period drops below it', () => {
+  it.skipIf(!realWorldCorpus.available)('finds the sleep once the Vault grace period drops below it', () => {
     const text = realWorld('vault-helm-ha.yaml').replace('terminationGracePeriodSeconds: 10', 'terminationGracePeriodSeconds: 3');
     const findings = ruleFindings(RULE, text);
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}/${f.container}`)).toEqual(['StatefulSet/vault/vault']);

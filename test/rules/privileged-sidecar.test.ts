@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'privileged-sidecar';
@@ -61,13 +62,13 @@ describe('privileged-sidecar', () => {
     expect(findings.map((f) => f.container)).toEqual(['helper']);
   });
 
-  it('leaves alone the csi-nfs driver listed last, ebs-plugin listed first, and privileged init containers', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves alone the csi-nfs driver listed last, ebs-plugin listed first, and privileged init containers', () => {
     for (const file of ['csi-driver-nfs.yaml', 'aws-ebs-csi-driver.yaml', 'bitnami-elasticsearch.yaml', 'k8s-examples-misc.yaml', 'flannel.yaml']) {
       expect(ruleFindings(RULE, realWorld(file)), file).toEqual([]);
     }
   });
 
-  it('finds the privileged CSI and CNI sidecars of the corpus', () => {
+  it.skipIf(!realWorldCorpus.available)('finds the privileged CSI and CNI sidecars of the corpus', () => {
     const hostpath = ruleFindings(RULE, realWorld('csi-driver-host-path.yaml'));
     expect(hostpath.map((f) => f.container).sort()).toEqual(['csi-attacher', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter', 'node-driver-registrar']);
     expect(ruleFindings(RULE, realWorld('calico-canal.yaml')).map((f) => f.container)).toEqual(['kube-flannel']);

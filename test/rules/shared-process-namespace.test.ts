@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'shared-process-namespace';
 
 describe('shared-process-namespace', () => {
-  it('warns on the Kubernetes docs nginx + shell pod and says what the shell can reach', () => {
+  it.skipIf(!realWorldCorpus.available)('warns on the Kubernetes docs nginx + shell pod and says what the shell can reach', () => {
     const findings = ruleFindings(RULE, realWorld('k8s-website-classic-multicontainer.yaml'));
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['Pod/nginx']);
     expect(findings[0]).toMatchObject({ severity: 'warn', path: 'spec.shareProcessNamespace' });
@@ -16,18 +17,18 @@ describe('shared-process-namespace', () => {
     expect(findings[0]!.fix).toMatch(/HTTP reload endpoint/);
   });
 
-  it('warns on spire-server and the MetalLB speaker, whose reloader signals frr', () => {
+  it.skipIf(!realWorldCorpus.available)('warns on spire-server and the MetalLB speaker, whose reloader signals frr', () => {
     expect(ruleFindings(RULE, realWorld('istio-spire-quickstart.yaml')).map((f) => f.resource.name)).toEqual(['spire-server']);
     const speaker = ruleFindings(RULE, realWorld('metallb-frr-prometheus.yaml'));
     expect(speaker.map((f) => f.path)).toEqual(['spec.template.spec.shareProcessNamespace']);
     expect(speaker[0]!.message).toContain("'cp-frr-files' (init)");
   });
 
-  it('leaves the single-container OpenTelemetry collector with a shared namespace alone', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves the single-container OpenTelemetry collector with a shared namespace alone', () => {
     expect(ruleFindings(RULE, realWorld('otel-collector-examples-sharedpid-prestop.yaml'))).toEqual([]);
   });
 
-  it('leaves an explicit shareProcessNamespace: false alone', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves an explicit shareProcessNamespace: false alone', () => {
     expect(ruleFindings(RULE, realWorld('kube-prometheus-stack-helm.yaml'))).toEqual([]);
   });
 

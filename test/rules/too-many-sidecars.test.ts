@@ -4,6 +4,7 @@ import { PodpatternsError } from '../../src/policy/errors.js';
 import { parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'too-many-sidecars';
@@ -50,7 +51,7 @@ describe('too-many-sidecars', () => {
     }
   });
 
-  it('flags the real-world CSI pods with five and seven sidecars, and not the smaller ones', () => {
+  it.skipIf(!realWorldCorpus.available)('flags the real-world CSI pods with five and seven sidecars, and not the smaller ones', () => {
     const hostpath = ruleFindings(RULE, realWorld('csi-driver-host-path.yaml'));
     expect(hostpath.map((f) => f.resource.name)).toEqual(['csi-hostpathplugin']);
     expect(hostpath[0]!.message).toContain("7 sidecars next to 'hostpath'");
