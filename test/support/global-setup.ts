@@ -7,10 +7,11 @@ import { CORPORA } from './corpus.js';
 export default function checkCorpora(): void {
   const wrong = CORPORA.filter((corpus) => corpus.requested && !corpus.available);
   if (wrong.length > 0) {
-    throw new Error(wrong.map((corpus) => `${corpus.variable} names ${corpus.dir}, which is not a directory (${corpus.description})`).join('; '));
+    const problems = wrong.map((corpus) => `${corpus.variable} is set to ${corpus.dir}, which is not a directory: point it at ${corpus.description} or unset it`);
+    throw new Error(problems.join('; '));
   }
   const missing = CORPORA.filter((corpus) => !corpus.available);
   if (missing.length === 0) return;
   const where = missing.map((corpus) => `${corpus.description} (${corpus.variable} unset, nothing at ${corpus.dir})`).join(' and ');
-  console.log(`Skipping the tests that read ${where}: set the variable to a copy to run them.`);
+  console.log(`Skipping the tests that read ${where}: set ${missing.length > 1 ? 'the variables' : 'it'} to run them.`);
 }
