@@ -35,6 +35,26 @@ const CPU_UTILIZATION = `  metrics:
 `;
 
 describe('hpa-pod-average-on-multi-container', () => {
+  it('leaves a Resource metric alone when the target runs a single container, and warns once a sidecar joins it', () => {
+    const collector = (sidecar = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: collector, namespace: shop }
+spec:
+  template:
+    spec:
+      containers:
+        - { name: otelcol, image: otel/opentelemetry-collector-contrib:0.116.0, resources: { requests: { cpu: 200m, memory: 256Mi } } }
+${sidecar}` + hpa('autoscaling/v2', `  metrics:
+    - type: Resource
+      resource: { name: memory, target: { type: Utilization, averageUtilization: 75 } }
+    - type: Pods
+      pods: { metric: { name: otelcol_exporter_queue_size }, target: { type: AverageValue, averageValue: "100" } }
+`).replace('name: web-app }', 'name: collector }');
+    expect(ruleFindings(RULE, collector())).toEqual([]);
+    const withSidecar = collector('        - { name: config-reloader, image: ghcr.io/example/config-reloader:0.9.0, resources: { requests: { memory: 16Mi } } }\n');
+    expect(ruleFindings(RULE, withSidecar).map((f) => f.path)).toEqual(['spec.metrics[0].type']);
+  });
+
   it.skipIf(!realWorldCorpus.available)('warns on the WordPress HPA whose pods also run the Cloud SQL proxy, and names wordpress in the fix', () => {
     const findings = ruleFindings(RULE, realWorld('gke-samples-sidecars-hpa.yaml'));
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['HorizontalPodAutoscaler/wordpress-hpa']);

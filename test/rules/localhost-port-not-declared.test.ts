@@ -82,6 +82,33 @@ describe('localhost-port-not-declared', () => {
       ports: [{ containerPort: 3306 }]`))).toEqual([]);
   });
 
+  it("treats a CSI liveness-probe sidecar's --http-endpoint=localhost:PORT as its own listener", () => {
+    const controller = (checked: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: csi-controller, namespace: kube-system }
+spec:
+  template:
+    spec:
+      containers:
+        - name: csi-provisioner
+          image: registry.k8s.io/sig-storage/csi-provisioner:v5.1.0
+          args: [--csi-address=$(ADDRESS), --leader-election]
+          env: [{ name: ADDRESS, value: /csi/csi.sock }]
+        - name: liveness-probe
+          image: registry.k8s.io/sig-storage/livenessprobe:v2.14.0
+          args: [--csi-address=/csi/csi.sock, --probe-timeout=3s, --http-endpoint=localhost:29652]
+        - name: csi-driver
+          image: registry.example.com/csi-driver:4.9.0
+          args: [--endpoint=$(CSI_ENDPOINT), --nodeid=$(NODE_ID)]
+          env: [{ name: CSI_ENDPOINT, value: unix:///csi/csi.sock }]
+        - name: checker
+          image: curlimages/curl:8.11.1
+          args: ["http://localhost:${checked}/healthz"]
+`;
+    expect(ruleFindings(RULE, controller(29652))).toEqual([]);
+    expect(ruleFindings(RULE, controller(29653)).map((f) => [f.container, f.path])).toEqual([['checker', 'spec.template.spec.containers[3].args[0]']]);
+  });
+
   it.skipIf(!realWorldCorpus.available)('accepts the ambassador examples of the Kubernetes docs', () => {
     expect(ruleFindings(RULE, realWorld('k8s-website-native-sidecars.yaml'))).toEqual([]);
   });

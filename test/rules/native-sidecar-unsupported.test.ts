@@ -74,6 +74,32 @@ describe('native-sidecar-unsupported', () => {
     expect(finding!.fix).toContain('Upgrade the API server and every node');
   });
 
+  it('tells a Job on 1.28 that its sidecar, kept as a classic one, needs a way to exit', () => {
+    const findings = ruleFindings(RULE, `apiVersion: batch/v1
+kind: Job
+metadata: { name: export }
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      initContainers:
+        - name: log-forwarder
+          image: registry.example.com/log-forwarder:2.1.0
+          restartPolicy: Always
+          command: [sh, -c, "tail -F /var/log/export/out.log"]
+          volumeMounts: [{ name: logs, mountPath: /var/log/export }]
+      containers:
+        - name: export
+          image: registry.example.com/export:1.8.0
+          volumeMounts: [{ name: logs, mountPath: /var/log/export }]
+      volumes:
+        - { name: logs, emptyDir: {} }
+`, { kubernetesVersion: '1.28' });
+    expect(findings.map((f) => [f.container, f.path])).toEqual([['log-forwarder', 'spec.template.spec.initContainers[0].restartPolicy']]);
+    expect(findings[0]!.fix).toContain('make it exit when the main container finishes');
+    expect(ruleFindings(RULE, seedNativeSidecar, { kubernetesVersion: '1.28' })[0]!.fix).not.toContain('make it exit when the main container finishes');
+  });
+
   it.skipIf(!realWorldCorpus.available)('warns a Job that a classic sidecar needs a way to exit', () => {
     const findings = ruleFindings(RULE, realWorld('k8s-website-native-sidecars.yaml'), { kubernetesVersion: '1.28' });
     const job = findings.find((f) => f.resource.kind === 'Job');

@@ -94,6 +94,30 @@ spec:
 `)).toEqual([]);
   });
 
+  it('judges a shell sleep before a kill against an explicit grace period: quiet within it, warned beyond it', () => {
+    const statefulSet = (grace: number) => `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: secrets-store, namespace: vault }
+spec:
+  serviceName: secrets-store-internal
+  template:
+    spec:
+      terminationGracePeriodSeconds: ${grace}
+      containers:
+        - name: server
+          image: registry.example.com/secrets-store:1.18.1
+          lifecycle:
+            preStop:
+              exec:
+                command: [/bin/sh, -c, "sleep 5 && kill -SIGTERM $(pidof secrets-store)"]
+`;
+    expect(ruleFindings(RULE, statefulSet(10))).toEqual([]);
+    expect(ruleFindings(RULE, statefulSet(5))).toEqual([]);
+    const findings = ruleFindings(RULE, statefulSet(3));
+    expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}/${f.container}`)).toEqual(['StatefulSet/secrets-store/server']);
+    expect(findings[0]!.message).toContain('sleeps 5s (`sleep 5`)');
+  });
+
   it.skipIf(!realWorldCorpus.available)('leaves Vault (sleep 5 && kill, grace 10), the collector agent (/test/sleep 5) and calico (exec, grace 0) alone', () => {
     for (const file of ['vault-helm-ha.yaml', 'otel-collector-examples-sharedpid-prestop.yaml', 'calico-canal.yaml', 'calico-csi-driver-and-etcd.yaml']) {
       expect(ruleFindings(RULE, realWorld(file)), file).toEqual([]);

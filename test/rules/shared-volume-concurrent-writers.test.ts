@@ -64,6 +64,30 @@ describe('shared-volume-concurrent-writers', () => {
     expect(ruleFindings(RULE, pod(writer('a', '{ name: data, mountPath: /tmp, subPath: tmp-dir }') + writer('b', '{ name: data, mountPath: /tmp, subPath: tmp-dir }')))).toEqual([]);
   });
 
+  it('reports a CSI socket directory once per volume and says a socket client can mount it read-only', () => {
+    const socketMount = '{ name: socket-dir, mountPath: /csi }';
+    const plugin = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: csi-plugin, namespace: storage }
+spec:
+  template:
+    spec:
+      containers:
+        - { name: driver, image: "registry.example.com/csi-driver:1.15.0", args: [--endpoint=unix:///csi/csi.sock], volumeMounts: [${socketMount}] }
+        - { name: csi-provisioner, image: "registry.k8s.io/sig-storage/csi-provisioner:v5.1.0", args: [--csi-address=/csi/csi.sock], volumeMounts: [${socketMount}] }
+        - { name: csi-attacher, image: "registry.k8s.io/sig-storage/csi-attacher:v4.7.0", args: [--csi-address=/csi/csi.sock], volumeMounts: [${socketMount}] }
+        - { name: liveness-probe, image: "registry.k8s.io/sig-storage/livenessprobe:v2.14.0", args: [--csi-address=/csi/csi.sock], volumeMounts: [${socketMount}] }
+      volumes:
+        - { name: socket-dir, hostPath: { path: /var/lib/kubelet/plugins/csi-example, type: DirectoryOrCreate } }
+`;
+    const findings = ruleFindings(RULE, plugin);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toContain("'socket-dir'");
+    expect(findings[0]!.message).toContain('by 4 containers');
+    expect(findings[0]!.message).toContain('Unix socket');
+    expect(findings[0]!.fix).toContain('connect() works through a read-only mount');
+  });
+
   it.skipIf(!realWorldCorpus.available)('reports a CSI socket directory once per volume and says a socket client can mount it read-only', () => {
     const findings = ruleFindings(RULE, realWorld('csi-driver-host-path.yaml')).filter((f) => f.message.includes("'socket-dir'"));
     expect(findings).toHaveLength(1);

@@ -80,6 +80,24 @@ spec:
     expect(findings[0]!.fix).toContain('`resources.requests.cpu` on');
   });
 
+  it('never reports the main container, even when a config reloader is listed before it', () => {
+    const findings = ruleFindings(RULE, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: metrics-server, namespace: monitoring }
+spec:
+  template:
+    spec:
+      containers:
+        - name: metrics-server-configmap-reload
+          image: quay.io/prometheus-operator/prometheus-config-reloader:v0.79.2
+          args: [--watched-dir=/etc/config, --reload-url=http://127.0.0.1:9090/-/reload]
+        - name: metrics-server
+          image: quay.io/prometheus/prometheus:v3.1.0
+          args: [--config.file=/etc/config/prometheus.yml, --web.enable-lifecycle]
+`);
+    expect(where(findings)).toEqual(['Deployment/metrics-server[metrics-server-configmap-reload]']);
+  });
+
   it.skipIf(!realWorldCorpus.available)('never reports the main container, wherever it is listed', () => {
     expect(where(ruleFindings(RULE, realWorld('prometheus-helm.yaml')))).toEqual(['Deployment/prometheus-server[prometheus-server-configmap-reload]']);
     expect(where(ruleFindings(RULE, realWorld('kube-prometheus-stack-helm.yaml')))).toEqual([
