@@ -116,6 +116,18 @@ spec:
   it('leaves single-container Jobs and CronJobs alone, whatever their image', () => {
     expect(ruleFindings(RULE, `apiVersion: batch/v1
 kind: Job
+metadata: { name: log-backfill, namespace: logging }
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: fluent-bit
+          image: cr.fluentbit.io/fluent/fluent-bit:3.2.4
+          args: [-i, tail, -p, path=/archive/app.log, -p, read_from_head=true, -p, exit_on_eof=true, -o, forward, -p, host=aggregator]
+---
+apiVersion: batch/v1
+kind: Job
 metadata: { name: webhook-startupcheck, namespace: cert-manager }
 spec:
   template:
