@@ -41,7 +41,7 @@ export function everyWorkloadKind(podSpec: Record<string, unknown>): Workload[] 
   return workloads;
 }
 
-/** A manifest of the real-world corpus (test/support/corpus.ts); tests that read it run under `describe.skipIf(!realWorldCorpus.available)`. */
+/** A manifest of the real-world corpus (test/support/corpus.ts); the tests that read it are skipped when it is absent. */
 export function realWorld(file: string): string {
   return realWorldCorpus.read(file);
 }
