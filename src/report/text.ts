@@ -1,6 +1,7 @@
 import picocolors from 'picocolors';
 import type { ResourceRef, Severity } from '../engine/types.js';
 import type { AuditError, AuditReport, LocatedFinding } from './audit.js';
+import { describeAppliedExemption, describeExemption } from '../policy/exemptions.js';
 import { summarize } from './summary.js';
 
 export interface TextOptions {
@@ -35,8 +36,22 @@ export function renderText(report: AuditReport, options: TextOptions): string {
     }
     out.push('');
   }
+  out.push(...exemptionLines(report, colors));
   out.push(summaryLine(report, colors));
   return `${out.join('\n')}\n`;
+}
+
+/** One line per finding an exemption suppressed, and one per policy exemption past its last day. */
+function exemptionLines(report: AuditReport, colors: Colors): string[] {
+  const lines = report.exempted.map((exempted) => {
+    const where = exempted.line !== undefined ? `${exempted.file}:${exempted.line}` : exempted.file;
+    const container = exempted.container !== undefined ? ` ${exempted.container}` : '';
+    return `${colors.dim('exempted')} ${where} ${exempted.rule}${container} (${resourceName(exempted.resource)}): by ${describeAppliedExemption(exempted.exemption)}`;
+  });
+  for (const entry of report.expiredExemptions) {
+    lines.push(`${colors.yellow('note')}: the policy exemption ${describeExemption(entry)} expired on ${entry.expires?.date ?? '?'} and no longer applies`);
+  }
+  return lines.length > 0 ? [...lines, ''] : [];
 }
 
 /** Errors for standard error, one per line: `file:line: message [CODE]`. */

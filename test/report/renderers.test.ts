@@ -6,7 +6,7 @@ import { sampleReport } from './fixtures.js';
 describe('renderJson', () => {
   it('prints findings with every documented key, nulls where a value does not apply', () => {
     const json = JSON.parse(renderJson(sampleReport())) as { findings: unknown[]; summary: unknown; errors: unknown[]; exemptions: unknown[] };
-    expect(Object.keys(json)).toEqual(['findings', 'summary', 'errors', 'exemptions']);
+    expect(Object.keys(json)).toEqual(['findings', 'summary', 'errors', 'exemptions', 'expiredExemptions']);
     expect(json.findings[0]).toEqual({
       rule: 'port-clash',
       severity: 'deny',
@@ -25,7 +25,22 @@ describe('renderJson', () => {
       { file: 'manifests/broken.yaml', line: 4, code: 'PODPATTERNS_ERR_INPUT_SYNTAX', rule: null, message: 'document 2 is not valid YAML: bad indentation (column 3)' },
     ]);
     expect(json.exemptions).toEqual([
-      { resource: { apiVersion: 'v1', kind: 'Pod', namespace: null, name: 'legacy' }, rules: ['port-clash'], reason: 'moving in Q3', file: 'manifests/legacy.yaml', line: 1 },
+      {
+        rule: 'port-clash',
+        severity: 'deny',
+        resource: { apiVersion: 'v1', kind: 'Pod', namespace: null, name: 'legacy' },
+        container: 'proxy',
+        path: 'spec.containers[1].ports[0].containerPort',
+        message: "containers 'app' and 'proxy' both declare port 8080/TCP.",
+        fix: "Move 'proxy' to another port.",
+        file: 'manifests/legacy.yaml',
+        line: 14,
+        rules: ['port-clash'],
+        source: 'annotation',
+        reason: 'moving in Q3',
+        exemption: null,
+        expires: null,
+      },
     ]);
   });
 });
@@ -45,6 +60,8 @@ describe('renderText', () => {
         '  stdin:3  warn   sidecar-limits  x: odd.',
         '      fix: Even it.',
         '',
+        'exempted manifests/legacy.yaml:14 port-clash proxy (Pod legacy): by the podpatterns.io/ignore annotation (moving in Q3)',
+        '',
         '3 findings (1 deny, 1 warn, 1 audit) in 8 resources (7 documents, 3 files). 1 error: not everything could be checked.',
         '',
       ].join('\n'),
@@ -52,7 +69,7 @@ describe('renderText', () => {
   });
 
   it('says so when nothing was found', () => {
-    const report = { ...sampleReport(), findings: [], errors: [], resources: 1, documents: 1, files: 1 };
+    const report = { ...sampleReport(), findings: [], errors: [], exempted: [], resources: 1, documents: 1, files: 1 };
     expect(renderText(report, { color: false })).toBe('No findings in 1 resource (1 document, 1 file).\n');
   });
 
