@@ -11,7 +11,7 @@ export const EXEMPTED_ANNOTATION_PREFIX = 'exempted.';
  */
 export function withExemptions(response: AdmissionResponse, exempted: readonly ExemptedFinding[], mode: AdmissionMode): AdmissionResponse {
   if (exempted.length === 0) return response;
-  const warned = mode === 'audit' ? response : withWarnings(response, ...exempted.map(exemptionWarning));
+  const warned = mode === 'audit' ? response : withWarnings(response, exempted.map(exemptionWarning));
   return withAuditAnnotations(warned, exemptionAnnotations(exempted));
 }
 

@@ -59,6 +59,12 @@ export interface PodModel {
 
 const UNBOUNDED = Number.POSITIVE_INFINITY;
 
+/**
+ * Whether two containers run at the same time. In the order of `PodModel.containers`, a container runs together
+ * with an earlier one exactly when the earlier one is long-running (a native sidecar or a regular container):
+ * an earlier regular init container has exited before anything after it starts. So the first earlier container
+ * that runs together with a later one is the first long-running one, which keeps pairwise checks linear.
+ */
 export function runTogether(a: ContainerModel, b: ContainerModel): boolean {
   return a !== b && a.firstPhase <= b.lastPhase && b.firstPhase <= a.lastPhase;
 }
@@ -96,7 +102,7 @@ export function podModelOf(object: KubeObject, objectPath = ''): PodModel | unde
   );
   const main = chooseMain(regularModels, template.annotations[DEFAULT_CONTAINER_ANNOTATION]);
   if (main) main.role = 'main';
-  containers.push(...regularModels);
+  for (const regular of regularModels) containers.push(regular);
 
   const longRunning = containers.filter((c) => c.kind !== 'init');
   const kind = asString(object.kind) ?? '';

@@ -1,4 +1,4 @@
-import { longRunningCommand, scriptField } from '../model/command.js';
+import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
@@ -84,7 +84,7 @@ function neverExits(container: ContainerModel): { reason: string; path: string }
   }
   const evidence = longRunningCommand(container.spec);
   if (!evidence) return undefined;
-  return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${scriptField(container.spec, evidence.construct)}` };
+  return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${evidence.field}` };
 }
 
 /** Injected mesh proxies come back on every pod: the mesh's own native-sidecar switch is the lasting fix. */

@@ -82,13 +82,15 @@ spec:
     const findings: RuleFinding[] = [];
     for (const pod of pods) {
       const volumes = Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
+      let writers: Map<string, string[]> | undefined;
       volumes.forEach((volume, index) => {
         if (!isObject(volume) || !isObject(volume.emptyDir)) return;
         const { medium, sizeLimit } = volume.emptyDir;
         if (medium !== 'Memory' || (sizeLimit !== undefined && sizeLimit !== null && sizeLimit !== '')) return;
         const name = asString(volume.name) ?? `volumes[${index}]`;
-        const writers = writersOf(pod, name);
-        const charged = writers.length > 0 ? writers.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
+        writers ??= writersByVolume(pod);
+        const names = writers.get(name) ?? [];
+        const charged = names.length > 0 ? names.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
         findings.push({
           path: `${pod.specPath}.volumes[${index}]`,
           message:
@@ -105,10 +107,18 @@ spec:
   },
 };
 
-/** Containers that mount the volume read-write: the ones whose memory the tmpfs pages are charged to. */
-function writersOf(pod: PodModel, volume: string): string[] {
-  return pod.containers
-    .filter((c) => (Array.isArray(c.spec.volumeMounts) ? c.spec.volumeMounts : [])
-      .some((mount) => isObject(mount) && mount.name === volume && mount.readOnly !== true))
-    .map((c) => c.name);
+/** Per volume, the containers that mount it read-write: the ones whose memory the tmpfs pages are charged to. */
+function writersByVolume(pod: PodModel): Map<string, string[]> {
+  const writers = new Map<string, string[]>();
+  for (const container of pod.containers) {
+    const mounted = new Set<string>();
+    for (const mount of Array.isArray(container.spec.volumeMounts) ? container.spec.volumeMounts : []) {
+      if (!isObject(mount) || typeof mount.name !== 'string' || mount.readOnly === true || mounted.has(mount.name)) continue;
+      mounted.add(mount.name);
+      const names = writers.get(mount.name);
+      if (names) names.push(container.name);
+      else writers.set(mount.name, [container.name]);
+    }
+  }
+  return writers;
 }

@@ -58,14 +58,14 @@ spec:
   evaluate({ pods }) {
     const findings: RuleFinding[] = [];
     for (const pod of pods) {
-      // Grouped by field/port/protocol so a pod with thousands of ports stays linear, not quadratic.
-      const earlierByKey = new Map<string, DeclaredPort[]>();
+      // The first earlier container that runs together with a later one is the first long-running one (see
+      // runTogether): one entry per field/port/protocol keeps a pod of any size linear.
+      const firstLongRunning = new Map<string, DeclaredPort>();
       for (const later of pod.containers.flatMap(portsOf)) {
         const key = `${later.field}/${later.port}/${later.protocol}`;
-        const earlierSame = earlierByKey.get(key) ?? [];
-        const earlier = earlierSame.find((other) => runTogether(other.container, later.container));
-        earlierSame.push(later);
-        earlierByKey.set(key, earlierSame);
+        const first = firstLongRunning.get(key);
+        if (!first && later.container.kind !== 'init') firstLongRunning.set(key, later);
+        const earlier = first && runTogether(first.container, later.container) ? first : undefined;
         if (!earlier) continue;
         const what = later.field === 'hostPort' ? 'hostPort' : 'port';
         findings.push({
