@@ -43,26 +43,19 @@ export function warningText(text: string): string {
 
 /**
  * The warnings to send: each made acceptable, duplicates dropped (the API server drops them too), the count
- * capped. Only the warnings that are sent are cleaned up; the rest are counted as distinct texts, so a pod with
- * 100,000 findings costs a hash of each, not a rewrite.
+ * capped. Warnings past the cap are only counted, not read: a pod with 100,000 findings must not cost a rewrite
+ * (or a hash) of each, so the count of those not shown may include repeats.
  */
 export function boundedWarnings(warnings: readonly string[]): string[] {
   const unique = new Set<string>();
-  const seen = new Set<string>();
-  let more = 0;
-  for (const warning of warnings) {
-    if (seen.has(warning)) continue;
-    seen.add(warning);
-    if (unique.size > MAX_WARNINGS) {
-      more++;
-      continue;
-    }
-    const text = warningText(warning);
+  let index = 0;
+  for (; index < warnings.length && unique.size <= MAX_WARNINGS; index++) {
+    const text = warningText(warnings[index]!);
     if (text !== '') unique.add(text);
   }
   if (unique.size <= MAX_WARNINGS) return [...unique];
   const kept = [...unique].slice(0, MAX_WARNINGS - 1);
-  const notShown = unique.size - kept.length + more;
+  const notShown = unique.size - kept.length + (warnings.length - index);
   return [...kept, warningText(`podpatterns: ${notShown} more warnings not shown (see the audit annotations or the webhook's logs)`)];
 }
 
