@@ -51,8 +51,13 @@ export interface PodModel {
   sidecars: ContainerModel[];
   /** Containers that keep running once the pod has started: native sidecars and regular containers. */
   longRunning: ContainerModel[];
-  /** Job and CronJob pods are meant to complete. */
+  /**
+   * The pod is meant to complete: a Job's or CronJob's, or a Pod a Job owns (the Job controller's pods, into
+   * which meshes inject their proxies at Pod creation, not into the Job).
+   */
   runToCompletion: boolean;
+  /** The name of the Job that owns a Pod, when one does. */
+  ownerJob?: string;
   /** The pod's restartPolicy with the API server's defaults (Always for pods, none for Jobs since they must set it). */
   restartPolicy: string;
 }
@@ -106,7 +111,8 @@ export function podModelOf(object: KubeObject, objectPath = ''): PodModel | unde
 
   const longRunning = containers.filter((c) => c.kind !== 'init');
   const kind = asString(object.kind) ?? '';
-  const runToCompletion = kind === 'Job' || kind === 'CronJob';
+  const ownerJob = kind === 'Pod' ? owningJob(object) : undefined;
+  const runToCompletion = kind === 'Job' || kind === 'CronJob' || ownerJob !== undefined;
   return {
     object,
     resource: resourceRef(object),
@@ -120,6 +126,7 @@ export function podModelOf(object: KubeObject, objectPath = ''): PodModel | unde
     sidecars: longRunning.filter((c) => c !== main),
     longRunning,
     runToCompletion,
+    ...(ownerJob !== undefined && { ownerJob }),
     restartPolicy: asString(spec.restartPolicy) ?? (runToCompletion ? 'Never' : 'Always'),
   };
 }
@@ -164,6 +171,17 @@ function chooseMain(regulars: ContainerModel[], defaultContainer: string | undef
     if (named) return named;
   }
   return regulars.find((c) => !c.helper) ?? regulars[0];
+}
+
+/** The Job (group batch) among a Pod's ownerReferences, by name; any other owner, or none, is undefined. */
+function owningJob(object: KubeObject): string | undefined {
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  for (const reference of Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences : []) {
+    if (!isObject(reference) || reference.kind !== 'Job') continue;
+    const apiVersion = asString(reference.apiVersion) ?? '';
+    if (apiVersion.startsWith('batch/')) return asString(reference.name) ?? '';
+  }
+  return undefined;
 }
 
 /** Annotations of the workload object itself (not the pod template). */

@@ -69,8 +69,10 @@ spec:
             `'${name}' runs next to '${main}' in \`containers\` of a ${pod.kind} and ${why.reason}: the pod only completes when ` +
             `every container in \`containers\` has exited, so after '${main}' finishes the pod keeps running and the ${pod.kind} never completes.`,
           fix:
-            `Move '${name}' from \`containers\` to \`initContainers\` and add \`restartPolicy: Always\` to it (a native sidecar, ` +
-            `stopped once '${main}' has exited)${meshSwitch(container)}; podpatterns' mutating webhook or \`podpatterns migrate\` can make this change.`,
+            pod.ownerJob !== undefined
+              ? ownedPodFix(container, pod.ownerJob, main)
+              : `Move '${name}' from \`containers\` to \`initContainers\` and add \`restartPolicy: Always\` to it (a native sidecar, ` +
+                `stopped once '${main}' has exited)${meshSwitch(container)}; podpatterns' mutating webhook or \`podpatterns migrate\` can make this change.`,
         });
       }
     }
@@ -85,6 +87,17 @@ function neverExits(container: ContainerModel): { reason: string; path: string }
   const evidence = longRunningCommand(container.spec);
   if (!evidence) return undefined;
   return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${evidence.field}` };
+}
+
+/**
+ * A Pod the Job controller created is not edited: its Job's pod template is (a mesh injects its proxy into each
+ * Pod at creation, so the template may not even list it).
+ */
+function ownedPodFix(container: ContainerModel, job: string, main: string): string {
+  return (
+    `Fix the pod template of Job '${job}', from which this Pod was created: make '${container.name}' a native sidecar there ` +
+    `(in \`initContainers\` with \`restartPolicy: Always\`, stopped once '${main}' has exited)${meshSwitch(container)}.`
+  );
 }
 
 /** Injected mesh proxies come back on every pod: the mesh's own native-sidecar switch is the lasting fix. */
