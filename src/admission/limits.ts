@@ -48,9 +48,14 @@ export function warningText(text: string): string {
  */
 export function boundedWarnings(warnings: readonly string[]): string[] {
   const unique = new Set<string>();
+  const seen = new Set<string>();
   let index = 0;
   for (; index < warnings.length && unique.size <= MAX_WARNINGS; index++) {
-    const text = warningText(warnings[index]!);
+    // Many findings can share one text: hashing it again is cheaper than cleaning it up again.
+    const warning = warnings[index]!;
+    if (seen.has(warning)) continue;
+    seen.add(warning);
+    const text = warningText(warning);
     if (text !== '') unique.add(text);
   }
   if (unique.size <= MAX_WARNINGS) return [...unique];
