@@ -1,3 +1,4 @@
+import { fitNames, problemLine, SHORT_FORM_LENGTH } from '../engine/short-form.js';
 import type { ExemptedFinding } from '../engine/types.js';
 import type { AdmissionMode } from './mode.js';
 import { withAuditAnnotations, withWarnings, type AdmissionResponse } from './response.js';
@@ -15,14 +16,17 @@ export function withExemptions(response: AdmissionResponse, exempted: readonly E
   return withAuditAnnotations(warned, exemptionAnnotations(exempted));
 }
 
-/** `port-conflict exempted by the policy (ticket OPS-1234): containers 'app' and 'proxy' both declare …`. */
+/**
+ * `port-conflict exempted by policy (ticket OPS-1234): 'proxy' shares port 8080/TCP with 'app'`: the rule and
+ * the reason first, so a long reason cuts the problem, not them (warnings are cut at 120 characters).
+ */
 export function exemptionWarning(finding: ExemptedFinding): string {
-  return `${finding.rule} exempted by ${exemptionSource(finding)}: ${finding.message}`;
+  return fitNames(`${finding.rule} exempted by ${exemptionSource(finding)}: ${problemLine(finding)}`, SHORT_FORM_LENGTH);
 }
 
+/** `policy (ticket OPS-1234)`, `annotation (no reason given)`: short, the warning is cut at 120 characters. */
 function exemptionSource({ exemption }: ExemptedFinding): string {
-  const by = exemption.source === 'policy' ? 'the policy' : 'podpatterns.io/ignore';
-  return `${by} (${exemption.reason ?? 'no reason given'})`;
+  return `${exemption.source} (${exemption.reason ?? 'no reason given'})`;
 }
 
 /** `exempted.<rule>: <source>: <message>`; several findings of one rule share its key. */

@@ -43,7 +43,7 @@ function evaluateObject(
       const exemption = found.length > 0 ? exemptionFor(rule.id) : undefined;
       for (const finding of found) {
         const severity = pinned ? settings.severity : (finding.severity ?? settings.severity);
-        const located = toFinding(rule.id, severity, resource, finding);
+        const located = toFinding(rule, severity, resource, finding);
         if (exemption) result.exempted.push({ ...located, exemption });
         else result.findings.push(located);
       }
@@ -54,8 +54,8 @@ function evaluateObject(
 }
 
 /** Built field by field rather than by spreads: a pod may yield 100,000 findings. */
-function toFinding(rule: string, severity: Finding['severity'], resource: ResourceRef, finding: RuleFinding): Finding {
-  const located: Finding = { rule, severity, resource, path: finding.path, message: finding.message, fix: finding.fix };
+function toFinding(rule: Rule, severity: Finding['severity'], resource: ResourceRef, finding: RuleFinding): Finding {
+  const located: Finding = { rule: rule.id, severity, resource, path: finding.path, message: finding.message, fix: finding.fix, problem: rule.problem(finding.facts) };
   if (finding.container !== undefined) located.container = finding.container;
   return located;
 }

@@ -7,6 +7,7 @@ import { parseExemptions, type Exemptions } from './exemptions.js';
 import { describe, formatKeyPath, isRecord, suggest, type Fail, type KeyPath, type LineOf } from './keys.js';
 
 export type { Exemption, ExemptionExpiry, Exemptions } from './exemptions.js';
+export { suggest } from './keys.js';
 
 export interface RuleSettings {
   enabled: boolean;

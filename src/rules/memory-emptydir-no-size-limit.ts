@@ -2,12 +2,20 @@ import { asString, isObject } from '../model/kube.js';
 import type { PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type MemoryEmptyDirFacts = {
+  volume: string;
+  /** The first container that mounts it read-write, '' when none does. */
+  writer: string;
+  /** The first container that mounts it at all, '' when none does. */
+  mounter: string;
+};
+
 /**
  * A `medium: Memory` emptyDir is a tmpfs. Its pages are charged to the memory cgroup of the container that
  * writes them, and without `sizeLimit` the kubelet sizes the tmpfs to the pod's memory limit, or to the
  * node's allocatable memory when a container has no limit (EmptyDirVolumeSource.sizeLimit, KEP-1967).
  */
-export const memoryEmptyDirNoSizeLimit: Rule = {
+export const memoryEmptyDirNoSizeLimit: Rule<MemoryEmptyDirFacts> = {
   id: 'memory-emptydir-no-size-limit',
   defaultSeverity: 'warn',
   summary: 'A memory-backed emptyDir has no sizeLimit: its files eat the containers\' memory limit, up to the node\'s memory.',
@@ -78,21 +86,28 @@ spec:
       configMap: { name: vault-agent-config }
 `,
   },
+  problem: ({ volume, writer, mounter }) =>
+    writer
+      ? `'${writer}' writes a RAM emptyDir with no sizeLimit`
+      : mounter
+        ? `'${mounter}' mounts a RAM emptyDir with no sizeLimit`
+        : `a RAM emptyDir '${volume}' has no sizeLimit`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<MemoryEmptyDirFacts>[] = [];
     for (const pod of pods) {
       const volumes = Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
-      let writers: Map<string, string[]> | undefined;
+      let mounts: ReturnType<typeof mountsByVolume> | undefined;
       volumes.forEach((volume, index) => {
         if (!isObject(volume) || !isObject(volume.emptyDir)) return;
         const { medium, sizeLimit } = volume.emptyDir;
         if (medium !== 'Memory' || (sizeLimit !== undefined && sizeLimit !== null && sizeLimit !== '')) return;
         const name = asString(volume.name) ?? `volumes[${index}]`;
-        writers ??= writersByVolume(pod);
-        const names = writers.get(name) ?? [];
-        const charged = names.length > 0 ? names.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
+        mounts ??= mountsByVolume(pod);
+        const writers = mounts.writers.get(name) ?? [];
+        const charged = writers.length > 0 ? writers.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
         findings.push({
           path: `${pod.specPath}.volumes[${index}]`,
+          facts: { volume: name, writer: writers[0] ?? '', mounter: mounts.mounters.get(name)?.[0] ?? '' },
           message:
             `emptyDir '${name}' is a tmpfs (medium: Memory) with no sizeLimit: every byte written to it is RAM charged to ` +
             `the memory limit of ${charged}, so a growing file OOM-kills the writer, and nothing bounds the volume but the ` +
@@ -107,18 +122,32 @@ spec:
   },
 };
 
-/** Per volume, the containers that mount it read-write: the ones whose memory the tmpfs pages are charged to. */
-function writersByVolume(pod: PodModel): Map<string, string[]> {
+/**
+ * Per volume, the containers that mount it, and those that mount it read-write (the ones whose memory the tmpfs
+ * pages are charged to), in container order; one pass over every mount of the pod.
+ */
+function mountsByVolume(pod: PodModel): { writers: Map<string, string[]>; mounters: Map<string, string[]> } {
   const writers = new Map<string, string[]>();
+  const mounters = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, volume: string, container: string): void => {
+    const names = map.get(volume);
+    if (names) names.push(container);
+    else map.set(volume, [container]);
+  };
   for (const container of pod.containers) {
     const mounted = new Set<string>();
+    const written = new Set<string>();
     for (const mount of Array.isArray(container.spec.volumeMounts) ? container.spec.volumeMounts : []) {
-      if (!isObject(mount) || typeof mount.name !== 'string' || mount.readOnly === true || mounted.has(mount.name)) continue;
-      mounted.add(mount.name);
-      const names = writers.get(mount.name);
-      if (names) names.push(container.name);
-      else writers.set(mount.name, [container.name]);
+      if (!isObject(mount) || typeof mount.name !== 'string') continue;
+      if (!mounted.has(mount.name)) {
+        mounted.add(mount.name);
+        add(mounters, mount.name, container.name);
+      }
+      if (mount.readOnly !== true && !written.has(mount.name)) {
+        written.add(mount.name);
+        add(writers, mount.name, container.name);
+      }
     }
   }
-  return writers;
+  return { writers, mounters };
 }

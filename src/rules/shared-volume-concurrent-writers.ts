@@ -13,7 +13,13 @@ interface WritableMount {
   subPath: string;
 }
 
-export const sharedVolumeConcurrentWriters: Rule = {
+type SharedVolumeFacts = {
+  volume: string;
+  /** Another container writing to it at the same time. */
+  other: string;
+};
+
+export const sharedVolumeConcurrentWriters: Rule<SharedVolumeFacts> = {
   id: 'shared-volume-concurrent-writers',
   defaultSeverity: 'audit',
   summary: 'Containers that run at the same time mount the same volume read-write at overlapping paths.',
@@ -83,16 +89,18 @@ spec:
           emptyDir: { sizeLimit: 1Gi }
 `,
   },
+  problem: ({ other }) => `and '${other}' both write one volume`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<SharedVolumeFacts>[] = [];
     for (const pod of pods) {
       for (const [volume, mounts] of writableMounts(pod)) {
-        const { second, involved } = clashesOf(mounts);
-        if (!second) continue;
+        const { second, partner, involved } = clashesOf(mounts);
+        if (!second || !partner) continue;
         const socketDir = /sock|csi/i.test(volume) || involved.some((mount) => /sock|csi/i.test(mount.mountPath));
         findings.push({
           container: second.container.name,
           path: `${second.container.path}.volumeMounts[${second.index}]`,
+          facts: { volume, other: partner.name },
           message:
             `volume '${volume}' is mounted read-write at overlapping paths by ${involved.length} containers that run at the same ` +
             `time: ${involved.map(describe).join(', ')}; nothing coordinates their writes, so files written by one can be ` +
@@ -152,7 +160,8 @@ function normalise(subPath: string): string {
  * (the whole volume overlaps everything, otherwise one must equal or contain the other) and the share is not
  * safe by construction: a lock file exists to coordinate writers (`/run/xtables.lock`), and programs create
  * files in a scratch /tmp under unique names (mkstemp). Returns the first mount (in container order) that
- * clashes with an earlier one, and every mount that clashes with any other, in container order.
+ * clashes with an earlier one, the container of one earlier mount it clashes with, and every mount that clashes
+ * with any other, in container order.
  *
  * Pairs are never enumerated: overlapping subPaths are ancestors and descendants in a tree of path segments,
  * and each node keeps, per kind of mount, the first two containers below it. An earlier mount runs together
@@ -160,15 +169,17 @@ function normalise(subPath: string): string {
  * earlier long-running partner and the second, going backwards, asks each long-running mount for any later
  * one. Both passes cost the length of the subPaths.
  */
-function clashesOf(mounts: readonly WritableMount[]): { second?: WritableMount; involved: WritableMount[] } {
+function clashesOf(mounts: readonly WritableMount[]): { second?: WritableMount; partner?: ContainerModel; involved: WritableMount[] } {
   const candidates = mounts.filter((mount) => !/\.(?:lock|lck)$/.test(mount.mountPath));
   const longRunning = (mount: WritableMount): boolean => mount.container.kind !== 'init';
   const earlier = new PathIndex();
   let second: WritableMount | undefined;
+  let partner: ContainerModel | undefined;
   const clashing = new Set<WritableMount>();
   for (const mount of candidates) {
-    if (earlier.partnerOf(mount)) {
-      second ??= mount;
+    const found = earlier.partnerOf(mount);
+    if (found) {
+      if (!second) [second, partner] = [mount, found];
       clashing.add(mount);
     }
     if (longRunning(mount)) earlier.add(mount);
@@ -179,7 +190,7 @@ function clashesOf(mounts: readonly WritableMount[]): { second?: WritableMount; 
     if (longRunning(mount) && later.partnerOf(mount)) clashing.add(mount);
     later.add(mount);
   }
-  return { ...(second && { second }), involved: candidates.filter((mount) => clashing.has(mount)) };
+  return { ...(second && { second }), ...(partner && { partner }), involved: candidates.filter((mount) => clashing.has(mount)) };
 }
 
 function scratch(mount: WritableMount): boolean {

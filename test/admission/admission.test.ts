@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateRequest } from '../../src/admission/admit.js';
-import { decide, denialMessage } from '../../src/admission/decision.js';
+import { decide, denialMessage, responseFor } from '../../src/admission/decision.js';
 import { annotationKey, boundedAnnotations, boundedWarnings, MAX_ANNOTATION_VALUE_LENGTH, MAX_STATUS_MESSAGE_LENGTH, MAX_WARNINGS } from '../../src/admission/limits.js';
 import { parseMode } from '../../src/admission/mode.js';
 import { mutateRequest, RULES_ON_DROPPED_FIELDS, type MutationSettings } from '../../src/admission/mutate.js';
@@ -19,6 +19,7 @@ const finding = (overrides: Partial<Finding> = {}): Finding => ({
   path: 'spec.containers[1].ports[0].containerPort',
   message: "containers 'app' and 'metrics-proxy' both declare port 8080/TCP",
   fix: "Move 'metrics-proxy' to another port.",
+  problem: "shares port 8080/TCP with 'app': one fails to bind",
   ...overrides,
 });
 
@@ -99,6 +100,18 @@ describe('decide', () => {
     expect(decide([finding({ container: 'sidecar' })], [old], 'enforce').allowed).toBe(false);
   });
 
+  it('warns with the short form while the denial and the audit annotation keep the full message and fix', () => {
+    const long = finding({ message: `${finding().message}: they share the pod's network namespace, so if both listen on it the second to bind fails.` });
+    const warned = responseFor(decide([long], undefined, 'warn'));
+    expect(warned.warnings).toEqual(["'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind (fix: podpatterns rules port-conflict)."]);
+    expect(warned.auditAnnotations).toEqual({ 'port-conflict': long.message });
+    const ratcheted = responseFor(decide([long], [long], 'enforce'));
+    expect(ratcheted.warnings).toEqual(["'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind (pre-existing; fix: podpatterns rules port-conflict)."]);
+    const denied = responseFor(decide([long], undefined, 'enforce'));
+    expect(denied.warnings).toBeUndefined();
+    expect(denied.status?.message).toBe(`port-conflict: ${long.message} Fix: ${long.fix}`);
+  });
+
   it('fits a long list of denials into a message kubectl prints whole', () => {
     const many = Array.from({ length: 40 }, (_, index) => finding({ rule: `rule-${index % 3}`, message: 'm'.repeat(150), path: `p${index}` }));
     const message = denialMessage(many);
@@ -152,8 +165,9 @@ describe('exemptions at admission', () => {
     const result = validateRequest(requestFor(ignored()), settings());
     expect(result.response.allowed).toBe(true);
     expect(result.exempted.map((finding) => [finding.rule, finding.exemption])).toEqual([['port-conflict', { source: 'annotation', reason: 'load test rig' }]]);
-    expect(result.response.warnings).toEqual([expect.stringMatching(/^port-conflict exempted by podpatterns\.io\/ignore \(load test rig\): containers 'app' and/)]);
-    expect(result.response.auditAnnotations?.['exempted.port-conflict']).toMatch(/^by podpatterns\.io\/ignore \(load test rig\): containers 'app'/);
+    expect(result.response.warnings).toEqual([expect.stringMatching(/^port-conflict exempted by annotation \(load test rig\): 'metrics-proxy' shares port 8080\/TCP with 'app': one fails to bind$/)]);
+    expect(result.response.warnings![0]!.length).toBeLessThanOrEqual(120);
+    expect(result.response.auditAnnotations?.['exempted.port-conflict']).toMatch(/^by annotation \(load test rig\): containers 'app'/);
   });
 
   it('honours annotations only in the namespaces the policy lists, judged by the request namespace', () => {
@@ -169,7 +183,7 @@ describe('exemptions at admission', () => {
     expect(result.response.allowed).toBe(true);
     expect(result.exempted[0]!.exemption).toEqual({ source: 'policy', reason: 'ticket OPS-1234', entry: 'default/Pod/w?b* (policy line 4)' });
     const warned = validateRequest(requestFor(webPod()), settings({ policy: central, mode: 'warn' }));
-    expect(warned.response.warnings).toEqual([expect.stringMatching(/^port-conflict exempted by the policy \(ticket OPS-1234\)/)]);
+    expect(warned.response.warnings).toEqual([expect.stringMatching(/^port-conflict exempted by policy \(ticket OPS-1234\)/)]);
     const audited = validateRequest(requestFor(webPod()), settings({ policy: central, mode: 'audit' }));
     expect(audited.response.warnings).toBeUndefined();
     expect(audited.response.auditAnnotations?.['exempted.port-conflict']).toContain('ticket OPS-1234');
@@ -203,7 +217,7 @@ describe('mutateRequest', () => {
     expect(result.response.allowed).toBe(false);
     expect(result.response.status?.message).toMatch(/^native-sidecar-unsupported: /);
     const warned = await mutateRequest(requestFor(sidecarOn128()), settings({ rules, versions: on128, mode: 'warn' }));
-    expect(warned.response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/^native-sidecar-unsupported: /)] });
+    expect(warned.response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/^'log-shipper' is a native sidecar: .* \(fix: podpatterns rules native-sidecar-unsupported\)\.$/)] });
   });
 
   it('returns the patch of a mutation step, and only records it in audit mode', async () => {
