@@ -3,11 +3,9 @@ import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, 
 import type { EvaluationContext, Rule } from '../engine/types.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import type { ErrorCode } from '../policy/errors.js';
-import { suggest } from '../policy/policy.js';
+import { formatKeyPath, suggest, type KeyPath } from '../policy/keys.js';
 import type { AuditError } from '../report/audit.js';
 import { schemaProblems, TEST_KIND, type Outcome, type TestDocument } from './schema.js';
-
-type KeyPath = readonly (string | number)[];
 
 /** Where in a test file something was written: its line and key, for messages. */
 export interface Written {
@@ -156,11 +154,6 @@ function clusterOf(test: TestDocument, fail: (keyPath: KeyPath, problem: string)
     fail(['cluster', 'minKubeletVersion'], `${formatVersion(minKubeletVersion)} is newer than kubernetesVersion ${formatVersion(kubernetesVersion)}: kubelets are never newer than the API server`);
   }
   return { kubernetesVersion, minKubeletVersion };
-}
-
-/** `results[2].resources[0]`. */
-function formatKeyPath(keyPath: KeyPath): string {
-  return keyPath.map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? key : `.${key}`)).join('');
 }
 
 /** One parsed YAML document with the positions of its keys. */

@@ -1,17 +1,19 @@
 import { createTwoFilesPatch } from 'diff';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { ResourceRef, Rule, Severity } from '../engine/types.js';
 import { severityRank } from '../engine/types.js';
 import { parseManifests, type ManifestDocument } from '../input/manifest.js';
 import { collectSources } from '../input/sources.js';
-import { isObject, type KubeObject } from '../model/kube.js';
+import type { KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
 import { migrateObject, type MigrationOptions } from '../migration/index.js';
 import { errorMessage, PodpatternsError } from '../policy/errors.js';
-import { defaultPolicy, loadPolicyFile, suggest, type MigrationSettings, type Policy } from '../policy/policy.js';
+import { describeAppliedExemption, describeExemption, globMatch, type Exemption } from '../policy/exemptions.js';
+import { suggest } from '../policy/keys.js';
+import { defaultPolicy, loadPolicyFile, type MigrationSettings, type Policy } from '../policy/policy.js';
 import { auditDocuments, type AuditError, type AuditReport } from '../report/audit.js';
 import { testError, type TestCase, type Written } from './load.js';
 import { noStdin, readText } from './read.js';
@@ -80,7 +82,8 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
     const seen = observed.get(targets[i]!, expectation.rule);
     const actual = actualOutcome(seen);
     const ok = actual === expectation.expected;
-    row({ line: expectation.line, resource: expectation.resource, rule: expectation.rule, expected: expectation.expected, actual, ok, unlisted: false, details: ok ? [] : (seen?.details ?? []) });
+    const details = ok ? [] : [...(seen?.details ?? []), ...(expectation.expected === 'exempt' ? observed.expiredFor(targets[i]!, expectation.rule) : [])];
+    row({ line: expectation.line, resource: expectation.resource, rule: expectation.rule, expected: expectation.expected, actual, ok, unlisted: false, details });
   });
   // A strict test fails on anything it does not list; every test fails on a rule that could not evaluate.
   for (const [pair, seen] of observed.entries) {
@@ -88,7 +91,7 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
     row({ line: test.line, resource: label(seen.resource), rule: seen.rule, expected: 'pass', actual: actualOutcome(seen), ok: false, unlisted: true, details: seen.details });
   }
 
-  const options = migrationOptions(test, policy, await migrationModeSet(test));
+  const options = migrationOptions(test, policy);
   test.migrations.forEach((migration, i) => {
     const result = migrateObject(migrationTargets[i]!.object, options);
     const expected = canonicalYaml(expectedMigrations[i]);
@@ -179,15 +182,9 @@ async function readExpectedManifest(path: string, resource: ResourceRef, at: Wri
 }
 
 /** The settings `podpatterns migrate --policy` uses: the policy's, with the mode `apply` unless the policy sets one. */
-function migrationOptions(test: TestCase, policy: Policy, modeSet: boolean): MigrationOptions {
-  const settings: MigrationSettings = { ...policy.migration, mode: modeSet ? policy.migration.mode : 'apply' };
+function migrationOptions(test: TestCase, policy: Policy): MigrationOptions {
+  const settings: MigrationSettings = { ...policy.migration, mode: policy.explicit.migration.mode ? policy.migration.mode : 'apply' };
   return { context: { ...test.context }, settings };
-}
-
-async function migrationModeSet(test: TestCase): Promise<boolean> {
-  if (!test.policy || test.migrations.length === 0) return false;
-  const raw: unknown = parseDocument(await readFile(test.policy.path, 'utf8')).toJS();
-  return isObject(raw) && isObject(raw.migration) && raw.migration.mode !== undefined;
 }
 
 /** Key order and formatting do not matter: both sides are written the same way, keys sorted. */
@@ -208,8 +205,7 @@ interface Observed {
 /** What the rules did, per resource and rule, from the audit of a test's resources. */
 class Observations {
   readonly entries = new Map<string, Observed>();
-  /** Resources whose podpatterns.io/ignore annotation names every rule (`*`). */
-  private readonly ignoredByAll = new Map<string, string | undefined>();
+  private readonly expired: readonly Exemption[];
 
   constructor(report: AuditReport) {
     for (const finding of report.findings) {
@@ -223,27 +219,25 @@ class Observations {
       entry.failed = true;
       entry.details.push(error.message);
     }
-    // The engine skips the rules a podpatterns.io/ignore annotation names: each is exempt on that resource.
-    for (const exemption of report.exemptions) {
-      if (exemption.rules.includes('*') || exemption.rules.includes('all')) {
-        this.ignoredByAll.set(key(exemption.resource), exemption.reason);
-        continue;
-      }
-      for (const rule of exemption.rules) this.exempt(this.at(exemption.resource, rule), exemption.reason);
+    // The engine runs every rule and moves what an exemption covers to `exempted`: only a rule that fired is exempt.
+    for (const exempted of report.exempted) {
+      const entry = this.at(exempted.resource, exempted.rule);
+      entry.exempted = true;
+      entry.details.push(`${exempted.severity} at ${exempted.file}:${exempted.line ?? '?'}, exempted by ${describeAppliedExemption(exempted.exemption)}: ${exempted.message}`);
     }
+    this.expired = report.expiredExemptions;
   }
 
   get(resource: ResourceRef, rule: string): Observed | undefined {
-    const entry = this.entries.get(pairKey(resource, rule));
-    if (entry || !this.ignoredByAll.has(key(resource))) return entry;
-    const exempted: Observed = { resource, rule, severities: [], exempted: false, failed: false, details: [] };
-    this.exempt(exempted, this.ignoredByAll.get(key(resource)));
-    return exempted;
+    return this.entries.get(pairKey(resource, rule));
   }
 
-  private exempt(entry: Observed, reason: string | undefined): void {
-    entry.exempted = true;
-    entry.details.push(`exempted by the podpatterns.io/ignore annotation${reason ? `: ${reason}` : ''}`);
+  /** Why an expected exemption may not have applied: the policy exemptions for the pair that are past their last day. */
+  expiredFor(resource: ResourceRef, rule: string): string[] {
+    return this.expired
+      .filter((entry) => entry.namespace === resource.namespace && (entry.kind ?? resource.kind) === resource.kind && globMatch(entry.name ?? '*', resource.name))
+      .filter((entry) => entry.rules.includes('*') || entry.rules.includes(rule))
+      .map((entry) => `the policy exemption ${describeExemption(entry)} expired on ${entry.expires?.date ?? '?'} and no longer applies`);
   }
 
   private at(resource: ResourceRef, rule: string): Observed {

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Severity } from '../engine/types.js';
 import { SEVERITIES } from '../engine/types.js';
+import { describe, type KeyPath } from '../policy/keys.js';
 
 /** The name `podpatterns test` looks for, at any depth under the directories it is given. */
 export const TEST_FILE_NAME = 'podpatterns-test.yaml';
@@ -97,7 +98,7 @@ export const TEST_SCHEMA = {
 
 /** A schema violation: where (a key path into the document) and what is wrong, in words. */
 export interface SchemaProblem {
-  keyPath: readonly (string | number)[];
+  keyPath: KeyPath;
   problem: string;
 }
 
@@ -163,11 +164,4 @@ function article(type: string): string {
 /** YAML reads an unquoted `1.30` as the number 1.3: versions, and names that look like numbers, need quotes. */
 function quoteHint(type: unknown, data: unknown): string {
   return type === 'string' && typeof data === 'number' ? ' (put it in quotes: unquoted, YAML reads it as a number, and 1.30 as 1.3)' : '';
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
 }
