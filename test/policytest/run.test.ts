@@ -110,6 +110,36 @@ describe('podpatterns test, run in process', () => {
     ]);
   });
 
+  it("reports the policy's own exemptions as exempt, only where the rule fired, and says when one has expired", async () => {
+    await write(
+      'policy.yaml',
+      `exemptions:
+  annotations: false
+  list:
+    - {namespace: legacy, name: "billing-*", rules: [port-conflict], reason: "ticket OPS-1234"}
+    - {namespace: legacy, kind: Pod, name: old-*, rules: ["*"], reason: "gone soon", expires: "2020-01-31"}
+`,
+    );
+    const annotated = '\n  annotations:\n    podpatterns.io/ignore: port-conflict';
+    await write('pods.yaml', [clashingPod('billing-api', 'legacy'), clashingPod('old-api', 'legacy'), clashingPod('web', 'shop', undefined, annotated)].join('---\n'));
+    await write(
+      'podpatterns-test.yaml',
+      `${HEADER}policy: policy.yaml\nresources: [pods.yaml]\nresults:
+  - {resources: [Pod/billing-api, Pod/old-api, Pod/web], rule: port-conflict, result: exempt}
+  - {resources: [Pod/billing-api], rule: unpinned-image, result: exempt}
+`,
+    );
+    const results = (await run('.')).runs[0]!.results;
+    expect(results.map((result) => [result.resource, result.rule, result.actual, result.ok])).toEqual([
+      ['Pod/billing-api', 'port-conflict', 'exempt', true],
+      ['Pod/old-api', 'port-conflict', 'deny', false],
+      ['Pod/web', 'port-conflict', 'deny', false],
+      ['Pod/billing-api', 'unpinned-image', 'pass', false],
+    ]);
+    expect(results[1]!.details.at(-1)).toBe('the policy exemption legacy/Pod/old-* (policy line 5) expired on 2020-01-31 and no longer applies');
+    expect(results[3]!.details).toEqual([]);
+  });
+
   it('in a strict test, fails every finding the results do not list', async () => {
     await write('pod.yaml', clashingPod('web', 'shop', 'nginx:latest'));
     const results = 'results:\n  - {resources: [Pod/web], rule: port-conflict, result: deny}\n';
