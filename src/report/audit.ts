@@ -1,11 +1,11 @@
 import { evaluate } from '../engine/engine.js';
-import type { EvaluationContext, Finding, ResourceRef, Rule } from '../engine/types.js';
+import type { EvaluationContext, Finding, RelatedObjects, RelatedRef, ResourceRef, Rule } from '../engine/types.js';
 import { lineLocator, type LineLocator } from '../input/locate.js';
-import { parseManifests, type InputError, type ManifestDocument } from '../input/manifest.js';
-import { collectSources } from '../input/sources.js';
-import type { KubeObject } from '../model/kube.js';
+import { isInputError, parseYamlDocument, readManifests, type InputError, type ManifestDocument } from '../input/manifest.js';
+import { collectSources, type StdinReader } from '../input/sources.js';
+import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
-import { objectsIn } from '../model/workload.js';
+import { objectsIn, type ObjectAt } from '../model/workload.js';
 import { errorMessage, type ErrorCode } from '../policy/errors.js';
 import type { Policy } from '../policy/policy.js';
 
@@ -56,69 +56,188 @@ export interface AuditReport {
 }
 
 /** Reads, parses and checks everything the command line names: the whole `audit` command but the output. */
-export async function auditPaths(paths: readonly string[], settings: AuditSettings, readStdin: () => Promise<string>): Promise<AuditReport> {
+export async function auditPaths(paths: readonly string[], settings: AuditSettings, readStdin: StdinReader): Promise<AuditReport> {
   const collected = await collectSources(paths, readStdin);
   const inputErrors: InputError[] = [...collected.errors];
-  const documents: ManifestDocument[] = [];
+  const audit = new FileAudit(settings);
   let files = 0;
   for (const source of collected.sources) {
-    let text: string;
     try {
-      text = await source.read();
+      for await (const item of readManifests(source.open(), source.name, source.size !== undefined ? { size: source.size } : {})) {
+        if (isInputError(item)) inputErrors.push(item);
+        else audit.check(item);
+      }
+      files++;
     } catch (error) {
       inputErrors.push({ source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: `cannot be read: ${errorMessage(error)}` });
-      continue;
     }
-    files++;
-    const parsed = parseManifests(text, source.name);
-    for (const document of parsed.documents) documents.push(document);
-    inputErrors.push(...parsed.errors);
   }
-  const report = auditDocuments(documents, settings);
+  const report = audit.finish();
   report.files = files;
   report.errors = [...inputErrors.map(toAuditError), ...report.errors];
   return report;
 }
 
-/**
- * Checks parsed documents. Every object of the input is passed to the rules as a related object (an HPA
- * finds its target that way). Lines are only worked out for documents with something to report.
- */
+/** Checks parsed documents (see FileAudit). */
 export function auditDocuments(documents: readonly ManifestDocument[], settings: AuditSettings): AuditReport {
-  const related: KubeObject[] = [];
-  for (const document of documents) for (const { object } of objectsIn(document.value)) related.push(object);
-  const context: EvaluationContext = { ...settings.context, related };
-  const report: AuditReport = {
-    findings: [],
-    errors: [],
-    exemptions: [],
-    files: new Set(documents.map((document) => document.source)).size,
-    documents: documents.length,
-    resources: related.length,
-  };
-  for (const document of documents) {
-    const result = evaluate(document.value, context, settings.policy, settings.rules);
-    if (result.findings.length === 0 && result.errors.length === 0 && result.exemptions.length === 0) continue;
+  const audit = new FileAudit(settings);
+  for (const document of documents) audit.check(document);
+  return audit.finish();
+}
+
+/** What one document yields, in the order of the input. */
+interface DocumentOutcome {
+  sequence: number;
+  findings: LocatedFinding[];
+  errors: AuditError[];
+  exemptions: LocatedExemption[];
+}
+
+/**
+ * Checks documents as they are read, holding one at a time: an audit's memory does not grow with its input.
+ * Lines are only worked out for documents with something to report. A rule that reads other objects of the
+ * input (its `related` declaration) gets them once the whole input is read: the objects of the kinds it
+ * reads are kept aside as text meanwhile, and the documents that need them are checked last, their results
+ * put back in input order.
+ */
+class FileAudit {
+  private readonly outcomes: DocumentOutcome[] = [];
+  private readonly deferred: Array<{ sequence: number; document: KeptDocument; wanted: RelatedRef[] }> = [];
+  private readonly kept = new KeptObjects();
+  private readonly readers: RelatedObjects[];
+  private readonly keptKinds: ReadonlySet<string>;
+  private documents = 0;
+  private resources = 0;
+  private sources = new Set<string>();
+
+  constructor(private readonly settings: AuditSettings) {
+    this.readers = settings.rules.filter((rule) => rule.related && settings.policy.rules[rule.id]?.enabled).map((rule) => rule.related!);
+    this.keptKinds = new Set(this.readers.flatMap((reader) => reader.kinds));
+  }
+
+  check(document: ManifestDocument): void {
+    const sequence = this.documents++;
+    this.sources.add(document.source);
+    const objects = objectsIn(document.value);
+    this.resources += objects.length;
+    let kept: KeptDocument | undefined;
+    const keep = (): KeptDocument => (kept ??= keepDocument(document));
+    for (const { object, path } of objects) {
+      if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep(), sequence);
+    }
+    const wanted = this.readers.length === 0 ? [] : objects.flatMap(({ object }) => this.readers.flatMap((reader) => reader.of(object)));
+    if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted });
+    else this.evaluate(document, objects, sequence, this.settings.context);
+  }
+
+  finish(): AuditReport {
+    for (const { sequence, document, wanted } of this.deferred) {
+      const restored = document.restore();
+      const related = this.kept.find(wanted);
+      if (restored) this.evaluate(restored, objectsIn(restored.value), sequence, { ...this.settings.context, related });
+    }
+    const outcomes = this.deferred.length > 0 ? this.outcomes.sort((a, b) => a.sequence - b.sequence) : this.outcomes;
+    return {
+      findings: outcomes.flatMap((outcome) => outcome.findings),
+      errors: outcomes.flatMap((outcome) => outcome.errors),
+      exemptions: outcomes.flatMap((outcome) => outcome.exemptions),
+      files: this.sources.size,
+      documents: this.documents,
+      resources: this.resources,
+    };
+  }
+
+  private evaluate(document: ManifestDocument, objects: readonly ObjectAt[], sequence: number, context: EvaluationContext): void {
+    const result = evaluate(document.value, context, this.settings.policy, this.settings.rules);
+    if (result.findings.length === 0 && result.errors.length === 0 && result.exemptions.length === 0) return;
     const lineOf = lineLocator(document);
     const file = document.source;
-    const located = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) }));
-    for (const finding of located.sort((a, b) => a.line - b.line)) report.findings.push(finding);
-    for (const error of result.errors) {
-      report.errors.push({ file, line: resourceLine(document, error.resource, lineOf), rule: error.rule, resource: error.resource, message: `rule ${error.rule} failed: ${error.message}` });
-    }
-    for (const exemption of result.exemptions) report.exemptions.push({ ...exemption, file, line: resourceLine(document, exemption.resource, lineOf) });
+    const resourceLine = resourceLines(objects, lineOf);
+    const findings = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) })).sort((a, b) => a.line - b.line);
+    const errors = result.errors.map((error) => ({
+      file,
+      line: resourceLine(error.resource),
+      rule: error.rule,
+      resource: error.resource,
+      message: `rule ${error.rule} failed: ${error.message}`,
+    }));
+    const exemptions = result.exemptions.map((exemption) => ({ ...exemption, file, line: resourceLine(exemption.resource) }));
+    this.outcomes.push({ sequence, findings, errors, exemptions });
   }
-  return report;
+}
+
+/** A document kept aside as UTF-8 bytes, to be parsed again when it is needed. */
+interface KeptDocument {
+  restore(): ManifestDocument | undefined;
+}
+
+function keepDocument(document: ManifestDocument): KeptDocument {
+  const { source, index, line, format } = document;
+  // Bytes of its own: a string cut from the stream would keep the whole piece it was cut from alive.
+  const bytes = Buffer.from(document.text, 'utf8');
+  return {
+    restore() {
+      const text = bytes.toString('utf8');
+      if (format === 'json') return { source, index, line, format, text, value: JSON.parse(text) as KubeObject };
+      const parsed = parseYamlDocument(text);
+      const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
+      if (!value || !('values' in parsed)) return undefined;
+      return { source, index, line, format, text, value: value as KubeObject, ...(parsed.events && { events: parsed.events }) };
+    },
+  };
+}
+
+/** The objects of the kinds rules read as related objects, by kind and name, in input order. */
+class KeptObjects {
+  private readonly byKind = new Map<string, Array<{ name: string | undefined; path: string; document: KeptDocument; sequence: number; order: number }>>();
+  private count = 0;
+
+  add(object: KubeObject, path: string, document: KeptDocument, sequence: number): void {
+    const kind = object.kind as string;
+    const entries = this.byKind.get(kind) ?? [];
+    if (entries.length === 0) this.byKind.set(kind, entries);
+    entries.push({ name: isObject(object.metadata) ? asString(object.metadata.name) : undefined, path, document, sequence, order: this.count++ });
+  }
+
+  /** The objects `wanted` names, each once, in input order; each kept document is parsed once per call. */
+  find(wanted: readonly RelatedRef[]): KubeObject[] {
+    const matches = new Map<number, { path: string; document: KeptDocument }>();
+    for (const ref of wanted) {
+      for (const entry of this.byKind.get(ref.kind) ?? []) if (ref.name === undefined || entry.name === ref.name) matches.set(entry.order, entry);
+    }
+    const parsed = new Map<KeptDocument, ObjectAt[]>();
+    const related: KubeObject[] = [];
+    for (const [, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
+      let objects = parsed.get(document);
+      if (!objects) {
+        const restored = document.restore();
+        objects = restored ? objectsIn(restored.value) : [];
+        parsed.set(document, objects);
+      }
+      const found = objects.find((candidate) => candidate.path === path);
+      if (found) related.push(found.object);
+    }
+    return related;
+  }
 }
 
 /** The line of a resource inside its document: the document itself, or the List item that names it. */
-function resourceLine(document: ManifestDocument, resource: ResourceRef, lineOf: LineLocator): number {
-  const match = objectsIn(document.value).find(({ object }) => sameResource(resourceRef(object), resource));
-  return lineOf(match?.path ?? '');
+function resourceLines(objects: readonly ObjectAt[], lineOf: LineLocator): (resource: ResourceRef) => number {
+  let paths: Map<string, string> | undefined;
+  return (resource) => {
+    if (!paths) {
+      paths = new Map();
+      for (const { object, path } of objects) {
+        const key = resourceKey(resourceRef(object));
+        if (!paths.has(key)) paths.set(key, path);
+      }
+    }
+    return lineOf(paths.get(resourceKey(resource)) ?? '');
+  };
 }
 
-function sameResource(a: ResourceRef, b: ResourceRef): boolean {
-  return a.kind === b.kind && a.name === b.name && a.namespace === b.namespace && a.apiVersion === b.apiVersion;
+function resourceKey(resource: ResourceRef): string {
+  return [resource.apiVersion, resource.kind, resource.namespace ?? '', resource.name].join('\0');
 }
 
 function toAuditError(error: InputError): AuditError {

@@ -148,7 +148,7 @@ ${CONFIG_MAP}`);
     const run = await podpatterns(['migrate', '-'], JOB);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('restartPolicy: Always');
-    expect(run.stderr).toContain('-, document 1 (Job/export): moved cloud-sql-proxy');
+    expect(run.stderr).toContain('stdin, document 1 (Job/export): moved cloud-sql-proxy');
   });
 
   it('reports a broken document with its file and line, still migrates the others and exits 2', async () => {

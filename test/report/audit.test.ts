@@ -17,6 +17,7 @@ const flaggedByRelated: Rule = {
   summary: 'test rule',
   description: 'test rule',
   example,
+  related: { kinds: ['ConfigMap'], of: (object) => (object.kind === 'Pod' ? [{ kind: 'ConfigMap' }] : []) },
   evaluate({ object, objectPath, context }) {
     if (object.kind !== 'Pod') return [];
     const flagged = (context.related ?? []).some((other) => other.kind === 'ConfigMap' && (other.data as Record<string, string> | undefined)?.flag === object.metadata?.name);
