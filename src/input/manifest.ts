@@ -151,8 +151,10 @@ export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: 
       }
     }
     let text = decoder.write(held.length > 0 ? Buffer.concat(held.splice(0)) : buffer);
-    if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    first = false;
+    if (first && text !== '') {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
     if (splitter.held + text.length > limit) {
       yield tooLarge(source, `has a YAML document${options.size !== undefined ? ` (in ${mebibytes(options.size)})` : ''} longer than ${mebibytes(limit)}`, limit);
       return;

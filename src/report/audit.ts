@@ -63,11 +63,15 @@ export async function auditPaths(paths: readonly string[], settings: AuditSettin
   let files = 0;
   for (const source of collected.sources) {
     try {
+      let read = true;
       for await (const item of readManifests(source.open(), source.name, source.size !== undefined ? { size: source.size } : {})) {
-        if (isInputError(item)) inputErrors.push(item);
-        else audit.check(item);
+        if (!isInputError(item)) audit.check(item);
+        else {
+          inputErrors.push(item);
+          if (item.code === 'PODPATTERNS_ERR_INPUT_READ') read = false;
+        }
       }
-      files++;
+      if (read) files++;
     } catch (error) {
       inputErrors.push({ source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: `cannot be read: ${errorMessage(error)}` });
     }

@@ -22,7 +22,7 @@ function podpatterns(args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       join(BIN, 'tsx'),
-      [join(ROOT, 'src/cli/main.ts'), ...args],
+      [join(ROOT, 'src/cli/bin.ts'), ...args],
       { cwd: ROOT, env: { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH ?? ''}` }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
