@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isInputError, parseManifests, readManifests, type ManifestItem } from '../../src/input/manifest.js';
+import { isInputError, parseManifests, readManifests, type ManifestDocument, type ManifestItem } from '../../src/input/manifest.js';
 import { collectSources } from '../../src/input/sources.js';
 import { DocumentSplitter, splitDocuments } from '../../src/input/split.js';
 
@@ -62,7 +62,7 @@ describe('readManifests', () => {
     for (const size of [1, 2, 3, 7, 64, 1 << 20]) {
       const items = await itemsOf(inPieces(STREAM, size));
       expect(items.map(({ line }) => line), `pieces of ${size} bytes`).toEqual(expected);
-      const documents = items.filter((item) => !isInputError(item));
+      const documents = items.filter((item): item is ManifestDocument => !isInputError(item));
       expect(documents.map(({ text, value }) => ({ text, value })), `pieces of ${size} bytes`).toEqual(whole.documents.map(({ text, value }) => ({ text, value })));
     }
   });
