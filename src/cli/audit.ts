@@ -10,7 +10,7 @@ import { renderSarif } from '../report/sarif.js';
 import { FAIL_ON_CHOICES, hasFailingFindings, type FailOn } from '../report/summary.js';
 import { renderText, renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
-import { runClusterAudit, type ClusterAuditFlags, type ClusterAuditIo } from '../cluster/audit-command.js';
+import type { ClusterAuditFlags, ClusterAuditIo } from '../cluster/audit-command.js';
 import { DEFAULT_MAX_RESULTS } from '../report/policyreport.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -48,7 +48,7 @@ export function registerAudit(program: Command): void {
     .action(async (paths: string[], flags: AuditFlags) => {
       const problem = usageProblem(paths, flags);
       if (problem) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', problem);
-      process.exitCode = flags.cluster ? await runClusterAudit(flags, clusterIo(flags)) : await runAudit(paths, flags);
+      process.exitCode = flags.cluster ? await runClusterAudit(flags) : await runAudit(paths, flags);
     });
 }
 
@@ -71,6 +71,12 @@ function usageProblem(paths: readonly string[], flags: AuditFlags): string | und
 
 function kebab(flag: string): string {
   return flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** Loaded only for --cluster: the Kubernetes client and node:http are not needed to read files. */
+async function runClusterAudit(flags: AuditFlags): Promise<number> {
+  const { runClusterAudit: run } = await import('../cluster/audit-command.js');
+  return run(flags, clusterIo(flags));
 }
 
 /** The cluster audit prints and reads settings exactly like the file audit. */
@@ -140,8 +146,6 @@ function parseVersionFlag(value: string): KubeVersion {
   return parsed;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+async function* readStdin(): AsyncIterable<Uint8Array> {
+  for await (const chunk of process.stdin) yield chunk as Buffer;
 }

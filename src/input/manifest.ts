@@ -135,7 +135,7 @@ export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: 
       held.push(buffer);
       heldBytes += buffer.length;
       if (format === undefined) {
-        format = formatOf(Buffer.concat(held));
+        format = formatOf(held.length === 1 ? buffer : Buffer.concat(held));
         if (format === undefined) continue;
         if (format === 'json' && options.size !== undefined && options.size > limit) {
           yield tooLarge(source, `is ${mebibytes(options.size)} of JSON`, limit);
@@ -150,7 +150,7 @@ export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: 
         continue;
       }
     }
-    let text = decoder.write(held.length > 0 ? Buffer.concat(held.splice(0)) : buffer);
+    let text = decoder.write(held.length === 0 ? buffer : held.length === 1 ? held.splice(0)[0]! : Buffer.concat(held.splice(0)));
     if (first && text !== '') {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
@@ -163,7 +163,7 @@ export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: 
   }
 
   if (format !== 'yaml') {
-    const text = Buffer.concat(held).toString('utf8');
+    const text = (held.length === 1 ? held[0]! : Buffer.concat(held)).toString('utf8');
     for (const piece of sourceDocuments(text, source)) yield* [...piece.errors, ...piece.documents];
     return;
   }

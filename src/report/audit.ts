@@ -127,7 +127,7 @@ class FileAudit {
     let kept: KeptDocument | undefined;
     const keep = (): KeptDocument => (kept ??= keepDocument(document));
     for (const { object, path } of objects) {
-      if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep(), sequence);
+      if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
     }
     const wanted = this.readers.length === 0 ? [] : objects.flatMap(({ object }) => this.readers.flatMap((reader) => reader.of(object)));
     if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted });
@@ -193,21 +193,24 @@ function keepDocument(document: ManifestDocument): KeptDocument {
 
 /** The objects of the kinds rules read as related objects, by kind and name, in input order. */
 class KeptObjects {
-  private readonly byKind = new Map<string, Array<{ name: string | undefined; path: string; document: KeptDocument; sequence: number; order: number }>>();
+  private readonly byKind = new Map<string, KeptObject[]>();
+  private readonly byName = new Map<string, KeptObject[]>();
   private count = 0;
 
-  add(object: KubeObject, path: string, document: KeptDocument, sequence: number): void {
+  add(object: KubeObject, path: string, document: KeptDocument): void {
     const kind = object.kind as string;
-    const entries = this.byKind.get(kind) ?? [];
-    if (entries.length === 0) this.byKind.set(kind, entries);
-    entries.push({ name: isObject(object.metadata) ? asString(object.metadata.name) : undefined, path, document, sequence, order: this.count++ });
+    const name = isObject(object.metadata) ? asString(object.metadata.name) : undefined;
+    const kept = { path, document, order: this.count++ };
+    append(this.byKind, kind, kept);
+    if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
   }
 
   /** The objects `wanted` names, each once, in input order; each kept document is parsed once per call. */
   find(wanted: readonly RelatedRef[]): KubeObject[] {
-    const matches = new Map<number, { path: string; document: KeptDocument }>();
+    const matches = new Map<number, KeptObject>();
     for (const ref of wanted) {
-      for (const entry of this.byKind.get(ref.kind) ?? []) if (ref.name === undefined || entry.name === ref.name) matches.set(entry.order, entry);
+      const candidates = ref.name === undefined ? this.byKind.get(ref.kind) : this.byName.get(`${ref.kind}/${ref.name}`);
+      for (const kept of candidates ?? []) matches.set(kept.order, kept);
     }
     const parsed = new Map<KeptDocument, ObjectAt[]>();
     const related: KubeObject[] = [];
@@ -223,6 +226,18 @@ class KeptObjects {
     }
     return related;
   }
+}
+
+interface KeptObject {
+  path: string;
+  document: KeptDocument;
+  order: number;
+}
+
+function append<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const values = map.get(key);
+  if (values) values.push(value);
+  else map.set(key, [value]);
 }
 
 /** The line of a resource inside its document: the document itself, or the List item that names it. */
