@@ -1,11 +1,12 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Rule } from '../engine/types.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../policy/errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
 import { auditPaths, type AuditReport, type AuditSettings } from '../report/audit.js';
-import { renderJson } from '../report/json.js';
+import { renderJson, renderJsonPieces } from '../report/json.js';
 import { renderSarif } from '../report/sarif.js';
 import { FAIL_ON_CHOICES, hasFailingFindings, type FailOn } from '../report/summary.js';
 import { renderText, renderTextErrors } from '../report/text.js';
@@ -95,7 +96,8 @@ function clusterIo(flags: AuditFlags): ClusterAuditIo {
 async function runAudit(paths: string[], flags: AuditFlags): Promise<number> {
   const settings = await auditSettings(flags, ALL_RULES);
   const report = await auditPaths(paths, settings, readStdin);
-  process.stdout.write(render(report, flags.output, settings.rules, colorEnabled(process.stdout, process.env)));
+  if (flags.output === 'json') await writePieces(process.stdout, renderJsonPieces(report));
+  else process.stdout.write(render(report, flags.output, settings.rules, colorEnabled(process.stdout, process.env)));
   if (report.errors.length > 0) {
     process.stderr.write(renderTextErrors(report.errors, { color: colorEnabled(process.stderr, process.env) }));
     return EXIT_USAGE;
@@ -116,6 +118,11 @@ async function auditSettings(flags: Pick<AuditFlags, 'kubernetesVersion' | 'minK
   }
   const policy = flags.policy !== undefined ? await loadPolicyFile(flags.policy, rules) : defaultPolicy(rules);
   return { context: { kubernetesVersion, minKubeletVersion }, policy, rules };
+}
+
+/** Writes a large output piece by piece, waiting whenever the stream asks to. */
+async function writePieces(stream: NodeJS.WritableStream, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) if (!stream.write(piece)) await once(stream, 'drain');
 }
 
 /** Colours for a terminal only, and never when NO_COLOR is set to anything but '' (https://no-color.org). */

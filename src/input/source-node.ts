@@ -13,26 +13,33 @@ export interface SourceNode {
  * is then a binary search: O(log n) per lookup whatever the layout, even a List written on one line.
  */
 export class LineIndex {
-  /** Offsets of the newlines found so far, in order. */
-  private readonly newlines: number[] = [];
+  /** Offsets of the newlines found so far, in order (`count` of them): 4 bytes each, a pretty List has millions. */
+  private newlines = new Int32Array(64);
+  private count = 0;
   /** Everything before this offset has been searched for newlines. */
   private searched = 0;
 
   constructor(private readonly text: string) {}
 
   lineOf(offset: number): number {
-    const { text, newlines } = this;
+    const { text } = this;
     while (this.searched <= offset && this.searched < text.length) {
       const at = text.indexOf('\n', this.searched);
       if (at === -1) {
         this.searched = text.length;
         break;
       }
-      newlines.push(at);
+      if (this.count === this.newlines.length) {
+        const grown = new Int32Array(this.count * 2);
+        grown.set(this.newlines);
+        this.newlines = grown;
+      }
+      this.newlines[this.count++] = at;
       this.searched = at + 1;
     }
+    const { newlines } = this;
     let low = 0;
-    let high = newlines.length;
+    let high = this.count;
     while (low < high) {
       const middle = (low + high) >>> 1;
       if (newlines[middle]! < offset) low = middle + 1;

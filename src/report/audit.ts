@@ -177,12 +177,16 @@ interface KeptDocument {
 
 function keepDocument(document: ManifestDocument): KeptDocument {
   const { source, index, line, format } = document;
+  if (format === 'json') {
+    // The text of a whole source, read as one string: kept as it is.
+    const { text } = document;
+    return { restore: () => ({ source, index, line, format, text, value: JSON.parse(text) as KubeObject }) };
+  }
   // Bytes of its own: a string cut from the stream would keep the whole piece it was cut from alive.
   const bytes = Buffer.from(document.text, 'utf8');
   return {
     restore() {
       const text = bytes.toString('utf8');
-      if (format === 'json') return { source, index, line, format, text, value: JSON.parse(text) as KubeObject };
       const parsed = parseYamlDocument(text);
       const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
       if (!value || !('values' in parsed)) return undefined;
