@@ -10,6 +10,8 @@ export interface ManifestSource {
   name: string;
   /** Bytes, when known before reading (regular files). */
   size?: number;
+  /** The file to read again, for a regular file. */
+  path?: string;
   /** The content, piece by piece. */
   open(): AsyncIterable<Uint8Array>;
 }
@@ -42,7 +44,7 @@ export async function collectSources(paths: readonly string[], readStdin: StdinR
     seen.add(absolute);
     sources.push({
       name,
-      ...(info?.isFile() && { size: info.size }),
+      ...(info?.isFile() && { size: info.size, path: absolute }),
       open: () => (info?.isFile() && info.size <= READ_WHOLE_BYTES ? whole(absolute) : createReadStream(absolute, { highWaterMark: READ_PIECE_BYTES })),
     });
   };

@@ -1,8 +1,10 @@
 import { evaluate } from '../engine/engine.js';
 import type { EvaluationContext, Finding, RelatedObjects, RelatedRef, ResourceRef, Rule } from '../engine/types.js';
 import { lineLocator, type LineLocator } from '../input/locate.js';
-import { isInputError, parseYamlDocument, readManifests, type InputError, type ManifestDocument } from '../input/manifest.js';
+import { readFile } from 'node:fs/promises';
+import { isInputError, parseYamlDocument, readManifests, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
 import { collectSources, type StdinReader } from '../input/sources.js';
+import { splitDocuments } from '../input/split.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
 import { objectsIn, type ObjectAt } from '../model/workload.js';
@@ -65,7 +67,7 @@ export async function auditPaths(paths: readonly string[], settings: AuditSettin
     try {
       let read = true;
       for await (const item of readManifests(source.open(), source.name, source.size !== undefined ? { size: source.size } : {})) {
-        if (!isInputError(item)) audit.check(item);
+        if (!isInputError(item)) audit.check(item, source.path);
         else {
           inputErrors.push(item);
           if (item.code === 'PODPATTERNS_ERR_INPUT_READ') read = false;
@@ -76,17 +78,10 @@ export async function auditPaths(paths: readonly string[], settings: AuditSettin
       inputErrors.push({ source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: `cannot be read: ${errorMessage(error)}` });
     }
   }
-  const report = audit.finish();
+  const report = await audit.finish();
   report.files = files;
   report.errors = [...inputErrors.map(toAuditError), ...report.errors];
   return report;
-}
-
-/** Checks parsed documents (see FileAudit). */
-export function auditDocuments(documents: readonly ManifestDocument[], settings: AuditSettings): AuditReport {
-  const audit = new FileAudit(settings);
-  for (const document of documents) audit.check(document);
-  return audit.finish();
 }
 
 /** What one document yields, in the order of the input. */
@@ -119,25 +114,26 @@ class FileAudit {
     this.keptKinds = new Set(this.readers.flatMap((reader) => reader.kinds));
   }
 
-  check(document: ManifestDocument): void {
+  /** `path`: the file it was read from, read again if the document is needed once more. */
+  check(document: ManifestDocument, path?: string): void {
     const sequence = this.documents++;
     this.sources.add(document.source);
     const objects = objectsIn(document.value);
     this.resources += objects.length;
     let kept: KeptDocument | undefined;
-    const keep = (): KeptDocument => (kept ??= keepDocument(document));
+    const keep = (): KeptDocument => (kept ??= keepDocument(document, path));
     for (const { object, path } of objects) {
       if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
     }
     const wanted = this.readers.length === 0 ? [] : objects.flatMap(({ object }) => this.readers.flatMap((reader) => reader.of(object)));
-    if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted });
+    if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted: detached(wanted) });
     else this.evaluate(document, objects, sequence, this.settings.context);
   }
 
-  finish(): AuditReport {
+  async finish(): Promise<AuditReport> {
     for (const { sequence, document, wanted } of this.deferred) {
-      const restored = document.restore();
-      const related = this.kept.find(wanted);
+      const restored = await document.restore();
+      const related = await this.kept.find(wanted);
       if (restored) this.evaluate(restored, objectsIn(restored.value), sequence, { ...this.settings.context, related });
     }
     const outcomes = this.deferred.length > 0 ? this.outcomes.sort((a, b) => a.sequence - b.sequence) : this.outcomes;
@@ -152,7 +148,8 @@ class FileAudit {
   }
 
   private evaluate(document: ManifestDocument, objects: readonly ObjectAt[], sequence: number, context: EvaluationContext): void {
-    const result = evaluate(document.value, context, this.settings.policy, this.settings.rules);
+    // Results outlive their document: their strings must not keep its text alive (see detached).
+    const result = detached(evaluate(document.value, context, this.settings.policy, this.settings.rules));
     if (result.findings.length === 0 && result.errors.length === 0 && result.exemptions.length === 0) return;
     const lineOf = lineLocator(document);
     const file = document.source;
@@ -170,29 +167,55 @@ class FileAudit {
   }
 }
 
-/** A document kept aside as UTF-8 bytes, to be parsed again when it is needed. */
-interface KeptDocument {
-  restore(): ManifestDocument | undefined;
+/**
+ * A deep copy of the strings in `value`. V8 cuts strings out of a larger one without copying (sliced
+ * strings): a container name that js-yaml read keeps the whole text of its document alive, and through
+ * it the piece of the file that was read. Findings and kept names live until the end of the audit, so
+ * theirs are copied, or an audit would hold its whole input.
+ */
+function detached<T>(value: T): T {
+  // Parsing a JSON text makes fresh strings; the texts here are small (findings and names).
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
-function keepDocument(document: ManifestDocument): KeptDocument {
+/** A document set aside, to be read again when it is needed. */
+interface KeptDocument {
+  restore(): Promise<ManifestDocument | undefined>;
+}
+
+/**
+ * A document from a file is read again from the file (its index among the file's documents finds it), so an
+ * audit holds nothing of it meanwhile; one from standard input is kept as UTF-8 bytes of its own (a string
+ * cut from the stream would keep the whole piece it was cut from alive).
+ */
+function keepDocument(document: ManifestDocument, path: string | undefined): KeptDocument {
   const { source, index, line, format } = document;
-  if (format === 'json') {
-    // The text of a whole source, read as one string: kept as it is.
-    const { text } = document;
-    return { restore: () => ({ source, index, line, format, text, value: JSON.parse(text) as KubeObject }) };
+  if (path !== undefined) {
+    return {
+      async restore() {
+        const text = await readFile(path, 'utf8');
+        if (format === 'json') return sourceDocuments(text, source)[0]?.documents.find((candidate) => candidate.format === 'json');
+        // Only this document is parsed again: the others are only cut apart.
+        const chunk = splitDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)[index];
+        return chunk && yamlDocument(chunk.text, source, index, chunk.line);
+      },
+    };
   }
-  // Bytes of its own: a string cut from the stream would keep the whole piece it was cut from alive.
   const bytes = Buffer.from(document.text, 'utf8');
   return {
     restore() {
       const text = bytes.toString('utf8');
-      const parsed = parseYamlDocument(text);
-      const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
-      if (!value || !('values' in parsed)) return undefined;
-      return { source, index, line, format, text, value: value as KubeObject, ...(parsed.events && { events: parsed.events }) };
+      if (format === 'json') return Promise.resolve({ source, index, line, format, text, value: JSON.parse(text) as KubeObject });
+      return Promise.resolve(yamlDocument(text, source, index, line));
     },
   };
+}
+
+function yamlDocument(text: string, source: string, index: number, line: number): ManifestDocument | undefined {
+  const parsed = parseYamlDocument(text);
+  const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
+  if (!value || !('values' in parsed)) return undefined;
+  return { source, index, line, format: 'yaml', text, value: value as KubeObject, ...(parsed.events && { events: parsed.events }) };
 }
 
 /** The objects of the kinds rules read as related objects, by kind and name, in input order. */
@@ -203,14 +226,14 @@ class KeptObjects {
 
   add(object: KubeObject, path: string, document: KeptDocument): void {
     const kind = object.kind as string;
-    const name = isObject(object.metadata) ? asString(object.metadata.name) : undefined;
+    const name = detached(isObject(object.metadata) ? asString(object.metadata.name) : undefined);
     const kept = { path, document, order: this.count++ };
     append(this.byKind, kind, kept);
     if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
   }
 
   /** The objects `wanted` names, each once, in input order; each kept document is parsed once per call. */
-  find(wanted: readonly RelatedRef[]): KubeObject[] {
+  async find(wanted: readonly RelatedRef[]): Promise<KubeObject[]> {
     const matches = new Map<number, KeptObject>();
     for (const ref of wanted) {
       const candidates = ref.name === undefined ? this.byKind.get(ref.kind) : this.byName.get(`${ref.kind}/${ref.name}`);
@@ -221,7 +244,7 @@ class KeptObjects {
     for (const [, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
       let objects = parsed.get(document);
       if (!objects) {
-        const restored = document.restore();
+        const restored = await document.restore();
         objects = restored ? objectsIn(restored.value) : [];
         parsed.set(document, objects);
       }
