@@ -134,6 +134,34 @@ describe('the CLI on a file larger than a string can be', () => {
   });
 });
 
+describe('the modules audit loads', () => {
+  it('reads files without loading the webhook server, node:http or the Kubernetes client', { timeout: SLOW }, async () => {
+    // Every module the process loads, printed when it exits.
+    const hooks = `data:text/javascript,${encodeURIComponent(
+      "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } }); process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));",
+    )}`;
+    const root = await mkdtemp(join(tmpdir(), 'podpatterns-modules-'));
+    try {
+      await writeFile(join(root, 'pod.yaml'), clashingPod('web'));
+      const run = await new Promise<CliResult>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', hooks, '--import', join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(REPO, 'src', 'cli', 'bin.ts'), 'audit', '-o', 'json', join(root, 'pod.yaml')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(run.code).toBe(1);
+      const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
+      expect(loaded.some((url) => url.includes('/src/report/audit.ts'))).toBe(true);
+      expect(loaded.filter((url) => /fastify|@kubernetes|undici|\/src\/server\/|\/src\/cluster\/|^node:https?$/.test(url))).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 /** The first `node` on PATH (or /usr/bin/node) older than the project's minimum, if the machine has one. */
 function olderNode(minimumMajor: number): { path: string; version: string } | undefined {
   const candidates = [...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'node')), '/usr/bin/node', '/usr/local/bin/node'];
