@@ -182,8 +182,8 @@ function row(label: string, objects: number, run: Usage, floor: Usage, extra = '
     pad(`${int(objects / run.wall)}/s`, 10),
     pad(`cpu ${run.cpu.toFixed(2)} s`, 11),
     pad(`rss ${mib(run.rss)}`, 12),
-    `| floor ${pad(`${floor.wall.toFixed(2)} s`, 8)} ${pad(`${int(objects / floor.wall)}/s`, 10)} rss ${pad(mib(floor.rss), 8)}`,
-    `| audit/floor rate ${(floor.wall / run.wall).toFixed(2)}x`,
+    `| floor ${pad(`${floor.wall.toFixed(2)} s`, 8)} ${pad(`${int(objects / floor.wall)}/s`, 10)} cpu ${floor.cpu.toFixed(2)} s rss ${pad(mib(floor.rss), 8)}`,
+    `| audit/floor rate ${(floor.wall / run.wall).toFixed(2)}x wall, ${(floor.cpu / run.cpu).toFixed(2)}x cpu`,
     extra,
   ].join(' ');
 }
