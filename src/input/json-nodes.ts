@@ -9,10 +9,11 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 
 /**
- * Positions inside a JSON text that `JSON.parse` has already accepted. A container is read only when a path
- * goes through it, and then once: an object's members all at once (a repeated key means its last value, as
- * in `JSON.parse`), and while skipping over an array value its items are noted, so the items of a long
- * `List` are found in the same single pass over the text.
+ * Positions inside a JSON text that `JSON.parse` has already accepted. The document's own members are read
+ * when a path first goes through them, and while skipping over an array value its items are noted, so the
+ * items of a long `List` are found in one pass over the text. An item is read whole, once, the first time a
+ * path enters it: one more pass over that item only, whatever the number of its findings. A repeated key
+ * means its last value, as in `JSON.parse`.
  */
 export function jsonRoot(text: string): SourceNode {
   return new JsonNode(text, skipSpace(text, 0));
@@ -26,10 +27,11 @@ interface Member {
   node?: JsonNode;
 }
 
+/** The document and its direct values: read lazily, as far as paths go. */
 class JsonNode implements SourceNode {
   private members: Map<string, Member> | undefined;
   private items: number[] | undefined;
-  private readonly itemNodes: JsonNode[] = [];
+  private readonly itemNodes: SourceNode[] = [];
 
   constructor(
     private readonly text: string,
@@ -55,8 +57,77 @@ class JsonNode implements SourceNode {
     }
     const at = this.items[index];
     if (at === undefined) return undefined;
-    return (this.itemNodes[index] ??= new JsonNode(this.text, at));
+    return (this.itemNodes[index] ??= new ItemNode(this.text, at));
   }
+}
+
+/** An item of an array the document holds (an object of a List): read whole on first use. */
+class ItemNode implements SourceNode {
+  private tree: TreeNode | undefined;
+
+  constructor(
+    private readonly text: string,
+    readonly offset: number,
+  ) {}
+
+  entry(key: string): { keyOffset: number; value: SourceNode } | undefined {
+    return (this.tree ??= readTree(this.text, this.offset).node).entry(key);
+  }
+
+  item(index: number): SourceNode | undefined {
+    return (this.tree ??= readTree(this.text, this.offset).node).item(index);
+  }
+}
+
+/** A value with all of its members and items already read. */
+class TreeNode implements SourceNode {
+  constructor(
+    readonly offset: number,
+    private readonly members?: Map<string, { keyOffset: number; value: TreeNode }>,
+    private readonly items?: TreeNode[],
+  ) {}
+
+  entry(key: string): { keyOffset: number; value: SourceNode } | undefined {
+    return this.members?.get(key);
+  }
+
+  item(index: number): SourceNode | undefined {
+    return this.items?.[index];
+  }
+}
+
+/** The value at `at` and everything in it, in one pass; `end` is just after it. */
+function readTree(text: string, at: number): { node: TreeNode; end: number } {
+  const first = text.charCodeAt(at);
+  if (first === OPEN_BRACE) {
+    const members = new Map<string, { keyOffset: number; value: TreeNode }>();
+    let cursor = skipSpace(text, at + 1);
+    while (text.charCodeAt(cursor) === QUOTE) {
+      const keyOffset = cursor;
+      const keyEnd = stringEnd(text, keyOffset);
+      const raw = text.slice(keyOffset, keyEnd);
+      const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      const value = readTree(text, skipSpace(text, skipSpace(text, keyEnd) + 1));
+      members.set(name, { keyOffset, value: value.node });
+      cursor = skipSpace(text, value.end);
+      if (text.charCodeAt(cursor) !== COMMA) break;
+      cursor = skipSpace(text, cursor + 1);
+    }
+    return { node: new TreeNode(at, members), end: text.charCodeAt(cursor) === CLOSE_BRACE ? cursor + 1 : cursor };
+  }
+  if (first === OPEN_BRACKET) {
+    const items: TreeNode[] = [];
+    let cursor = skipSpace(text, at + 1);
+    while (cursor < text.length && text.charCodeAt(cursor) !== CLOSE_BRACKET) {
+      const item = readTree(text, cursor);
+      items.push(item.node);
+      cursor = skipSpace(text, item.end);
+      if (text.charCodeAt(cursor) !== COMMA) break;
+      cursor = skipSpace(text, cursor + 1);
+    }
+    return { node: new TreeNode(at, undefined, items), end: text.charCodeAt(cursor) === CLOSE_BRACKET ? cursor + 1 : cursor };
+  }
+  return { node: new TreeNode(at), end: valueEnd(text, at) };
 }
 
 /** Every member of the object at `at`; a later repeat of a key replaces the earlier one. */

@@ -122,10 +122,11 @@ class FileAudit {
     this.resources += objects.length;
     let kept: KeptDocument | undefined;
     const keep = (): KeptDocument => (kept ??= keepDocument(document, path));
+    const wanted: RelatedRef[] = [];
     for (const { object, path } of objects) {
       if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
+      for (const reader of this.readers) for (const ref of reader.of(object)) wanted.push(ref);
     }
-    const wanted = this.readers.length === 0 ? [] : objects.flatMap(({ object }) => this.readers.flatMap((reader) => reader.of(object)));
     if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted: detached(wanted) });
     else this.evaluate(document, objects, sequence, this.settings.context);
   }
@@ -150,8 +151,9 @@ class FileAudit {
   private evaluate(document: ManifestDocument, objects: readonly ObjectAt[], sequence: number, context: EvaluationContext): void {
     const evaluated = evaluate(document.value, context, this.settings.policy, this.settings.rules);
     if (evaluated.findings.length === 0 && evaluated.errors.length === 0 && evaluated.exemptions.length === 0) return;
-    // Results outlive their document: their strings must not keep its text alive (see detached).
-    const result = detached(evaluated);
+    // Results outlive their document: their strings must not keep its text alive (see detached). JSON.parse
+    // makes strings of their own.
+    const result = document.format === 'json' ? evaluated : detached(evaluated);
     const lineOf = lineLocator(document);
     const file = document.source;
     const resourceLine = resourceLines(objects, lineOf);

@@ -144,6 +144,11 @@ metadata:
     expect(lineOf(0, 'spec.containers[1].image')).toBe(5);
     expect(lineOf(0, 'spec.containers[0]')).toBe(4);
     expect(lineOf(0, 'metadata.name')).toBe(3);
+
+    const list = `{"kind": "List", "items": [{"kind": "Pod",\n"spec": {"containers": []},\n"spec": {"containers": [{"name": "app"}]}}]}`;
+    const { documents: listDocuments, lineOf: listLine } = documentsOf(list);
+    expect((listDocuments[0]!.value.items as Array<{ spec: unknown }>)[0]!.spec).toEqual({ containers: [{ name: 'app' }] });
+    expect(listLine(0, 'items[0].spec.containers[0].name')).toBe(3);
   });
 
   it('reads a one-line JSON List a bounded number of times, however many findings it has', () => {
