@@ -1,8 +1,13 @@
+import { readWholeText } from '../input/manifest.js';
 import type { ManifestSource } from '../input/sources.js';
 
-/** The whole text of a file the walker found: tests, and the manifests they read. */
+/** The whole text of a test file the walker found, read as `migrate` reads a file it writes back. */
 export function readText(source: ManifestSource): Promise<string> {
-  return source.read();
+  return readWholeText(source.open(), source.name, readOptions(source));
+}
+
+export function readOptions(source: ManifestSource): { size?: number } {
+  return source.size !== undefined ? { size: source.size } : {};
 }
 
 /** Tests never read standard input: `-` is not a path a test file can name. */

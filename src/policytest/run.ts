@@ -4,7 +4,7 @@ import { basename, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { ResourceRef, Rule, Severity } from '../engine/types.js';
 import { severityRank } from '../engine/types.js';
-import { parseManifests, type ManifestDocument } from '../input/manifest.js';
+import { isInputError, parseManifests, readManifests, type ManifestDocument } from '../input/manifest.js';
 import { collectSources } from '../input/sources.js';
 import type { KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
@@ -16,7 +16,7 @@ import { suggest } from '../policy/keys.js';
 import { defaultPolicy, loadPolicyFile, type MigrationSettings, type Policy } from '../policy/policy.js';
 import { auditDocuments, type AuditError, type AuditReport } from '../report/audit.js';
 import { testError, type TestCase, type Written } from './load.js';
-import { noStdin, readText } from './read.js';
+import { noStdin, readOptions } from './read.js';
 import { TEST_FILE_NAME, type Outcome } from './schema.js';
 
 type Fail = (at: Written, code: AuditError['code'], message: string) => void;
@@ -74,7 +74,7 @@ export async function runTest(test: TestCase, rules: readonly Rule[]): Promise<T
   const expectedMigrations = await Promise.all(test.migrations.map((migration, i) => readExpectedManifest(migration.expected, migrationTargets[i]!.ref, migration, fail)));
   if (run.errors.length > 0) return run;
 
-  const observed = new Observations(auditDocuments(documents, { context: test.context, policy, rules }));
+  const observed = new Observations(await auditDocuments(documents, { context: test.context, policy, rules }));
   const row = (fields: Omit<ExpectationResult, 'file' | 'test'>): void => void run.results.push({ file: test.file, test: test.name, ...fields });
   const listed = new Set<string>();
   test.expectations.forEach((expectation, i) => {
@@ -142,16 +142,14 @@ async function readResources(test: TestCase, errors: AuditError[], fail: Fail): 
     for (const source of collected.sources) {
       const named = source.name === input.path;
       if (!named && (basename(source.name) === TEST_FILE_NAME || notResources.has(resolve(source.name)))) continue;
-      let text: string;
       try {
-        text = await readText(source);
+        for await (const item of readManifests(source.open(), source.name, readOptions(source))) {
+          if (!isInputError(item)) documents.push(item);
+          else errors.push({ file: item.source, ...(item.line !== undefined && { line: item.line }), code: item.code, message: `${item.message} (a resource of ${test.file})` });
+        }
       } catch (error) {
         fail(input, 'PODPATTERNS_ERR_INPUT_READ', `${source.name}: cannot be read: ${errorMessage(error)}`);
-        continue;
       }
-      const parsed = parseManifests(text, source.name);
-      documents.push(...parsed.documents);
-      errors.push(...parsed.errors.map((error) => ({ file: error.source, ...(error.line !== undefined && { line: error.line }), code: error.code, message: `${error.message} (a resource of ${test.file})` })));
     }
   }
   return documents;
