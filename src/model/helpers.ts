@@ -22,7 +22,7 @@ export interface HelperMatch {
   evidence: string;
 }
 
-interface HelperPattern {
+export interface HelperPattern {
   kind: HelperKind;
   confidence: 'high' | 'medium';
   image?: RegExp;
@@ -32,9 +32,9 @@ interface HelperPattern {
 /**
  * Well-known helper containers. Image patterns match the repository path without tag, so any registry
  * mirror matches. `high` entries are the sidecar images listed in the migration notes; the rest only
- * decide which container is the main one.
+ * decide which container is the main one. The compiled CEL policies test the same patterns (src/cel/pod.ts).
  */
-const PATTERNS: readonly HelperPattern[] = [
+export const HELPER_PATTERNS: readonly HelperPattern[] = [
   { kind: 'mesh-proxy', confidence: 'high', image: /(^|\/)proxyv2$/ },
   { kind: 'mesh-proxy', confidence: 'high', image: /(^|\/)linkerd\/proxy$/ },
   { kind: 'mesh-proxy', confidence: 'high', name: /^(istio-proxy|linkerd-proxy)$/ },
@@ -76,7 +76,7 @@ export function recognizeHelper(container: Container): HelperMatch | undefined {
 
 function matchHelper(image: string, name: string): HelperMatch | undefined {
   let best: HelperMatch | undefined;
-  for (const pattern of PATTERNS) {
+  for (const pattern of HELPER_PATTERNS) {
     const evidence =
       pattern.image && image && pattern.image.test(image)
         ? `image ${image}`

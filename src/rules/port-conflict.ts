@@ -1,6 +1,9 @@
 import { asNumber, asString, isObject } from '../model/kube.js';
 import { runTogether, type ContainerModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
+import { celText, record } from '../cel/expr.js';
+import type { PodView } from '../cel/pod.js';
+import { atLeast } from '../model/version.js';
 
 interface DeclaredPort {
   container: ContainerModel;
@@ -81,7 +84,72 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) => (atLeast(kubernetesVersion, 1, 35) ? portConflictCel : NEEDS_LIST_FUNCTIONS),
 };
+
+const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
+  unavailable: 'webhook-only',
+  reason: 'its CEL form needs the list functions (flatten, transformList) that new policies may use from Kubernetes 1.35',
+};
+
+/**
+ * Declared ports are spread over BUCKETS variables by port number, so the pairwise search for an earlier
+ * declaration of the same port stays within the API server's per-expression cost limit for pods with
+ * thousands of ports (a duplicate always lands in its original's bucket). An entry conflicts when an earlier
+ * entry of another container declares the same field, port and protocol and that container runs for the rest
+ * of the pod's life (a native sidecar or a regular container): exactly the earlier containers runTogether()
+ * accepts, since a regular init container exits before anything after it starts.
+ */
+const BUCKETS = 16;
+
+const portConflictCel: CelForm = {
+  variables: (pod) => [
+    { name: 'ports', expression: declaredPorts(pod) },
+    ...Array.from({ length: BUCKETS }, (_, k) => ({
+      name: `conflicts${k}`,
+      expression:
+        `[${pod.own('ports')}.filter(e, e.port % ${BUCKETS} == ${k})].map(b, b.filter(e, ` +
+        `!b.exists(o, o.pos < e.pos && o.cpos == e.cpos && o.key == e.key) && ` +
+        `b.exists(o, o.pos < e.pos && o.lr && o.cpos != e.cpos && o.key == e.key)))[0]`,
+    })),
+  ],
+  checks: [
+    {
+      findings: (pod) => Array.from({ length: BUCKETS }, (_, k) => pod.own(`conflicts${k}`)).join(' + '),
+      key: (f) => `${f}.cname + '/' + ${f}.path`,
+      order: (f) => `${f}.pos`,
+      text: (f, pod) => {
+        const earlier = `${pod.own('ports')}.filter(o, o.pos < ${f}.pos && o.lr && o.cpos != ${f}.cpos && o.key == ${f}.key)[0].cname`;
+        const what = `${f}.field == 'hostPort' ? 'hostPort' : 'port'`;
+        return (
+          celText`containers '${earlier}' and '${`${f}.cname`}' both declare ${what} ${`string(${f}.port)`}/${`${f}.protocol`} and run at the same time: ` +
+          ` + ${celText`the pod shares one network namespace, so the second to bind fails with 'address already in use' and crash-loops.`}` +
+          ` + ${celText` Fix: Move '${`${f}.cname`}' to another ${what} (change ${`${f}.path`} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`}`
+        );
+      },
+    },
+  ],
+};
+
+/** Every declared containerPort and hostPort, in the engine's order: containers in start order, ports in order, containerPort before hostPort. */
+function declaredPorts(pod: PodView): string {
+  const entry = (field: 'containerPort' | 'hostPort', offset: number) =>
+    `(has(p.${field}) && p.${field} > 0 ? [${record({
+      pos: `cp * 1000000 + j * 2 + ${offset}`,
+      cpos: 'cp',
+      lr: "c.kind != 'init'",
+      cname: 'c.name',
+      field: `'${field}'`,
+      port: `p.${field}`,
+      protocol: "p.?protocol.orValue('TCP').upperAscii()",
+      key: `'${field}/' + string(p.${field}) + '/' + p.?protocol.orValue('TCP').upperAscii()`,
+      path: `c.path + '.ports[' + string(j) + '].${field}'`,
+    })}] : [])`;
+  return (
+    `${pod.containers}.map(c, [c.kind == 'regular' ? c.first + c.index : c.index].map(cp, ` +
+    `c.spec.?ports.orValue([]).transformList(j, p, ${entry('containerPort', 0)} + ${entry('hostPort', 1)}).flatten())[0]).flatten()`
+  );
+}
 
 function portsOf(container: ContainerModel): DeclaredPort[] {
   const ports = Array.isArray(container.spec.ports) ? container.spec.ports : [];

@@ -1,0 +1,193 @@
+import type { AdmissionMode } from '../admission/mode.js';
+import { MAX_STATUS_MESSAGE_LENGTH } from '../admission/limits.js';
+import type { CelCheck, CelForm, CelTarget, Rule, Severity } from '../engine/types.js';
+import type { KubeObject } from '../model/kube.js';
+import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
+import { PodpatternsError } from '../policy/errors.js';
+import type { Policy, RuleSettings } from '../policy/policy.js';
+import { exemptionVariables } from './exemptions.js';
+import { bind, str } from './expr.js';
+import { NEW_OBJECT, OLD_OBJECT, podVariables, podView, type CelVariable, type ObjectRoot, type PodView } from './pod.js';
+
+/** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
+export const VAP_SINCE: KubeVersion = { major: 1, minor: 30 };
+export const RULE_LABEL = 'podpatterns.io/rule';
+export const NAME_PREFIX = 'podpatterns-';
+/** Namespaces no compiled policy applies to, whatever the options say (the chart excludes it too). */
+export const ALWAYS_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system'];
+
+export type ValidationAction = 'Deny' | 'Warn' | 'Audit';
+
+export interface CompileOptions {
+  kubernetesVersion: KubeVersion;
+  minKubeletVersion: KubeVersion;
+  /** Caps the actions the way the webhook's modes do: `warn` never denies, `audit` only records. */
+  mode: AdmissionMode;
+  /** Namespaces to leave alone besides kube-system: the one podpatterns is installed in, and any others. */
+  excludedNamespaces: readonly string[];
+}
+
+export interface SkippedRule {
+  rule: string;
+  /** `disabled` by the policy, `webhook-only` (CEL cannot express it faithfully), `not-needed` (cannot fire at admission on the target). */
+  why: 'disabled' | 'webhook-only' | 'not-needed';
+  reason: string;
+}
+
+export interface Compilation {
+  /** Policies and their bindings, each policy followed by its binding. */
+  objects: KubeObject[];
+  /** Ids of the rules that became policies. */
+  compiled: string[];
+  skipped: SkippedRule[];
+}
+
+/**
+ * Compiles the rules a policy enables into ValidatingAdmissionPolicies, one policy and one binding per rule
+ * and verdict, for one target cluster. Pure: the CLI renders the objects, a chart generator can reuse them.
+ */
+export function compilePolicies(rules: readonly Rule[], policy: Policy, options: CompileOptions): Compilation {
+  if (!atLeast(options.kubernetesVersion, VAP_SINCE.major, VAP_SINCE.minor)) {
+    throw new PodpatternsError(
+      'PODPATTERNS_ERR_USAGE',
+      `--kubernetes-version ${formatVersion(options.kubernetesVersion)}: ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) needs Kubernetes ${formatVersion(VAP_SINCE)} or newer; use the webhook on older clusters`,
+    );
+  }
+  const result: Compilation = { objects: [], compiled: [], skipped: [] };
+  for (const rule of rules) {
+    const settings = policy.rules[rule.id];
+    if (!settings?.enabled) {
+      result.skipped.push({ rule: rule.id, why: 'disabled', reason: 'turned off in the policy' });
+      continue;
+    }
+    const target: CelTarget = { kubernetesVersion: options.kubernetesVersion, minKubeletVersion: options.minKubeletVersion, options: settings.options };
+    const form = rule.cel?.(target) ?? { unavailable: 'webhook-only' as const, reason: 'no CEL form' };
+    if ('unavailable' in form) {
+      result.skipped.push({ rule: rule.id, why: form.unavailable, reason: form.reason });
+      continue;
+    }
+    result.objects.push(...compileRule(rule, settings, form, options));
+    result.compiled.push(rule.id);
+  }
+  return result;
+}
+
+/** What a verdict does under a mode, as the webhook's decide() treats it. */
+export function validationActions(severity: Severity, mode: AdmissionMode): ValidationAction[] {
+  if (severity === 'audit' || mode === 'audit') return ['Audit'];
+  if (severity === 'deny' && mode === 'enforce') return ['Deny', 'Audit'];
+  return ['Warn', 'Audit'];
+}
+
+function compileRule(rule: Rule, settings: RuleSettings, form: CelForm, options: CompileOptions): KubeObject[] {
+  // A policy override of the severity wins over the verdict a rule picks per finding (as in the engine).
+  const overridden = settings.severity !== rule.defaultSeverity;
+  const groups = new Map<Severity, CelCheck[]>();
+  for (const check of form.checks) {
+    const severity = overridden ? settings.severity : (check.severity ?? settings.severity);
+    groups.set(severity, [...(groups.get(severity) ?? []), check]);
+  }
+  const objects: KubeObject[] = [];
+  for (const [severity, checks] of groups) {
+    // The policy of the rule's configured verdict keeps the plain name; a second verdict gets a suffix.
+    const name = `${NAME_PREFIX}${rule.id}${groups.size > 1 && severity !== settings.severity ? `-${severity}` : ''}`;
+    const actions = validationActions(severity, options.mode);
+    objects.push(validatingPolicy(name, rule, form, checks, actions, options), binding(name, rule, actions, options));
+  }
+  return objects;
+}
+
+const POD_BEARING_RESOURCES = [
+  { apiGroups: [''], resources: ['pods', 'replicationcontrollers', 'podtemplates'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'] },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'] },
+];
+
+function metadata(name: string, rule: Rule, options: CompileOptions): KubeObject['metadata'] {
+  return {
+    name,
+    labels: { [RULE_LABEL]: rule.id, 'app.kubernetes.io/managed-by': 'podpatterns' },
+    annotations: {
+      'podpatterns.io/compiled-for':
+        `Kubernetes ${formatVersion(options.kubernetesVersion)}, kubelets from ${formatVersion(options.minKubeletVersion)}, mode ${options.mode}`,
+    },
+  };
+}
+
+function validatingPolicy(name: string, rule: Rule, form: CelForm, checks: CelCheck[], actions: ValidationAction[], options: CompileOptions): KubeObject {
+  // Ratcheting (src/admission/decision.ts): on UPDATE a deny finding the old object already had does not deny.
+  const ratchet = actions.includes('Deny');
+  const variables: CelVariable[] = [...objectVariables(NEW_OBJECT, rule, form, checks)];
+  if (ratchet) variables.push(...objectVariables(OLD_OBJECT, rule, form, checks));
+  const validations = checks.map((check, index) => {
+    const findings = `variables.findings${index}`;
+    let open = findings;
+    if (ratchet) {
+      const oldKeys = `variables.oldKeys${index}`;
+      variables.push({
+        name: `oldKeys${index}`,
+        expression: `request.operation == 'UPDATE' && oldObject != null && !variables.oldExempted ? variables.oldFindings${index}.map(f, ${check.key('f')}) : []`,
+      });
+      variables.push({ name: `newFindings${index}`, expression: `${findings}.filter(f, !(${check.key('f')} in ${oldKeys}))` });
+      open = `variables.newFindings${index}`;
+    }
+    return {
+      expression: `variables.exempted || size(${open}) == 0`,
+      messageExpression: messageExpression(rule, check, open, podView(NEW_OBJECT)),
+      message: `${rule.id}: ${rule.summary}`,
+      reason: 'Forbidden',
+    };
+  });
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: metadata(name, rule, options),
+    spec: {
+      // An evaluation error must not let an object through where the rule denies; elsewhere it must not deny.
+      failurePolicy: actions.includes('Deny') ? 'Fail' : 'Ignore',
+      matchConstraints: {
+        resourceRules: POD_BEARING_RESOURCES.map((entry) => ({ ...entry, apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' })),
+      },
+      variables,
+      validations,
+      auditAnnotations: [{ key: 'exempted', valueExpression: "variables.exempted ? variables.exemptionNote : ''" }],
+    },
+  };
+}
+
+/** The shared pod variables, the rule's own, its exemption and its findings, for the object or the old object. */
+function objectVariables(root: ObjectRoot, rule: Rule, form: CelForm, checks: CelCheck[]): CelVariable[] {
+  const pod = podView(root);
+  const own = (form.variables?.(pod) ?? []).map(({ name, expression }) => ({ name: pod.own(name).replace(/^variables\./, ''), expression }));
+  const findings = checks.map((check, index) => ({ name: pod.own(`findings${index}`).replace(/^variables\./, ''), expression: check.findings(pod) }));
+  return [...podVariables(root), ...exemptionVariables(root, rule.id), ...own, ...findings];
+}
+
+/**
+ * The webhook's denial for the first finding: `<rule>: <message> Fix: <fix>`, cut to the webhook's
+ * MAX_STATUS_MESSAGE_LENGTH. The API server drops a message with a line break or over 5 KiB
+ * (pkg/admission/plugin/policy/validating/validator.go), so line breaks become spaces.
+ */
+function messageExpression(rule: Rule, check: CelCheck, findings: string, pod: PodView): string {
+  const more = `(size(${findings}) > 1 ? ' (+' + string(size(${findings}) - 1) + ' more ${rule.id} findings: podpatterns audit lists them)' : '')`;
+  const first = check.order ? `${findings}.filter(f, ${check.order('f')} == ${findings}.map(f, ${check.order('f')}).min())[0]` : `${findings}[0]`;
+  const text = bind('f', first, `${str(`${rule.id}: `)} + ${check.text('f', pod)}`);
+  const cut = MAX_STATUS_MESSAGE_LENGTH;
+  return bind('t', `(${text} + ${more}).replace('\\n', ' ')`, `t.size() <= ${cut} ? t : t.substring(0, ${cut - 1}) + '…'`);
+}
+
+function binding(name: string, rule: Rule, actions: ValidationAction[], options: CompileOptions): KubeObject {
+  const excluded = [...new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...options.excludedNamespaces])];
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: metadata(name, rule, options),
+    spec: {
+      policyName: name,
+      validationActions: actions,
+      matchResources: {
+        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excluded }] },
+      },
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { Rule } from '../../../src/engine/types.js';
+import { isObject, type KubeObject } from '../../../src/model/kube.js';
+import { POD_BEARING_KINDS, objectsIn } from '../../../src/model/workload.js';
+import { REPO_ROOT } from './settings.js';
+
+/** One object the differential test sends to the API server and to `podpatterns audit`. */
+export interface DifferentialCase {
+  /** Where it comes from, for reports: `real-world/istio-bookinfo.yaml#3`, `example port-conflict bad`. */
+  source: string;
+  object: KubeObject;
+}
+
+/** The corpora beside the repository; tests that need them skip with one line when they are absent. */
+export const REAL_WORLD_DIR = process.env.PODPATTERNS_REAL_WORLD ?? join(REPO_ROOT, '../shared/real-world');
+export const SEEDS_DIR = join(REPO_ROOT, '../shared/seeds');
+
+/** Every pod-bearing object of every manifest in the real-world corpus (List items included). */
+export function realWorldCases(directory = REAL_WORLD_DIR): DifferentialCase[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort()
+    .flatMap((file) => podBearing(readFileSync(join(directory, file), 'utf8'), `real-world/${file}`));
+}
+
+/**
+ * The seed articles' manifests that parse as printed: a block from an `apiVersion:` line to the next line
+ * that is neither YAML nor blank. Articles whose text lost its indentation yield objects without a pod spec,
+ * which are left out.
+ */
+export function seedCases(directory = SEEDS_DIR): DifferentialCase[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.txt'))
+    .sort()
+    .flatMap((file) => yamlBlocks(readFileSync(join(directory, file), 'utf8')).flatMap((block, index) => podBearing(block, `seeds/${file}#${index}`)))
+    .filter(({ object }) => hasContainers(object));
+}
+
+/** Every rule's bad and fixed README example. */
+export function exampleCases(rules: readonly Rule[]): DifferentialCase[] {
+  return rules.flatMap((rule) => [
+    ...podBearing(rule.example.bad, `example ${rule.id} bad`),
+    ...podBearing(rule.example.fixed, `example ${rule.id} fixed`),
+  ]);
+}
+
+function podBearing(text: string, source: string): DifferentialCase[] {
+  const cases: DifferentialCase[] = [];
+  parseAllDocuments(text).forEach((document, index) => {
+    if (document.errors.length > 0) return;
+    for (const { object } of objectsIn(document.toJS())) {
+      if (POD_BEARING_KINDS.includes(object.kind ?? '')) cases.push({ source: `${source}#${index}`, object });
+    }
+  });
+  return cases;
+}
+
+function yamlBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (/^apiVersion:\s*\S/.test(line)) {
+      if (current) blocks.push(current.join('\n'));
+      current = [line];
+    } else if (current && (/^(\s+|- |[\w.-]+:|---\s*$|#|\s*$)/.test(line))) {
+      current.push(line);
+    } else if (current) {
+      blocks.push(current.join('\n'));
+      current = undefined;
+    }
+  }
+  if (current) blocks.push(current.join('\n'));
+  return blocks;
+}
+
+function hasContainers(object: KubeObject): boolean {
+  const specs = [object.spec, isObject(object.spec) ? (object.spec as Record<string, unknown>).template : undefined, object.template];
+  return JSON.stringify(specs).includes('"containers":[{');
+}
+
+const PINNED = 'registry.example.com/tool:1.0.0';
+
+/**
+ * Objects at the sizes the issue names as worst cases: 100 containers with 20 ports each (distinct, and all
+ * declaring the same 20), 50 init containers, and scripts of tens of kilobytes.
+ */
+export function worstCaseCases(): DifferentialCase[] {
+  const ports = (base: number) => Array.from({ length: 20 }, (_, j) => ({ containerPort: base + j }));
+  const containers = (count: number, portsOf: (i: number) => Array<{ containerPort: number }>) =>
+    Array.from({ length: count }, (_, i) => ({ name: `c${i}`, image: PINNED, ports: portsOf(i), resources: { requests: { cpu: '10m', memory: '16Mi' } } }));
+  const pod = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec });
+  const longScript = Array.from({ length: 2000 }, (_, i) => `echo step ${i} >> /tmp/log;`).join(' ');
+  const inits = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      name: `init${i}`,
+      image: PINNED,
+      ...(i % 2 === 1 && { restartPolicy: 'Always', resources: { requests: { cpu: '10m', memory: '16Mi' } } }),
+      command: ['sh', '-c', `until nc -z db-${i} 5432; do sleep 2; done; ${longScript.slice(0, 2000)}`],
+      ports: ports(20000 + i * 20),
+    }));
+  return [
+    { source: 'worst case: 100 containers × 20 distinct ports', object: pod('wide-distinct', { containers: containers(100, (i) => ports(10000 + i * 20)) }) },
+    { source: 'worst case: 100 containers × the same 20 ports', object: pod('wide-conflict', { containers: containers(100, () => ports(8000)) }) },
+    {
+      source: 'worst case: 50 init containers (every other one a native sidecar) and 20 containers',
+      object: pod('deep-init', { initContainers: inits(50), containers: containers(20, (i) => ports(30000 + i * 20)) }),
+    },
+    {
+      source: 'worst case: scripts of ~70 kB in command and args',
+      object: pod('long-commands', {
+        initContainers: [{ name: 'setup', image: PINNED, command: ['sh', '-c', `${longScript} ${longScript}`] }],
+        containers: [
+          { name: 'app', image: PINNED, command: ['sh', '-c'], args: [`${longScript} exec server`] },
+          { name: 'helper', image: PINNED, command: ['sh', '-c', `${longScript}; while true; do sleep 5; done`], resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+        ],
+      }),
+    },
+  ];
+}
