@@ -75,3 +75,8 @@ export function celText(strings: TemplateStringsArray, ...values: string[]): str
   });
   return concat(...parts);
 }
+
+/** `'<value>'`: a name in single quotes, as the engine's messages write them. */
+export function quoted(value: string): string {
+  return `"'" + ${value} + "'"`;
+}
