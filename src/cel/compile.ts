@@ -126,9 +126,9 @@ function validatingPolicy(name: string, rule: Rule, form: CelForm, checks: CelCh
       const oldKeys = `variables.oldKeys${index}`;
       variables.push({
         name: `oldKeys${index}`,
-        expression: `request.operation == 'UPDATE' && oldObject != null && !variables.oldExempted ? variables.oldFindings${index}.map(f, ${check.key('f')}) : []`,
+        expression: `request.operation == 'UPDATE' && oldObject != null && !variables.oldExempted ? variables.oldFindings${index}.map(f, ${check.key('f', podView(OLD_OBJECT))}) : []`,
       });
-      variables.push({ name: `newFindings${index}`, expression: `${findings}.filter(f, !(${check.key('f')} in ${oldKeys}))` });
+      variables.push({ name: `newFindings${index}`, expression: `${findings}.filter(f, !(${check.key('f', podView(NEW_OBJECT))} in ${oldKeys}))` });
       open = `variables.newFindings${index}`;
     }
     return {
@@ -170,7 +170,7 @@ function objectVariables(root: ObjectRoot, rule: Rule, form: CelForm, checks: Ce
  */
 function messageExpression(rule: Rule, check: CelCheck, findings: string, pod: PodView): string {
   const more = `(size(${findings}) > 1 ? ' (+' + string(size(${findings}) - 1) + ' more ${rule.id} findings: podpatterns audit lists them)' : '')`;
-  const first = check.order ? `${findings}.filter(f, ${check.order('f')} == ${findings}.map(f, ${check.order('f')}).min())[0]` : `${findings}[0]`;
+  const first = check.order ? bind('lowest', `${findings}.map(f, ${check.order('f')}).min()`, `${findings}.filter(f, ${check.order('f')} == lowest)[0]`) : `${findings}[0]`;
   const text = bind('f', first, `${str(`${rule.id}: `)} + ${check.text('f', pod)}`);
   const cut = MAX_STATUS_MESSAGE_LENGTH;
   return bind('t', `(${text} + ${more}).replace('\\n', ' ')`, `t.size() <= ${cut} ? t : t.substring(0, ${cut - 1}) + '…'`);

@@ -1,6 +1,6 @@
 import { HELPER_PATTERNS, type HelperPattern } from '../model/helpers.js';
 import { DEFAULT_CONTAINER_ANNOTATION } from '../model/pod.js';
-import { bind, matches, record, str } from './expr.js';
+import { bind, matches, re2, record, str } from './expr.js';
 
 /**
  * The pod model of src/model/pod.ts as CEL variables of a ValidatingAdmissionPolicy: where each workload kind
@@ -40,6 +40,9 @@ export interface PodView {
   objectAnnotations: string;
   /** Every container: init containers in order, then regular containers in order. */
   containers: string;
+  /** The init containers' and the regular containers' records alone (the regular ones without their role: read it in `containers`). */
+  inits: string;
+  regulars: string;
   /** The main container's name, '' when there is none. */
   mainName: string;
   sidecars: string;
@@ -76,6 +79,8 @@ export function podView(root: ObjectRoot): PodView {
     labels: v('labels'),
     objectAnnotations: v('objectAnnotations'),
     containers: v('containers'),
+    inits: v('inits'),
+    regulars: v('regulars'),
     mainName: v('mainName'),
     sidecars: v('sidecars'),
     longRunning: v('longRunning'),
@@ -182,7 +187,11 @@ function helperOf(c: string): string {
   const name = `${c}.?name.orValue('')`;
   const ordered = [...HELPER_PATTERNS.filter((p) => p.confidence === 'high'), ...HELPER_PATTERNS.filter((p) => p.confidence !== 'high')];
   const chain = ordered.reduceRight((otherwise, pattern) => `${helperTest(pattern)} ? ${helperResult(pattern)} : ${otherwise}`, '[]');
-  return bind('repo', repository, bind('name', name, chain));
+  // Most containers are no helper: one test of every pattern at once spares them the chain.
+  const any = (patterns: Array<RegExp | undefined>) => new RegExp(patterns.filter((p): p is RegExp => p !== undefined).map((p) => `(?:${re2(p)})`).join('|'));
+  const anyImage = any(HELPER_PATTERNS.map((p) => p.image));
+  const anyName = any(HELPER_PATTERNS.map((p) => p.name));
+  return bind('repo', repository, bind('name', name, `(repo != '' && ${matches('repo', anyImage)}) || (name != '' && ${matches('name', anyName)}) ? (${chain}) : []`));
 }
 
 function helperTest(pattern: HelperPattern): string {

@@ -126,8 +126,8 @@ export interface CelCheck {
   severity?: Severity;
   /** CEL: the list of findings on the pod, in the order `evaluate` reports them. */
   findings(pod: PodView): string;
-  /** CEL: a string that names finding `f` by container and path, like findingKey, to ratchet UPDATEs. */
-  key(f: string): string;
+  /** CEL: a value that names finding `f` by container and path, like findingKey, to ratchet UPDATEs. */
+  key(f: string, pod: PodView): string;
   /** CEL: the finding's message, ' Fix: ' and its fix, word for word as `evaluate` writes them. */
   text(f: string, pod: PodView): string;
   /** CEL: an int that orders finding `f` as `evaluate` does, when the findings list is not in that order already. */

@@ -111,7 +111,7 @@ spec:
         findings: (pod) =>
           `${pod.spec}.?volumes.orValue([]).filter(v, v.?emptyDir.?medium.orValue('') == 'Memory' && v.?emptyDir.?sizeLimit.orValue('') == '')` +
           `.map(v, ${record({ name: 'v.name', index: `${pod.spec}.volumes.map(x, x.name).indexOf(v.name)` })})`,
-        key: (f) => `${f}.name`,
+        key: (f) => `'volumes[' + string(${f}.index) + ']'`,
         text: (f, pod) => {
           const writers = `${pod.containers}.filter(c, c.spec.?volumeMounts.orValue([]).exists(m, m.name == ${f}.name && m.?readOnly.orValue(false) != true)).map(c, ${quoted('c.name')})`;
           const charged = `size(${writers}) > 0 ? ${writers}.join(', ') : 'the containers that write to it'`;

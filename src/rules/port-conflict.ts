@@ -1,7 +1,7 @@
 import { asNumber, asString, isObject } from '../model/kube.js';
 import { runTogether, type ContainerModel } from '../model/pod.js';
 import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
-import { celText, record } from '../cel/expr.js';
+import { bind, celText } from '../cel/expr.js';
 import type { PodView } from '../cel/pod.js';
 import { atLeast } from '../model/version.js';
 
@@ -93,63 +93,90 @@ const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
 };
 
 /**
- * Declared ports are spread over BUCKETS variables by port number, so the pairwise search for an earlier
- * declaration of the same port stays within the API server's per-expression cost limit for pods with
- * thousands of ports (a duplicate always lands in its original's bucket). An entry conflicts when an earlier
- * entry of another container declares the same field, port and protocol and that container runs for the rest
- * of the pod's life (a native sidecar or a regular container): exactly the earlier containers runTogether()
- * accepts, since a regular init container exits before anything after it starts.
+ * Each declared port is one int code: its key (field, protocol, port), whether its container runs for the rest
+ * of the pod's life (a native sidecar or a regular container), and its position (section, container index,
+ * port index, field, in the engine's order). An entry conflicts when an earlier entry declares the same key
+ * in a container that runs for the rest of the pod's life: exactly the earlier containers runTogether()
+ * accepts, since a regular init container exits before anything after it starts; the first such entry names
+ * the earlier container, as in evaluate(). The search uses the list functions the API server runs natively
+ * (indexOf, distinct, regular expressions); a pod with more than SMALL entries is searched in 100 buckets by
+ * key, so no variable passes the per-expression cost limit (a duplicate always lands in its original's bucket).
  */
-const BUCKETS = 16;
+const SMALL = 400;
+/** The 100 token buckets are searched in this many variables, each within the per-expression cost limit. */
+const TOKEN_GROUPS = 10;
+const KEY = 8_589_934_592; // 2^33: above the key, the long-running bit (2^32) and the position
+const LONG_RUNNING = 4_294_967_296; // 2^32
+const PROTOCOLS = "{'TCP': 0, 'UDP': 1, 'SCTP': 2}";
+
+/** The int key of port entry `p` for `field`: field, protocol and port in disjoint bits. */
+function portKey(field: 'containerPort' | 'hostPort'): string {
+  return `${field === 'hostPort' ? 1 << 20 : 0} + ${PROTOCOLS}[?p.?protocol.orValue('TCP').upperAscii()].orValue(3) * 131072 + p.${field}`;
+}
+
+/** The codes of container `c`'s entries, each key once (dedupeWithinContainer keeps the first). */
+function codesOf(c: string): string {
+  const position = `((${c}.section == 'initContainers' ? 0 : 1000) + ${c}.index) * 1000000 + j * 2`;
+  const lr = `(${c}.kind != 'init' ? ${LONG_RUNNING} : 0)`;
+  const entry = (field: 'containerPort' | 'hostPort', offset: number) =>
+    `(has(p.${field}) && p.${field} > 0 ? [(${portKey(field)}) * ${KEY} + ${lr} + ${position} + ${offset}] : [])`;
+  const codes = `${c}.spec.?ports.orValue([]).transformList(j, p, ${entry('containerPort', 0)} + ${entry('hostPort', 1)}).flatten()`;
+  return bind('cs', codes, bind('ks', `cs.map(x, x / ${KEY})`, 'size(ks.distinct()) == size(ks) ? cs : lists.range(size(cs)).filter(i, ks.indexOf(ks[i]) == i).map(i, cs[i])'));
+}
+
+/** The codes of `codes` (in the engine's order) that conflict with an earlier long-running entry. */
+function conflicts(codes: string): string {
+  return bind('cs', codes, bind('keys', `cs.map(x, x / ${KEY})`, bind('held', `cs.map(x, (x / ${LONG_RUNNING}) % 2 == 1 ? x / ${KEY} : -1)`,
+    'lists.range(size(cs)).filter(i, held.indexOf(keys[i]) >= 0 && held.indexOf(keys[i]) < i).map(i, cs[i])')));
+}
+
+/** The record of the container a code's entry belongs to. */
+function containerOf(pod: PodView, code: string): string {
+  return `(${code} % ${LONG_RUNNING} >= 1000000000 ? ${pod.regulars} : ${pod.inits})[(${code} % ${LONG_RUNNING} / 1000000) % 1000]`;
+}
 
 const portConflictCel: CelForm = {
   variables: (pod) => [
-    { name: 'ports', expression: declaredPorts(pod) },
-    ...Array.from({ length: BUCKETS }, (_, k) => ({
-      name: `conflicts${k}`,
+    { name: 'portCodes', expression: `${pod.containers}.map(c, ${codesOf('c')}).flatten()` },
+    // Large pods: each code as a token `,<key + 10^7, 8 digits>:<code>` in one string, so the API server's
+    // regular expressions (native and linear) sort the tokens into 100 buckets by the key's last two digits.
+    { name: 'portTokens', expression: `${pod.own('portCodes')}.map(x, ',' + string(x / ${KEY} + 10000000) + ':' + string(x)).join('')` },
+    ...Array.from({ length: TOKEN_GROUPS }, (_, group) => ({
+      name: `conflicts${group}`,
       expression:
-        `[${pod.own('ports')}.filter(e, e.port % ${BUCKETS} == ${k})].map(b, b.filter(e, ` +
-        `!b.exists(o, o.pos < e.pos && o.cpos == e.cpos && o.key == e.key) && ` +
-        `b.exists(o, o.pos < e.pos && o.lr && o.cpos != e.cpos && o.key == e.key)))[0]`,
+        `lists.range(${100 / TOKEN_GROUPS}).map(r, ${bind('d', `r + ${group * (100 / TOKEN_GROUPS)}`,
+          bind('b', `${pod.own('portTokens')}.findAll(',[0-9]{6}' + (d < 10 ? '0' : '') + string(d) + ':[0-9]+')`,
+            `size(b) < 2 || size(b.map(t, t.substring(0, 9)).distinct()) == size(b) ? [] : ${conflicts('b.map(t, int(t.substring(10)))')}`))}).flatten()`,
     })),
+    {
+      name: 'conflicts',
+      expression:
+        `size(${pod.own('portCodes')}) <= ${SMALL} ? ${conflicts(pod.own('portCodes'))} : ` +
+        Array.from({ length: TOKEN_GROUPS }, (_, group) => pod.own(`conflicts${group}`)).join(' + '),
+    },
   ],
   checks: [
     {
-      findings: (pod) => Array.from({ length: BUCKETS }, (_, k) => pod.own(`conflicts${k}`)).join(' + '),
-      key: (f) => `${f}.cname + '/' + ${f}.path`,
-      order: (f) => `${f}.pos`,
+      findings: (pod) => pod.own('conflicts'),
+      key: (f, pod) => `${containerOf(pod, f)}.name + '/' + string(${f} % ${LONG_RUNNING})`,
+      order: (f) => `${f} % ${LONG_RUNNING}`,
       text: (f, pod) => {
-        const earlier = `${pod.own('ports')}.filter(o, o.pos < ${f}.pos && o.lr && o.cpos != ${f}.cpos && o.key == ${f}.key)[0].cname`;
-        const what = `${f}.field == 'hostPort' ? 'hostPort' : 'port'`;
-        return (
-          celText`containers '${earlier}' and '${`${f}.cname`}' both declare ${what} ${`string(${f}.port)`}/${`${f}.protocol`} and run at the same time: ` +
-          ` + ${celText`the pod shares one network namespace, so the second to bind fails with 'address already in use' and crash-loops.`}` +
-          ` + ${celText` Fix: Move '${`${f}.cname`}' to another ${what} (change ${`${f}.path`} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`}`
-        );
+        const containerAt = (code: string) => containerOf(pod, code);
+        const earlier = bind('e', `${pod.own('portCodes')}.filter(x, x / ${KEY} == ${f} / ${KEY} && (x / ${LONG_RUNNING}) % 2 == 1)[0]`, `${containerAt('e')}.name`);
+        const position = `(${f} % ${LONG_RUNNING})`;
+        const entry = `${containerAt(f)}.spec.ports[(${position} % 1000000) / 2]`;
+        const hostPort = `${position} % 2 == 1`;
+        const field = `(${hostPort} ? 'hostPort' : 'containerPort')`;
+        const what = `${hostPort} ? 'hostPort' : 'port'`;
+        const port = `string(${hostPort} ? ${entry}.hostPort : ${entry}.containerPort)`;
+        const protocol = `${entry}.?protocol.orValue('TCP').upperAscii()`;
+        const path = `${containerAt(f)}.path + '.ports[' + string((${position} % 1000000) / 2) + '].' + ${field}`;
+        const name = `${containerAt(f)}.name`;
+        return celText`containers '${earlier}' and '${name}' both declare ${what} ${port}/${protocol} and run at the same time: the pod shares one network namespace, so the second to bind fails with 'address already in use' and crash-loops. Fix: Move '${name}' to another ${what} (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`;
       },
     },
   ],
 };
-
-/** Every declared containerPort and hostPort, in the engine's order: containers in start order, ports in order, containerPort before hostPort. */
-function declaredPorts(pod: PodView): string {
-  const entry = (field: 'containerPort' | 'hostPort', offset: number) =>
-    `(has(p.${field}) && p.${field} > 0 ? [${record({
-      pos: `cp * 1000000 + j * 2 + ${offset}`,
-      cpos: 'cp',
-      lr: "c.kind != 'init'",
-      cname: 'c.name',
-      field: `'${field}'`,
-      port: `p.${field}`,
-      protocol: "p.?protocol.orValue('TCP').upperAscii()",
-      key: `'${field}/' + string(p.${field}) + '/' + p.?protocol.orValue('TCP').upperAscii()`,
-      path: `c.path + '.ports[' + string(j) + '].${field}'`,
-    })}] : [])`;
-  return (
-    `${pod.containers}.map(c, [c.kind == 'regular' ? c.first + c.index : c.index].map(cp, ` +
-    `c.spec.?ports.orValue([]).transformList(j, p, ${entry('containerPort', 0)} + ${entry('hostPort', 1)}).flatten())[0]).flatten()`
-  );
-}
 
 function portsOf(container: ContainerModel): DeclaredPort[] {
   const ports = Array.isArray(container.spec.ports) ? container.spec.ports : [];
