@@ -6,6 +6,7 @@ import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../policy/errors.js';
 import type { Policy, RuleSettings } from '../policy/policy.js';
 import { exemptionVariables } from './exemptions.js';
+import { migrationPolicies } from './migration-policy.js';
 import { bind, str } from './expr.js';
 import { NEW_OBJECT, OLD_OBJECT, podVariables, podView, type CelVariable, type ObjectRoot, type PodView } from './pod.js';
 
@@ -23,7 +24,9 @@ export interface CompileOptions {
   minKubeletVersion: KubeVersion;
   /** Caps the actions the way the webhook's modes do: `warn` never denies, `audit` only records. */
   mode: AdmissionMode;
-  /** Namespaces to leave alone besides kube-system: the one podpatterns is installed in, and any others. */
+  /** The namespace podpatterns is installed in: left alone, like kube-system. */
+  releaseNamespace: string;
+  /** Further namespaces to leave alone. */
   excludedNamespaces: readonly string[];
 }
 
@@ -35,11 +38,13 @@ export interface SkippedRule {
 }
 
 export interface Compilation {
-  /** Policies and their bindings, each policy followed by its binding. */
+  /** Policies and their bindings, each policy followed by its binding; the migration's last. */
   objects: KubeObject[];
   /** Ids of the rules that became policies. */
   compiled: string[];
   skipped: SkippedRule[];
+  /** Why the sidecar migration has no policy (MutatingAdmissionPolicy needs 1.36, the policy turns it off, …). */
+  migrationSkipped?: string;
 }
 
 /**
@@ -69,6 +74,15 @@ export function compilePolicies(rules: readonly Rule[], policy: Policy, options:
     result.objects.push(...compileRule(rule, settings, form, options));
     result.compiled.push(rule.id);
   }
+  const migration = migrationPolicies({
+    kubernetesVersion: options.kubernetesVersion,
+    minKubeletVersion: options.minKubeletVersion,
+    migration: policy.migration,
+    releaseNamespace: options.releaseNamespace,
+    excludedNamespaces: options.excludedNamespaces,
+  });
+  result.objects.push(...(migration.objects as KubeObject[]));
+  if (migration.skipped !== undefined) result.migrationSkipped = migration.skipped;
   return result;
 }
 
@@ -177,7 +191,7 @@ function messageExpression(rule: Rule, check: CelCheck, findings: string, pod: P
 }
 
 function binding(name: string, rule: Rule, actions: ValidationAction[], options: CompileOptions): KubeObject {
-  const excluded = [...new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...options.excludedNamespaces])];
+  const excluded = [...new Set([...ALWAYS_EXCLUDED_NAMESPACES, options.releaseNamespace, ...options.excludedNamespaces])];
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicyBinding',

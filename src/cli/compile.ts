@@ -25,7 +25,7 @@ export const DEFAULT_RELEASE_NAMESPACE = 'podpatterns';
 export function registerCompile(program: Command): void {
   program
     .command('compile')
-    .description('Print the rules as in-tree ValidatingAdmissionPolicies and bindings for a cluster (podpatterns compile | kubectl apply -f -)')
+    .description('Print the rules as in-tree ValidatingAdmissionPolicies, and the sidecar migration as a MutatingAdmissionPolicy on 1.36+, for a cluster (podpatterns compile | kubectl apply -f -)')
     .option('--kubernetes-version <X.Y>', `API server version of the cluster (default ${formatVersion(NEWEST_KNOWN_VERSION)}; 1.30 or newer)`, parseVersionFlag)
     .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version)', parseVersionFlag)
     .option('--policy <file>', 'policy file: rules to turn off, severities, rule options, exemptions')
@@ -37,6 +37,7 @@ export function registerCompile(program: Command): void {
       const compilation = await compile(flags);
       process.stdout.write(render(compilation, flags));
       for (const skipped of compilation.skipped) process.stderr.write(`podpatterns compile: ${skipped.rule} not compiled (${skipped.why}): ${skipped.reason}\n`);
+      if (compilation.migrationSkipped) process.stderr.write(`podpatterns compile: no sidecar migration policy: ${compilation.migrationSkipped}\n`);
       process.exitCode = EXIT_OK;
     });
 }
@@ -55,7 +56,8 @@ async function compile(flags: CompileFlags): Promise<Compilation & { options: Co
     kubernetesVersion,
     minKubeletVersion,
     mode: flags.mode,
-    excludedNamespaces: [flags.namespace, ...(flags.excludeNamespace ?? [])],
+    releaseNamespace: flags.namespace,
+    excludedNamespaces: flags.excludeNamespace ?? [],
   };
   return { ...compilePolicies(ALL_RULES, policy, options), options };
 }
@@ -68,6 +70,7 @@ export function render(compilation: Compilation & { options: CompileOptions }, f
     `# podpatterns compile: Kubernetes ${formatVersion(options.kubernetesVersion)}, kubelets from ${formatVersion(options.minKubeletVersion)}, mode ${options.mode}`,
     `# compiled: ${compilation.compiled.join(', ') || 'none'}`,
     ...compilation.skipped.map((skipped) => `# not compiled: ${skipped.rule} (${skipped.why}): ${skipped.reason}`),
+    compilation.migrationSkipped ? `# no sidecar migration policy: ${compilation.migrationSkipped}` : '# sidecar migration: the policies named podpatterns-sidecar-migration',
   ];
   const documents = compilation.objects.map((object) => `---\n${stringify(object, { lineWidth: 0 })}`);
   return `${header.join('\n')}\n${documents.join('')}`;

@@ -13,7 +13,7 @@ import { E2eHarness } from './harness.js';
 import { exampleCases, realWorldCases, REAL_WORLD_DIR, seedCases, SEEDS_DIR, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
 import { compiledObjects, runDifferential, scopePolicies, summary, type CompileSettings, type DifferentialReport } from './support/cel-differential.js';
 import { waitFor } from './support/network.js';
-import { collectionPath, rawRequest } from './support/raw-api.js';
+import { RawApi } from './support/raw-api.js';
 
 const run = promisify(execFile);
 
@@ -22,6 +22,7 @@ const run = promisify(execFile);
 const harness = await E2eHarness.start('cel-compile');
 const auditLog = harness.cluster.auditLog;
 const plain = harness.namespace('plain');
+const raw = new RawApi(harness.clients.config);
 const installed: KubeObject[] = [];
 let configurations = 0;
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const object of installed.reverse()) await rawRequest(harness.clients.config, 'DELETE', objectPath(object));
+  for (const object of installed.reverse()) await raw.send('DELETE', objectPath(object));
 });
 
 function objectPath(object: KubeObject): string {
@@ -51,13 +52,14 @@ async function install(settings: CompileSettings, probe: KubeObject): Promise<In
   await harness.createNamespaces(namespace);
   const objects = scopePolicies(await compiledObjects(harness.cluster, settings), tag, harness.cluster.runId, namespace);
   for (const object of objects) {
-    const answer = await rawRequest(harness.clients.config, 'POST', objectPath({ kind: object.kind }), object);
+    const answer = await raw.send('POST', objectPath({ kind: object.kind }), object);
     if (answer.status >= 300) throw new Error(`creating ${object.kind} ${object.metadata?.name}: ${JSON.stringify(answer.body)}`);
     installed.push(object);
   }
   // The API server reads policies through an informer: wait until the probe, which some rule flags, is denied or warned about.
   await waitFor(`compiled policies in force in ${namespace}`, async () => {
-    const answer = await rawRequest(harness.clients.config, 'POST', `${collectionPath(probe.kind!, namespace)}?dryRun=All`, { ...probe, metadata: { name: 'probe', namespace } });
+    const named: KubeObject = { ...probe, metadata: { name: 'probe', namespace } };
+    const answer = await raw.create(namespace, named, { dryRun: true });
     const message = isObject(answer.body) ? String(answer.body.message) : '';
     return message.includes('ValidatingAdmissionPolicy') || answer.warnings.some((warning) => warning.includes('ValidatingAdmissionPolicy')) ? true : undefined;
   }, { timeoutMs: 30_000, intervalMs: 250 });

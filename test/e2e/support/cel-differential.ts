@@ -12,7 +12,7 @@ import { readAuditEvents, type AuditEvent } from './audit-log.js';
 import type { DifferentialCase } from './cel-cases.js';
 import { RUN_LABEL, type Clients, type E2eCluster } from './cluster.js';
 import { waitFor } from './network.js';
-import { collectionPath, rawRequest } from './raw-api.js';
+import { RawApi } from './raw-api.js';
 
 /** What a rule did to an object: denied it, warned, only recorded it (audit) — absent when it found nothing. */
 export type Verdict = 'deny' | 'warn' | 'audit';
@@ -123,18 +123,23 @@ export async function runDifferential(options: DifferentialOptions): Promise<Dif
   const { cases, prefix } = options;
   const named = cases.map((entry, index) => ({ entry, name: `${prefix}-${index}`, object: placed(entry.object, `${prefix}-${index}`, options.namespace) }));
   const engine = await engineVerdicts(options, named.map(({ object }) => object));
+  const raw = new RawApi(options.clients.config);
   const outcomes: CaseOutcome[] = [];
   await inBatches(named, 4, async ({ entry, name, object }) => {
     const outcome: CaseOutcome = { case: entry, name, engine: engine.get(name) ?? new Map(), cel: new Map(), celMessages: new Map(), engineMessages: new Map() };
     outcomes.push(outcome);
-    const kind = object.kind!;
-    const plain = await rawRequest(options.clients.config, 'POST', `${collectionPath(kind, options.plainNamespace)}?dryRun=All`, { ...object, metadata: { ...object.metadata, namespace: options.plainNamespace } });
+    if (!RawApi.serves(object)) {
+      outcome.rejected = `${object.apiVersion} ${object.kind} is not served`;
+      return;
+    }
+    const plainObject: KubeObject = { ...object, metadata: { ...object.metadata, namespace: options.plainNamespace } };
+    const plain = await raw.create(options.plainNamespace, plainObject, { dryRun: true });
     if (plain.status >= 300) {
       outcome.rejected = `${plain.status} ${isObject(plain.body) ? String(plain.body.message) : String(plain.body)}`;
       return;
     }
     outcome.engineMessages = engineTexts(options, { ...(plain.body as KubeObject), metadata: { ...(plain.body as KubeObject).metadata, namespace: options.namespace } });
-    const answer = await rawRequest(options.clients.config, 'POST', `${collectionPath(kind, options.namespace)}?dryRun=All`, object);
+    const answer = await raw.create(options.namespace, object, { dryRun: true });
     if (answer.status >= 300) outcome.denial = isObject(answer.body) ? String(answer.body.message) : String(answer.body);
   });
   outcomes.sort((a, b) => Number(a.name.slice(prefix.length + 1)) - Number(b.name.slice(prefix.length + 1)));
