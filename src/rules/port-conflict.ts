@@ -132,14 +132,18 @@ const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
 };
 
 /**
- * Each declared port is one int code: its key (field, protocol, port), whether its container runs for the rest
- * of the pod's life (a native sidecar or a regular container), and its position (section, container index,
- * port index, field, in the engine's order). An entry conflicts when an earlier entry declares the same key
- * in a container that runs for the rest of the pod's life: exactly the earlier containers runTogether()
- * accepts, since a regular init container exits before anything after it starts; the first such entry names
- * the earlier container, as in evaluate(). The search uses the list functions the API server runs natively
- * (indexOf, distinct, regular expressions); a pod with more than SMALL entries is searched in 100 buckets by
- * key, so no variable passes the per-expression cost limit (a duplicate always lands in its original's bucket).
+ * Each declared containerPort is one int code: its key (protocol and port), whether its container runs for
+ * the rest of the pod's life (a native sidecar or a regular container), and its position (section, container
+ * index, port index: the engine's order). An entry conflicts when an earlier entry declares the same key in a
+ * container that runs for the rest of the pod's life: exactly the earlier containers runTogether() accepts,
+ * since a regular init container exits before anything after it starts; the first such entry names the
+ * earlier container, as in evaluate(). hostPorts are left out: the only duplicates the rule reports, two
+ * entries of `containers`, are rejected by the API server before any admission policy runs.
+ *
+ * The search uses list functions the API server runs natively (indexOf, distinct). A pod with more than
+ * SMALL entries is searched in 100 buckets by key, sorted out of one token string by a regular expression
+ * (native and linear), so no variable passes the per-expression cost limit: a duplicate always lands in its
+ * original's bucket.
  */
 const SMALL = 400;
 /** The 100 token buckets are searched in this many variables, each within the per-expression cost limit. */
@@ -148,18 +152,12 @@ const KEY = 8_589_934_592; // 2^33: above the key, the long-running bit (2^32) a
 const LONG_RUNNING = 4_294_967_296; // 2^32
 const PROTOCOLS = "{'TCP': 0, 'UDP': 1, 'SCTP': 2}";
 
-/** The int key of port entry `p` for `field`: field, protocol and port in disjoint bits. */
-function portKey(field: 'containerPort' | 'hostPort'): string {
-  return `${field === 'hostPort' ? 1 << 20 : 0} + ${PROTOCOLS}[?p.?protocol.orValue('TCP').upperAscii()].orValue(3) * 131072 + p.${field}`;
-}
-
-/** The codes of container `c`'s entries, each key once (dedupeWithinContainer keeps the first). */
+/** The codes of container `c`'s containerPorts, each key once (dedupeWithinContainer keeps the first). */
 function codesOf(c: string): string {
-  const position = `((${c}.section == 'initContainers' ? 0 : 1000) + ${c}.index) * 1000000 + j * 2`;
+  const key = `${PROTOCOLS}[?p.?protocol.orValue('TCP').upperAscii()].orValue(3) * 131072 + p.containerPort`;
+  const position = `((${c}.section == 'initContainers' ? 0 : 1000) + ${c}.index) * 1000000 + j`;
   const lr = `(${c}.kind != 'init' ? ${LONG_RUNNING} : 0)`;
-  const entry = (field: 'containerPort' | 'hostPort', offset: number) =>
-    `(has(p.${field}) && p.${field} > 0 ? [(${portKey(field)}) * ${KEY} + ${lr} + ${position} + ${offset}] : [])`;
-  const codes = `${c}.spec.?ports.orValue([]).transformList(j, p, ${entry('containerPort', 0)} + ${entry('hostPort', 1)}).flatten()`;
+  const codes = `${c}.spec.?ports.orValue([]).transformList(j, p, has(p.containerPort) && p.containerPort > 0 ? [(${key}) * ${KEY} + ${lr} + ${position}] : []).flatten()`;
   return bind('cs', codes, bind('ks', `cs.map(x, x / ${KEY})`, 'size(ks.distinct()) == size(ks) ? cs : lists.range(size(cs)).filter(i, ks.indexOf(ks[i]) == i).map(i, cs[i])'));
 }
 
@@ -177,8 +175,7 @@ function containerOf(pod: PodView, code: string): string {
 const portConflictCel: CelForm = {
   variables: (pod) => [
     { name: 'portCodes', expression: `${pod.containers}.map(c, ${codesOf('c')}).flatten()` },
-    // Large pods: each code as a token `,<key + 10^7, 8 digits>:<code>` in one string, so the API server's
-    // regular expressions (native and linear) sort the tokens into 100 buckets by the key's last two digits.
+    // Large pods: each code as a token `,<key + 10^7, 8 digits>:<code>` in one string, for the buckets.
     { name: 'portTokens', expression: `${pod.own('portCodes')}.map(x, ',' + string(x / ${KEY} + 10000000) + ':' + string(x)).join('')` },
     ...Array.from({ length: TOKEN_GROUPS }, (_, group) => ({
       name: `conflicts${group}`,
@@ -200,18 +197,15 @@ const portConflictCel: CelForm = {
       key: (f, pod) => `${containerOf(pod, f)}.name + '/' + string(${f} % ${LONG_RUNNING})`,
       order: (f) => `${f} % ${LONG_RUNNING}`,
       text: (f, pod) => {
-        const containerAt = (code: string) => containerOf(pod, code);
-        const earlier = bind('e', `${pod.own('portCodes')}.filter(x, x / ${KEY} == ${f} / ${KEY} && (x / ${LONG_RUNNING}) % 2 == 1)[0]`, `${containerAt('e')}.name`);
-        const position = `(${f} % ${LONG_RUNNING})`;
-        const entry = `${containerAt(f)}.spec.ports[(${position} % 1000000) / 2]`;
-        const hostPort = `${position} % 2 == 1`;
-        const field = `(${hostPort} ? 'hostPort' : 'containerPort')`;
-        const what = `${hostPort} ? 'hostPort' : 'port'`;
-        const port = `string(${hostPort} ? ${entry}.hostPort : ${entry}.containerPort)`;
+        const container = containerOf(pod, f);
+        const earlier = bind('e', `${pod.own('portCodes')}.filter(x, x / ${KEY} == ${f} / ${KEY} && (x / ${LONG_RUNNING}) % 2 == 1)[0]`, `${containerOf(pod, 'e')}.name`);
+        const index = `(${f} % ${LONG_RUNNING}) % 1000000`;
+        const entry = `${container}.spec.ports[${index}]`;
+        const port = `string(${entry}.containerPort)`;
         const protocol = `${entry}.?protocol.orValue('TCP').upperAscii()`;
-        const path = `${containerAt(f)}.path + '.ports[' + string((${position} % 1000000) / 2) + '].' + ${field}`;
-        const name = `${containerAt(f)}.name`;
-        return celText`containers '${earlier}' and '${name}' both declare ${what} ${port}/${protocol} and run at the same time: the pod shares one network namespace, so the second to bind fails with 'address already in use' and crash-loops. Fix: Move '${name}' to another ${what} (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`;
+        const path = `${container}.path + '.ports[' + string(${index}) + '].containerPort'`;
+        const name = `${container}.name`;
+        return celText`containers '${earlier}' and '${name}' both declare port ${port}/${protocol} and run at the same time: they share the pod's network namespace, so if both listen on it the second to bind fails with 'address already in use' and usually crash-loops. Fix: Move '${name}' to another port (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`;
       },
     },
   ],

@@ -153,9 +153,6 @@ const preStopCel: CelForm = {
       findings: (pod) => {
         const grace = `${pod.spec}.?terminationGracePeriodSeconds.orValue(${DEFAULT_GRACE_SECONDS})`;
         const hook = "c.spec.?lifecycle.?preStop";
-        const sleepHook = bind('s', `${hook}.?sleep.?seconds.orValue(-1)`, `s < 0 ? [] : [${record({
-          name: 'c.name', path: "c.path + '.lifecycle.preStop.sleep.seconds'", finite: 'true', seconds: 'double(s)', construct: "'sleep.seconds: ' + string(s)",
-        })}]`);
         const execHook = bind('pieces', certainPieces(celScriptOf(`${hook}.?exec.?command.orValue([])`, '[]')), bind('sleeps', 'pieces.filter(p, p.matches(' + str(SLEEP_COMMAND.source) + '))',
           `size(sleeps) == 0 ? [] : ${bind('durations', `sleeps.map(p, ${durationOf('p')})`, `[${record({
             name: 'c.name',
@@ -164,7 +161,8 @@ const preStopCel: CelForm = {
             seconds: 'durations.filter(d, d >= 0.0).sum()',
             construct: "sleeps.join('; ')",
           })}]`)}`));
-        const delays = `${pod.longRunning}.map(c, ${hook}.hasValue() ? (${hook}.?sleep.?seconds.hasValue() ? ${sleepHook} : ${hook}.?exec.hasValue() ? ${execHook} : []) : [])`;
+        // A sleep action longer than the grace period is rejected by the API server before any policy runs.
+        const delays = `${pod.longRunning}.map(c, ${hook}.?exec.hasValue() && !${hook}.?sleep.?seconds.hasValue() ? ${execHook} : [])`;
         return bind('grace', grace, `${delays}.filter(d, size(d) > 0).map(d, d[0]).filter(d, !d.finite || d.seconds > double(grace))`);
       },
       key: (f) => `${f}.name + '/' + ${f}.path`,

@@ -151,7 +151,7 @@ const privilegedSidecarCel: CelForm = {
       },
       key: (f) => `${f}.name + '/' + ${f}.path`,
       text: (f) =>
-        celText`sidecar '${`${f}.name`}' runs with ${`${f}.what`}, which lets it ${`${f}.power`}: a bug or exploit in this helper is a compromise of ${`${f}.what.startsWith('privileged') ? 'the node' : "the app's traffic or the node"`}, not just of the sidecar. Fix: Remove ${`${f}.what`} from ${`${f}.cpath`}.securityContext; do one-time setup that needs it (iptables, sysctls) in an init container or a CNI plugin, and add back only the narrow capability '${`${f}.name`}' really uses.`,
+        celText`sidecar '${`${f}.name`}' runs with ${`${f}.what`}, which lets it ${`${f}.power`}: a bug or exploit in this helper is a compromise of ${`${f}.what.startsWith('privileged') || ${f}.what.contains('SYS_ADMIN') ? 'the node' : "the app's traffic"`}, not just of the sidecar. Fix: Remove ${`${f}.what`} from ${`${f}.cpath`}.securityContext; do one-time setup that needs it (iptables, sysctls) in an init container or a CNI plugin, and add back only the narrow capability '${`${f}.name`}' really uses.`,
     },
   ],
 };
