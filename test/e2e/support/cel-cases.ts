@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Rule } from '../../../src/engine/types.js';
+import { AFTER_003, BEFORE_003, CLASSIC_000, deployment, ISTIO_POD_002, job, logShipperPod001, NATIVE_000 } from '../../migration/seed-examples.js';
 import { isObject, type KubeObject } from '../../../src/model/kube.js';
 import { POD_BEARING_KINDS, objectsIn } from '../../../src/model/workload.js';
 import { REPO_ROOT } from './settings.js';
@@ -27,17 +28,28 @@ export function realWorldCases(directory = REAL_WORLD_DIR): DifferentialCase[] {
 }
 
 /**
- * The seed articles' manifests that parse as printed: a block from an `apiVersion:` line to the next line
- * that is neither YAML nor blank. Articles whose text lost its indentation yield objects without a pod spec,
- * which are left out.
+ * The seed articles' manifests: the examples transcribed in test/migration/seed-examples.ts (the articles' text
+ * lost its indentation in places), and every block that parses as printed, from an `apiVersion:` line to the
+ * next line that is neither YAML nor blank (blocks without a pod spec are left out).
  */
 export function seedCases(directory = SEEDS_DIR): DifferentialCase[] {
   if (!existsSync(directory)) return [];
-  return readdirSync(directory)
+  const transcribed: Array<[string, string]> = [
+    ['000 classic Deployment', deployment(CLASSIC_000)],
+    ['000 native Deployment', deployment(NATIVE_000)],
+    ['000 classic, in a Job', job(CLASSIC_000)],
+    ['000 native, in a Job', job(NATIVE_000)],
+    ['003 before', job(BEFORE_003)],
+    ['003 after', job(AFTER_003)],
+    ['001 log-shipping Pod', logShipperPod001()],
+    ['002 Istio-injected Pod', ISTIO_POD_002],
+  ];
+  const printed = readdirSync(directory)
     .filter((file) => file.endsWith('.txt'))
     .sort()
     .flatMap((file) => yamlBlocks(readFileSync(join(directory, file), 'utf8')).flatMap((block, index) => podBearing(block, `seeds/${file}#${index}`)))
     .filter(({ object }) => hasContainers(object));
+  return [...transcribed.flatMap(([name, text]) => podBearing(text, `seed ${name}`)), ...printed];
 }
 
 /** Every rule's bad and fixed README example. */
