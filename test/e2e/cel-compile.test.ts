@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isObject, type KubeObject } from '../../src/model/kube.js';
@@ -10,6 +11,9 @@ import { ALL_RULES } from '../../src/rules/index.js';
 import { kubectlPath } from '../support/helm.js';
 import { runPodpatterns } from './cluster-audit/run.js';
 import { E2eHarness } from './harness.js';
+import { auditEventOfCreate } from './support/audit-log.js';
+import { refusal } from './support/cluster.js';
+import { conflictingContainers, deployment, pod } from './support/manifests.js';
 import { exampleCases, realWorldCases, REAL_WORLD_DIR, seedCases, SEEDS_DIR, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
 import { compiledObjects, runDifferential, scopePolicies, summary, type CompileSettings, type DifferentialReport } from './support/cel-differential.js';
 import { waitFor } from './support/network.js';
@@ -34,6 +38,27 @@ afterAll(async () => {
   for (const object of installed.reverse()) await raw.send('DELETE', objectPath(object));
 });
 
+/**
+ * The API server loads policies through an informer, one by one: waits until every compiled rule's policy
+ * acts on the rule's own flagged example, as the audit log records it.
+ */
+async function untilInForce(namespace: string, policyRules: Map<string, string>): Promise<void> {
+  const waiting = new Set(policyRules.values());
+  let attempt = 0;
+  await waitFor(`compiled policies in force in ${namespace}`, async () => {
+    for (const rule of [...waiting]) {
+      const example = exampleCases(ALL_RULES).find((entry) => entry.source === `example ${rule} bad#0`)!.object;
+      const name = `probe-${rule}-${++attempt}`;
+      const object: KubeObject = { ...example, metadata: { ...example.metadata, name, namespace } };
+      await raw.create(namespace, object, { dryRun: true });
+      const event = await auditEventOfCreate(auditLog!, { resource: `${object.kind!.toLowerCase()}s`, namespace, name });
+      const failures = JSON.parse(event.annotations?.['validation.policy.admission.k8s.io/validation_failure'] ?? '[]') as Array<{ policy: string }>;
+      if (failures.some((failure) => policyRules.get(failure.policy) === rule)) waiting.delete(rule);
+    }
+    return waiting.size === 0 ? true : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+}
+
 function objectPath(object: KubeObject): string {
   const plural = object.kind === 'ValidatingAdmissionPolicy' ? 'validatingadmissionpolicies' : 'validatingadmissionpolicybindings';
   return `/apis/admissionregistration.k8s.io/v1/${plural}${object.metadata?.name ? `/${object.metadata.name}` : ''}`;
@@ -45,36 +70,50 @@ interface Installed {
   objects: KubeObject[];
 }
 
-/** Compiles for the settings, creates the policies bound to a namespace of their own and waits until they are in force. */
-async function install(settings: CompileSettings, probe: KubeObject): Promise<Installed> {
+/**
+ * Compiles for the settings, creates the policies bound to a namespace of their own (after `prepare` has put
+ * what it needs there) and waits until they are in force.
+ */
+async function install(settings: CompileSettings, prepare?: (namespace: string) => Promise<void>): Promise<Installed> {
   const tag = `c${++configurations}-${harness.cluster.runId}`;
   const namespace = harness.namespace(`compiled${configurations}`);
   await harness.createNamespaces(namespace);
+  await prepare?.(namespace);
   const objects = scopePolicies(await compiledObjects(harness.cluster, settings), tag, harness.cluster.runId, namespace);
   for (const object of objects) {
     const answer = await raw.send('POST', objectPath({ kind: object.kind }), object);
     if (answer.status >= 300) throw new Error(`creating ${object.kind} ${object.metadata?.name}: ${JSON.stringify(answer.body)}`);
     installed.push(object);
   }
-  // The API server reads policies through an informer: wait until the probe, which some rule flags, is denied or warned about.
-  await waitFor(`compiled policies in force in ${namespace}`, async () => {
-    const named: KubeObject = { ...probe, metadata: { name: 'probe', namespace } };
-    const answer = await raw.create(namespace, named, { dryRun: true });
-    const message = isObject(answer.body) ? String(answer.body.message) : '';
-    return message.includes('ValidatingAdmissionPolicy') || answer.warnings.some((warning) => warning.includes('ValidatingAdmissionPolicy')) ? true : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 250 });
   // The sidecar migration's policies (its dry-run warning included) have their own end-to-end test.
   const policyRules = new Map(
     objects
       .filter((object) => object.kind === 'ValidatingAdmissionPolicy' && object.metadata!.labels!['podpatterns.io/rule'] !== 'sidecar-migration')
       .map((object) => [object.metadata!.name!, object.metadata!.labels!['podpatterns.io/rule']!]),
   );
+  await untilInForce(namespace, policyRules);
   return { namespace, policyRules, objects };
 }
 
+/** The port-conflict example with annotations on the object (or, for a Deployment, on its pod template). */
+function annotated(kind: 'Pod' | 'Deployment', annotations: Record<string, string>, source: string): DifferentialCase {
+  const containers = conflictingContainers();
+  const object = (kind === 'Pod' ? pod('exempt', containers) : deployment('exempt', containers)) as unknown as KubeObject & { spec: { template?: { metadata?: Record<string, unknown> } } };
+  if (kind === 'Pod') object.metadata = { ...object.metadata, annotations };
+  else object.spec.template!.metadata = { ...object.spec.template!.metadata, annotations };
+  return { source, object };
+}
+
+const EXEMPTION_CASES: DifferentialCase[] = [
+  annotated('Pod', { 'podpatterns.io/ignore': 'port-conflict', 'podpatterns.io/ignore-reason': 'load test' }, 'exemption: the rule named on a Pod'),
+  annotated('Pod', { 'podpatterns.io/ignore': '*' }, 'exemption: every rule on a Pod'),
+  annotated('Pod', { 'podpatterns.io/ignore': ' unpinned-image , port-conflict ' }, 'exemption: a list with spaces'),
+  annotated('Pod', { 'podpatterns.io/ignore': 'unpinned-image' }, 'exemption: another rule only'),
+  annotated('Deployment', { 'podpatterns.io/ignore': 'all' }, "exemption: every rule on a Deployment's pod template"),
+];
+
 async function differential(settings: CompileSettings, policy: Policy, cases: DifferentialCase[], label: string): Promise<DifferentialReport> {
-  const probe = cases.find((entry) => entry.source === 'example port-conflict bad#0')!.object;
-  const { namespace, policyRules } = await install(settings, probe);
+  const { namespace, policyRules } = await install(settings);
   const report = await runDifferential({
     cluster: harness.cluster,
     clients: harness.clients,
@@ -113,7 +152,7 @@ describe.skipIf(!auditLog)('podpatterns compile on the real API server', () => {
   });
 
   it('agrees with podpatterns audit on every real-world object, seed and README example: zero disagreements', async () => {
-    const cases = [...realWorldCases(), ...seedCases(), ...exampleCases(ALL_RULES)];
+    const cases = [...realWorldCases(), ...seedCases(), ...exampleCases(ALL_RULES), ...EXEMPTION_CASES];
     const report = await differential({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce' }, defaultPolicy(ALL_RULES), cases, 'Kubernetes 1.37, default policy');
     expect(report.comparisons).toBeGreaterThan(cases.length);
     expect(report.findings).toBeGreaterThan(0);
@@ -146,6 +185,58 @@ describe.skipIf(!auditLog)('podpatterns compile on the real API server', () => {
     expect(report.outcomes.find((outcome) => outcome.case.source === 'example port-conflict bad#0')!.cel.get('port-conflict')).toBe('warn');
     expect(report.disagreements).toEqual([]);
     expect(report.messageMismatches).toEqual([]);
+  });
+
+  it('compiles native-sidecar-unsupported for kubelets older than 1.29 and agrees with audit there too', async () => {
+    const cases = [...exampleCases(ALL_RULES), ...seedCases(), ...realWorldCases().filter((entry) => JSON.stringify(entry.object).includes('"restartPolicy":"Always"'))];
+    const report = await differential({ kubernetesVersion: '1.37', minKubeletVersion: '1.28', mode: 'enforce' }, defaultPolicy(ALL_RULES), cases, 'Kubernetes 1.37, kubelets from 1.28');
+    expect(report.compiledRules).toContain('native-sidecar-unsupported');
+    expect(report.outcomes.some((outcome) => outcome.cel.get('native-sidecar-unsupported') === 'deny')).toBe(true);
+    expect(report.disagreements).toEqual([]);
+    expect(report.messageMismatches).toEqual([]);
+  });
+
+  it('records an exemption by annotation as the audit annotation of the policy it skipped', async () => {
+    const { namespace } = await install({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce' });
+    const exempted = annotated('Pod', { 'podpatterns.io/ignore': 'port-conflict', 'podpatterns.io/ignore-reason': 'load test' }, 'exempted').object;
+    const object: KubeObject = { ...exempted, metadata: { ...exempted.metadata, name: 'exempted', namespace } };
+    expect((await raw.create(namespace, object, { dryRun: true })).status).toBe(201);
+    const event = await auditEventOfCreate(auditLog!, { resource: 'pods', namespace, name: 'exempted' });
+    const key = Object.keys(event.annotations ?? {}).find((name) => name.startsWith('podpatterns-port-conflict-') && name.endsWith('/exempted'));
+    expect(key).toBeDefined();
+    expect(event.annotations![key!]).toBe('port-conflict skipped: podpatterns.io/ignore annotation, reason: load test');
+  });
+});
+
+describe.skipIf(!auditLog)('compiled policies on UPDATE (ratcheting)', () => {
+  let namespace: string;
+
+  beforeAll(async () => {
+    // The Deployment is stored before the policies exist, as on a cluster that had it before podpatterns.
+    ({ namespace } = await install({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce' }, async (target) => {
+      await harness.clients.apps.createNamespacedDeployment({ namespace: target, body: deployment('legacy', conflictingContainers()) });
+    }));
+  });
+
+  it('admits an UPDATE of a Deployment whose conflict predates it', async () => {
+    const patched = await harness.clients.apps.patchNamespacedDeploymentWithHttpInfo(
+      { namespace, name: 'legacy', body: { spec: { replicas: 3 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(patched.httpStatusCode).toBe(200);
+    expect(patched.data.spec?.replicas).toBe(3);
+  });
+
+  it('denies an UPDATE that adds a new conflict, naming it', async () => {
+    const containers = [...conflictingContainers(), { name: 'debug', image: 'registry.example.com/debug:1.0.0', ports: [{ containerPort: 9000 }, { containerPort: 8080 }] }];
+    const refused = await refusal(
+      harness.clients.apps.patchNamespacedDeployment(
+        { namespace, name: 'legacy', body: { spec: { template: { spec: { containers } } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(refused.code).toBe(403);
+    expect(refused.message).toContain("port-conflict: containers 'app' and 'debug' both declare port 8080/TCP");
   });
 });
 
