@@ -5,7 +5,7 @@ import type { KubeObject } from '../model/kube.js';
 import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../policy/errors.js';
 import type { Policy, RuleSettings } from '../policy/policy.js';
-import { exemptionVariables } from './exemptions.js';
+import { DEFAULT_CEL_EXEMPTIONS, exemptionVariables, type CelExemptions } from './exemptions.js';
 import { migrationPolicies } from './migration-policy.js';
 import { bind, str } from './expr.js';
 import { NEW_OBJECT, OLD_OBJECT, podVariables, podView, type CelVariable, type ObjectRoot, type PodView } from './pod.js';
@@ -28,6 +28,8 @@ export interface CompileOptions {
   releaseNamespace: string;
   /** Further namespaces to leave alone. */
   excludedNamespaces: readonly string[];
+  /** When exemption expiry is judged (epoch milliseconds; default now): entries expired by then are left out. */
+  now?: number;
 }
 
 export interface SkippedRule {
@@ -71,7 +73,7 @@ export function compilePolicies(rules: readonly Rule[], policy: Policy, options:
       result.skipped.push({ rule: rule.id, why: form.unavailable, reason: form.reason });
       continue;
     }
-    result.objects.push(...compileRule(rule, settings, form, options));
+    result.objects.push(...compileRule(rule, settings, form, options, exemptionsOf(policy)));
     result.compiled.push(rule.id);
   }
   const migration = migrationPolicies({
@@ -93,7 +95,12 @@ export function validationActions(severity: Severity, mode: AdmissionMode): Vali
   return ['Warn', 'Audit'];
 }
 
-function compileRule(rule: Rule, settings: RuleSettings, form: CelForm, options: CompileOptions): KubeObject[] {
+/** The policy file's exemptions block, when the policy has one. */
+function exemptionsOf(policy: Policy): CelExemptions {
+  return (policy as Policy & { exemptions?: CelExemptions }).exemptions ?? DEFAULT_CEL_EXEMPTIONS;
+}
+
+function compileRule(rule: Rule, settings: RuleSettings, form: CelForm, options: CompileOptions, exemptions: CelExemptions): KubeObject[] {
   // A policy override of the severity wins over the verdict a rule picks per finding (as in the engine).
   const overridden = settings.severity !== rule.defaultSeverity;
   const groups = new Map<Severity, CelCheck[]>();
@@ -106,7 +113,7 @@ function compileRule(rule: Rule, settings: RuleSettings, form: CelForm, options:
     // The policy of the rule's configured verdict keeps the plain name; a second verdict gets a suffix.
     const name = `${NAME_PREFIX}${rule.id}${groups.size > 1 && severity !== settings.severity ? `-${severity}` : ''}`;
     const actions = validationActions(severity, options.mode);
-    objects.push(validatingPolicy(name, rule, form, checks, actions, options), binding(name, rule, actions, options));
+    objects.push(validatingPolicy(name, rule, form, checks, actions, options, exemptions), binding(name, rule, actions, options));
   }
   return objects;
 }
@@ -128,11 +135,20 @@ function metadata(name: string, rule: Rule, options: CompileOptions): KubeObject
   };
 }
 
-function validatingPolicy(name: string, rule: Rule, form: CelForm, checks: CelCheck[], actions: ValidationAction[], options: CompileOptions): KubeObject {
+function validatingPolicy(
+  name: string,
+  rule: Rule,
+  form: CelForm,
+  checks: CelCheck[],
+  actions: ValidationAction[],
+  options: CompileOptions,
+  exemptions: CelExemptions,
+): KubeObject {
   // Ratcheting (src/admission/decision.ts): on UPDATE a deny finding the old object already had does not deny.
   const ratchet = actions.includes('Deny');
-  const variables: CelVariable[] = [...objectVariables(NEW_OBJECT, rule, form, checks)];
-  if (ratchet) variables.push(...objectVariables(OLD_OBJECT, rule, form, checks));
+  const now = options.now ?? Date.now();
+  const variables: CelVariable[] = [...objectVariables(NEW_OBJECT, rule, form, checks, exemptions, now)];
+  if (ratchet) variables.push(...objectVariables(OLD_OBJECT, rule, form, checks, exemptions, now));
   const validations = checks.map((check, index) => {
     const findings = `variables.findings${index}`;
     let open = findings;
@@ -170,11 +186,11 @@ function validatingPolicy(name: string, rule: Rule, form: CelForm, checks: CelCh
 }
 
 /** The shared pod variables, the rule's own, its exemption and its findings, for the object or the old object. */
-function objectVariables(root: ObjectRoot, rule: Rule, form: CelForm, checks: CelCheck[]): CelVariable[] {
+function objectVariables(root: ObjectRoot, rule: Rule, form: CelForm, checks: CelCheck[], exemptions: CelExemptions, now: number): CelVariable[] {
   const pod = podView(root);
   const own = (form.variables?.(pod) ?? []).map(({ name, expression }) => ({ name: pod.own(name).replace(/^variables\./, ''), expression }));
   const findings = checks.map((check, index) => ({ name: pod.own(`findings${index}`).replace(/^variables\./, ''), expression: check.findings(pod) }));
-  return [...podVariables(root), ...exemptionVariables(root, rule.id), ...own, ...findings];
+  return [...podVariables(root), ...exemptionVariables(root, rule.id, exemptions, now), ...own, ...findings];
 }
 
 /**

@@ -1,22 +1,77 @@
 import { IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION } from '../engine/engine.js';
-import { str } from './expr.js';
+import { str, strList } from './expr.js';
 import { podView, type CelVariable, type ObjectRoot } from './pod.js';
 
 /**
- * The engine's exemptions as CEL (src/engine/engine.ts ignoredRules): `podpatterns.io/ignore: "a,b"` (or `*`,
- * `all`) on the object or its pod template, the object's own annotation winning. `exempted` skips the rule;
- * `exemptionNote` is what the policy's audit annotation records.
+ * The policy file's `exemptions` block as the compiler reads it: who may exempt what (see the policy module).
+ * The central list is filtered per rule and for expiry when compiling: CEL has no clock, so an entry that
+ * expires later still applies until `podpatterns compile` runs again after its last day.
  */
-export function exemptionVariables(root: ObjectRoot, ruleId: string): CelVariable[] {
+export interface CelExemptions {
+  /** Honour `podpatterns.io/ignore` on objects and pod templates. */
+  annotations: boolean;
+  /** When not empty, the annotation is honoured only in these namespaces. */
+  namespaces: readonly string[];
+  list: ReadonlyArray<{
+    namespace: string;
+    kind?: string;
+    /** A glob: `*` any run of characters, `?` one character. */
+    name?: string;
+    rules: readonly string[];
+    reason: string;
+    /** The first instant it no longer applies, in epoch milliseconds. */
+    expires?: { date: string; endsAt: number };
+  }>;
+}
+
+/** The engine's behaviour before a policy says otherwise: annotations honoured everywhere, no central list. */
+export const DEFAULT_CEL_EXEMPTIONS: CelExemptions = { annotations: true, namespaces: [], list: [] };
+
+/**
+ * The engine's exemptions as CEL variables (src/engine/engine.ts): the first central entry that matches the
+ * request's namespace, the object's kind and name and names the rule; else `podpatterns.io/ignore: "a,b"` (or
+ * `*`, `all`) on the object or its pod template, the object's own annotation winning, where the policy honours
+ * annotations. `exempted` skips the rule; `exemptionNote` is what the policy's audit annotation records.
+ */
+export function exemptionVariables(root: ObjectRoot, ruleId: string, exemptions: CelExemptions, now: number): CelVariable[] {
   const pod = podView(root);
   const name = (variable: string) => pod.own(variable).replace(/^variables\./, '');
   const annotation = (key: string) => `${pod.objectAnnotations}[?${str(key)}].orValue(${pod.annotations}[?${str(key)}].orValue(''))`;
+  const objectName = `${pod.object}.metadata.?name.orValue(${pod.object}.metadata.?generateName.orValue(''))`;
+  const entries = exemptions.list.filter(
+    (entry) => (entry.rules.includes('*') || entry.rules.includes(ruleId)) && (entry.expires === undefined || now < entry.expires.endsAt),
+  );
+  const matching = entries.map((entry) =>
+    [
+      `request.namespace == ${str(entry.namespace)}`,
+      ...(entry.kind !== undefined ? [`${pod.object}.kind == ${str(entry.kind)}`] : []),
+      ...(entry.name !== undefined ? [`${objectName}.matches(${str(globToRe2(entry.name))})`] : []),
+    ].join(' && '),
+  );
+  const notes = entries.map(
+    (entry) =>
+      `${ruleId} skipped: policy exemption ${entry.namespace}/${entry.kind ?? '*'}/${entry.name ?? '*'}, reason: ${entry.reason}` +
+      (entry.expires ? ` (until ${entry.expires.date}; recompile after it)` : ''),
+  );
+  const honoured = !exemptions.annotations ? 'false' : exemptions.namespaces.length === 0 ? 'true' : `request.namespace in ${strList(exemptions.namespaces)}`;
+  const listNote = matching.reduceRight((otherwise, condition, index) => `${condition} ? ${str(notes[index]!)} : ${otherwise}`, "''");
   return [
-    { name: name('ignoreList'), expression: `${annotation(IGNORE_ANNOTATION)}.split(',').map(s, s.trim())` },
-    { name: name('exempted'), expression: `${pod.own('ignoreList')}.exists(s, s == '*' || s == 'all' || s == ${str(ruleId)})` },
+    { name: name('listExemption'), expression: matching.length === 0 ? "''" : listNote },
+    { name: name('ignoreList'), expression: `${honoured} ? ${annotation(IGNORE_ANNOTATION)}.split(',').map(s, s.trim()) : []` },
+    { name: name('annotationExempted'), expression: `${pod.own('ignoreList')}.exists(s, s == '*' || s == 'all' || s == ${str(ruleId)})` },
+    { name: name('exempted'), expression: `${pod.own('listExemption')} != '' || ${pod.own('annotationExempted')}` },
     {
       name: name('exemptionNote'),
-      expression: `${str(`${ruleId} skipped: ${IGNORE_ANNOTATION} annotation`)} + (${annotation(IGNORE_REASON_ANNOTATION)} != '' ? ', reason: ' + ${annotation(IGNORE_REASON_ANNOTATION)} : '')`,
+      expression:
+        `${pod.own('listExemption')} != '' ? ${pod.own('listExemption')} : ` +
+        `${str(`${ruleId} skipped: ${IGNORE_ANNOTATION} annotation`)} + (${annotation(IGNORE_REASON_ANNOTATION)}.trim() != '' ? ', reason: ' + ${annotation(IGNORE_REASON_ANNOTATION)}.trim() : '')`,
     },
   ];
+}
+
+/** An exemption's name glob as an anchored RE2 pattern: `*` any run of characters, `?` one, the rest literal. */
+export function globToRe2(glob: string): string {
+  let pattern = '';
+  for (const char of glob) pattern += char === '*' ? '.*' : char === '?' ? '.' : /[\\^$.|?*+()[\]{}]/.test(char) ? `\\${char}` : char;
+  return `(?s)^${pattern}$`;
 }

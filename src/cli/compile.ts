@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'yaml';
 import { ADMISSION_MODES, type AdmissionMode } from '../admission/mode.js';
 import { compilePolicies, VAP_SINCE, type Compilation, type CompileOptions } from '../cel/compile.js';
+import { DEFAULT_CEL_EXEMPTIONS, type CelExemptions } from '../cel/exemptions.js';
 import type { Rule } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
@@ -40,11 +41,12 @@ export function registerCompile(program: Command): void {
       process.stdout.write(render(compilation, flags));
       for (const skipped of compilation.skipped) process.stderr.write(`podpatterns compile: ${skipped.rule} not compiled (${skipped.why}): ${skipped.reason}\n`);
       if (compilation.migrationSkipped) process.stderr.write(`podpatterns compile: no sidecar migration policy: ${compilation.migrationSkipped}\n`);
+      for (const note of expiryNotes(compilation.policy)) process.stderr.write(`podpatterns compile: ${note}\n`);
       process.exitCode = EXIT_OK;
     });
 }
 
-async function compile(flags: CompileFlags): Promise<Compilation & { options: CompileOptions }> {
+async function compile(flags: CompileFlags): Promise<Compilation & { options: CompileOptions; policy: Policy }> {
   const kubernetesVersion = flags.kubernetesVersion ?? NEWEST_KNOWN_VERSION;
   const minKubeletVersion = flags.minKubeletVersion ?? kubernetesVersion;
   if (compareVersions(minKubeletVersion, kubernetesVersion) > 0) {
@@ -61,7 +63,16 @@ async function compile(flags: CompileFlags): Promise<Compilation & { options: Co
     releaseNamespace: flags.namespace,
     excludedNamespaces: flags.excludeNamespace ?? [],
   };
-  return { ...compilePolicies(ALL_RULES, policy, options), options };
+  return { ...compilePolicies(ALL_RULES, policy, options), options, policy };
+}
+
+/** CEL has no clock: each exemption compiled with an end date stays in force until compile runs again after it. */
+function expiryNotes(policy: Policy): string[] {
+  const { list } = (policy as Policy & { exemptions?: CelExemptions }).exemptions ?? DEFAULT_CEL_EXEMPTIONS;
+  const now = Date.now();
+  return list
+    .filter((entry) => entry.expires !== undefined && now < entry.expires.endsAt)
+    .map((entry) => `exemption ${entry.namespace}/${entry.kind ?? '*'}/${entry.name ?? '*'} ends after ${entry.expires!.date}: run podpatterns compile and apply again after that day, the compiled policies cannot tell the date`);
 }
 
 /** YAML documents (with a header saying what was compiled for what) or one JSON List; both are `kubectl apply -f -` input. */

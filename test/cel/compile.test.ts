@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicies, validationActions, type CompileOptions } from '../../src/cel/compile.js';
+import { globToRe2, type CelExemptions } from '../../src/cel/exemptions.js';
 import type { KubeObject } from '../../src/model/kube.js';
 import { parseVersion } from '../../src/model/version.js';
 import { PodpatternsError } from '../../src/policy/errors.js';
-import { defaultPolicy, parsePolicy } from '../../src/policy/policy.js';
+import { defaultPolicy, parsePolicy, type Policy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 
 const v = (text: string) => parseVersion(text)!;
@@ -183,5 +184,43 @@ describe('podpatterns compile for a Kubernetes version', () => {
     const on135 = compilePolicies(ALL_RULES, apply, options({ kubernetesVersion: v('1.35'), minKubeletVersion: v('1.35') }));
     expect(on135.objects.map((object) => object.kind)).not.toContain('MutatingAdmissionPolicy');
     expect(on135.migrationSkipped).toContain('1.36');
+  });
+});
+
+describe('podpatterns compile and the policy exemptions', () => {
+  const day = Date.UTC(2027, 2, 31);
+  const withExemptions = (exemptions: CelExemptions) => ({ ...defaultPolicy(ALL_RULES), exemptions }) as Policy;
+  const variable = (objects: KubeObject[], name: string) =>
+    spec(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-port-conflict')).variables!.find((entry) => entry.name === name)!.expression;
+
+  it('compiles the central list per rule, by namespace, kind and name glob, and leaves out what expired', () => {
+    const policy = withExemptions({
+      annotations: true,
+      namespaces: [],
+      list: [
+        { namespace: 'legacy', kind: 'Deployment', name: 'billing-*', rules: ['port-conflict'], reason: 'OPS-1234', expires: { date: '2027-03-31', endsAt: day + 86_400_000 } },
+        { namespace: 'old', rules: ['*'], reason: 'expired', expires: { date: '2027-03-30', endsAt: day } },
+        { namespace: 'other', rules: ['unpinned-image'], reason: 'another rule' },
+      ],
+    });
+    const { objects } = compilePolicies(ALL_RULES, policy, options({ now: day + 3_600_000 }));
+    const list = variable(objects, 'listExemption');
+    expect(list).toContain("request.namespace == 'legacy' && object.kind == 'Deployment'");
+    expect(list).toContain(".matches('(?s)^billing-.*$')");
+    expect(list).toContain('reason: OPS-1234 (until 2027-03-31; recompile after it)');
+    expect(list).not.toContain("'old'");
+    expect(list).not.toContain("'other'");
+  });
+
+  it('honours the annotation only where the policy lets it', () => {
+    const off = compilePolicies(ALL_RULES, withExemptions({ annotations: false, namespaces: [], list: [] }), options()).objects;
+    expect(variable(off, 'ignoreList')).toMatch(/^false \?/);
+    const some = compilePolicies(ALL_RULES, withExemptions({ annotations: true, namespaces: ['sandbox'], list: [] }), options()).objects;
+    expect(variable(some, 'ignoreList')).toMatch(/^request\.namespace in \['sandbox'\] \?/);
+  });
+
+  it('turns a name glob into an anchored pattern with everything else literal', () => {
+    expect(globToRe2('billing-*')).toBe('(?s)^billing-.*$');
+    expect(globToRe2('a?.b')).toBe('(?s)^a.\\.b$');
   });
 });

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { isObject, type KubeObject } from '../../src/model/kube.js';
+import type { KubeObject } from '../../src/model/kube.js';
 import { defaultPolicy, parsePolicy, type Policy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { kubectlPath } from '../support/helm.js';
