@@ -14,7 +14,8 @@ import { E2eHarness } from './harness.js';
 import { auditEventOfCreate } from './support/audit-log.js';
 import { refusal } from './support/cluster.js';
 import { conflictingContainers, deployment, pod } from './support/manifests.js';
-import { exampleCases, realWorldCases, REAL_WORLD_DIR, seedCases, SEEDS_DIR, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
+import { realWorldCorpus, seedArticles } from '../support/corpus.js';
+import { exampleCases, realWorldCases, seedCases, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
 import { compiledObjects, runDifferential, scopePolicies, summary, type CompileSettings, type DifferentialReport } from './support/cel-differential.js';
 import { waitFor } from './support/network.js';
 import { RawApi } from './support/raw-api.js';
@@ -134,8 +135,10 @@ async function differential(settings: CompileSettings, policy: Policy, cases: Di
   return report;
 }
 
-const corpusMissing = realWorldCases().length === 0 || seedCases().length === 0;
-if (corpusMissing) console.log(`cel-compile: the real-world corpus (${REAL_WORLD_DIR}) or the seeds (${SEEDS_DIR}) are absent: the differential runs on the README examples and the worst cases only`);
+for (const corpus of [realWorldCorpus, seedArticles]) {
+  if (corpus.requested && !corpus.available) throw new Error(`${corpus.variable}=${corpus.dir}: not a directory`);
+  if (!corpus.available) console.log(`cel-compile: ${corpus.description} (${corpus.dir}, ${corpus.variable}) is absent: the differential runs without it`);
+}
 
 describe.skipIf(!auditLog)('podpatterns compile on the real API server', () => {
   it('prints a stream kubectl apply --dry-run=server accepts, one policy and one binding per compiled rule', async () => {

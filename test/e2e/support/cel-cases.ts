@@ -1,11 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Rule } from '../../../src/engine/types.js';
 import { AFTER_003, BEFORE_003, CLASSIC_000, deployment, ISTIO_POD_002, job, logShipperPod001, NATIVE_000 } from '../../migration/seed-examples.js';
 import { isObject, type KubeObject } from '../../../src/model/kube.js';
 import { POD_BEARING_KINDS, objectsIn } from '../../../src/model/workload.js';
-import { REPO_ROOT } from './settings.js';
+import { realWorldCorpus, seedArticles } from '../../support/corpus.js';
 
 /** One object the differential test sends to the API server and to `podpatterns audit`. */
 export interface DifferentialCase {
@@ -14,13 +14,10 @@ export interface DifferentialCase {
   object: KubeObject;
 }
 
-/** The corpora beside the repository; tests that need them skip with one line when they are absent. */
-export const REAL_WORLD_DIR = process.env.PODPATTERNS_REAL_WORLD ?? join(REPO_ROOT, '../shared/real-world');
-export const SEEDS_DIR = join(REPO_ROOT, '../shared/seeds');
-
-/** Every pod-bearing object of every manifest in the real-world corpus (List items included). */
-export function realWorldCases(directory = REAL_WORLD_DIR): DifferentialCase[] {
-  if (!existsSync(directory)) return [];
+/** Every pod-bearing object of every manifest in the real-world corpus (List items included); none when it is absent. */
+export function realWorldCases(): DifferentialCase[] {
+  if (!realWorldCorpus.available) return [];
+  const directory = realWorldCorpus.dir;
   return readdirSync(directory)
     .filter((file) => /\.ya?ml$/.test(file))
     .sort()
@@ -32,8 +29,9 @@ export function realWorldCases(directory = REAL_WORLD_DIR): DifferentialCase[] {
  * lost its indentation in places), and every block that parses as printed, from an `apiVersion:` line to the
  * next line that is neither YAML nor blank (blocks without a pod spec are left out).
  */
-export function seedCases(directory = SEEDS_DIR): DifferentialCase[] {
-  if (!existsSync(directory)) return [];
+export function seedCases(): DifferentialCase[] {
+  if (!seedArticles.available) return [];
+  const directory = seedArticles.dir;
   const transcribed: Array<[string, string]> = [
     ['000 classic Deployment', deployment(CLASSIC_000)],
     ['000 native Deployment', deployment(NATIVE_000)],
