@@ -113,7 +113,13 @@ function compileRule(rule: Rule, settings: RuleSettings, form: CelForm, options:
     // The policy of the rule's configured verdict keeps the plain name; a second verdict gets a suffix.
     const name = `${NAME_PREFIX}${rule.id}${groups.size > 1 && severity !== settings.severity ? `-${severity}` : ''}`;
     const actions = validationActions(severity, options.mode);
-    objects.push(validatingPolicy(name, rule, form, checks, actions, options, exemptions), binding(name, rule, actions, options));
+    objects.push(validatingPolicy(name, rule, form, checks, actions, options, exemptions, 'verdict'), binding(name, rule, actions, options));
+    // The webhook warns about the deny findings an UPDATE keeps ("(pre-existing)"): a denying binding cannot warn too.
+    if (actions.includes('Deny')) {
+      const companion = `${name}-pre-existing`;
+      const warn: ValidationAction[] = ['Warn', 'Audit'];
+      objects.push(validatingPolicy(companion, rule, form, checks, warn, options, exemptions, 'pre-existing'), binding(companion, rule, warn, options));
+    }
   }
   return objects;
 }
@@ -143,9 +149,12 @@ function validatingPolicy(
   actions: ValidationAction[],
   options: CompileOptions,
   exemptions: CelExemptions,
+  purpose: 'verdict' | 'pre-existing',
 ): KubeObject {
-  // Ratcheting (src/admission/decision.ts): on UPDATE a deny finding the old object already had does not deny.
-  const ratchet = actions.includes('Deny');
+  // Ratcheting (src/admission/decision.ts): on UPDATE a deny finding the old object already had does not deny;
+  // the pre-existing policy warns about exactly those.
+  const preExisting = purpose === 'pre-existing';
+  const ratchet = actions.includes('Deny') || preExisting;
   const now = options.now ?? Date.now();
   const variables: CelVariable[] = [...objectVariables(NEW_OBJECT, rule, form, checks, exemptions, now)];
   if (ratchet) variables.push(...objectVariables(OLD_OBJECT, rule, form, checks, exemptions, now));
@@ -158,13 +167,15 @@ function validatingPolicy(
         name: `oldKeys${index}`,
         expression: `request.operation == 'UPDATE' && oldObject != null && !variables.oldExempted ? variables.oldFindings${index}.map(f, ${check.key('f', podView(OLD_OBJECT))}) : []`,
       });
-      variables.push({ name: `newFindings${index}`, expression: `${findings}.filter(f, !(${check.key('f', podView(NEW_OBJECT))} in ${oldKeys}))` });
-      open = `variables.newFindings${index}`;
+      const kept = preExisting ? 'preExisting' : 'newFindings';
+      variables.push({ name: `${kept}${index}`, expression: `${findings}.filter(f, ${preExisting ? '' : '!'}(${check.key('f', podView(NEW_OBJECT))} in ${oldKeys}))` });
+      open = `variables.${kept}${index}`;
     }
+    const label = preExisting ? `${rule.id} (pre-existing)` : rule.id;
     return {
       expression: `variables.exempted || size(${open}) == 0`,
-      messageExpression: messageExpression(rule, check, open, podView(NEW_OBJECT)),
-      message: `${rule.id}: ${rule.summary}`,
+      messageExpression: messageExpression(rule, label, check, open, podView(NEW_OBJECT)),
+      message: `${label}: ${rule.summary}`,
       reason: 'Forbidden',
     };
   });
@@ -176,11 +187,16 @@ function validatingPolicy(
       // An evaluation error must not let an object through where the rule denies; elsewhere it must not deny.
       failurePolicy: actions.includes('Deny') ? 'Fail' : 'Ignore',
       matchConstraints: {
-        resourceRules: POD_BEARING_RESOURCES.map((entry) => ({ ...entry, apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' })),
+        resourceRules: POD_BEARING_RESOURCES.map((entry) => ({
+          ...entry,
+          apiVersions: ['v1'],
+          operations: preExisting ? ['UPDATE'] : ['CREATE', 'UPDATE'],
+          scope: 'Namespaced',
+        })),
       },
       variables,
       validations,
-      auditAnnotations: [{ key: 'exempted', valueExpression: "variables.exempted ? variables.exemptionNote : ''" }],
+      ...(!preExisting && { auditAnnotations: [{ key: 'exempted', valueExpression: "variables.exempted ? variables.exemptionNote : ''" }] }),
     },
   };
 }
@@ -198,10 +214,10 @@ function objectVariables(root: ObjectRoot, rule: Rule, form: CelForm, checks: Ce
  * MAX_STATUS_MESSAGE_LENGTH. The API server drops a message with a line break or over 5 KiB
  * (pkg/admission/plugin/policy/validating/validator.go), so line breaks become spaces.
  */
-function messageExpression(rule: Rule, check: CelCheck, findings: string, pod: PodView): string {
+function messageExpression(rule: Rule, label: string, check: CelCheck, findings: string, pod: PodView): string {
   const more = `(size(${findings}) > 1 ? ' (+' + string(size(${findings}) - 1) + ' more ${rule.id} findings: podpatterns audit lists them)' : '')`;
   const first = check.order ? bind('lowest', `${findings}.map(f, ${check.order('f')}).min()`, `${findings}.filter(f, ${check.order('f')} == lowest)[0]`) : `${findings}[0]`;
-  const text = bind('f', first, `${str(`${rule.id}: `)} + ${check.text('f', pod)}`);
+  const text = bind('f', first, `${str(`${label}: `)} + ${check.text('f', pod)}`);
   const cut = MAX_STATUS_MESSAGE_LENGTH;
   return bind('t', `(${text} + ${more}).replace('\\n', ' ')`, `t.size() <= ${cut} ? t : t.substring(0, ${cut - 1}) + '…'`);
 }

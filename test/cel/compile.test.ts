@@ -95,6 +95,17 @@ describe('podpatterns compile', () => {
     expect(warning.variables!.some((variable) => variable.expression.includes('oldObject'))).toBe(false);
   });
 
+  it('warns about the deny findings an UPDATE keeps through a companion policy that matches UPDATE only', () => {
+    const { objects } = compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), options());
+    const companion = spec(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-port-conflict-pre-existing'));
+    expect(companion.matchConstraints!.resourceRules.every((rule) => rule.operations.join() === 'UPDATE')).toBe(true);
+    expect(companion.validations![0]!.messageExpression).toContain("'port-conflict (pre-existing): '");
+    expect(spec(named(objects, 'ValidatingAdmissionPolicyBinding', 'podpatterns-port-conflict-pre-existing')).validationActions).toEqual(['Warn', 'Audit']);
+    expect(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-unpinned-image-pre-existing')).toBeUndefined();
+    const warn = compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), options({ mode: 'warn' })).objects;
+    expect(named(warn, 'ValidatingAdmissionPolicy', 'podpatterns-port-conflict-pre-existing')).toBeUndefined();
+  });
+
   it('leaves kube-system, the release namespace and the namespaces asked for alone', () => {
     const { objects } = compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), options({ releaseNamespace: 'platform', excludedNamespaces: ['legacy'] }));
     for (const binding of ruleObjects(objects).filter((object) => object.kind === 'ValidatingAdmissionPolicyBinding')) {

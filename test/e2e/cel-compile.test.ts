@@ -221,13 +221,18 @@ describe.skipIf(!auditLog)('compiled policies on UPDATE (ratcheting)', () => {
     }));
   });
 
-  it('admits an UPDATE of a Deployment whose conflict predates it', async () => {
-    const patched = await harness.clients.apps.patchNamespacedDeploymentWithHttpInfo(
-      { namespace, name: 'legacy', body: { spec: { replicas: 3 } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+  it('admits an UPDATE of a Deployment whose conflict predates it, with the finding as a pre-existing warning', async () => {
+    // The warning comes from a policy of its own, which the API server may load a moment after the others.
+    const patched = await waitFor('the pre-existing warning', async () => {
+      const answer = await harness.clients.apps.patchNamespacedDeploymentWithHttpInfo(
+        { namespace, name: 'legacy', body: { spec: { replicas: 3 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      return String(answer.headers.warning ?? '').includes('port-conflict (pre-existing)') ? answer : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
     expect(patched.httpStatusCode).toBe(200);
     expect(patched.data.spec?.replicas).toBe(3);
+    expect(patched.headers.warning).toContain("port-conflict (pre-existing): containers 'app' and 'metrics-proxy' both declare port 8080/TCP");
   });
 
   it('denies an UPDATE that adds a new conflict, naming it', async () => {
