@@ -73,7 +73,7 @@ export function compilePolicies(rules: readonly Rule[], policy: Policy, options:
       result.skipped.push({ rule: rule.id, why: form.unavailable, reason: form.reason });
       continue;
     }
-    result.objects.push(...compileRule(rule, settings, form, options, exemptionsOf(policy)));
+    result.objects.push(...compileRule(rule, policy, settings, form, options, exemptionsOf(policy)));
     result.compiled.push(rule.id);
   }
   const migration = migrationPolicies({
@@ -100,9 +100,11 @@ function exemptionsOf(policy: Policy): CelExemptions {
   return (policy as Policy & { exemptions?: CelExemptions }).exemptions ?? DEFAULT_CEL_EXEMPTIONS;
 }
 
-function compileRule(rule: Rule, settings: RuleSettings, form: CelForm, options: CompileOptions, exemptions: CelExemptions): KubeObject[] {
-  // A policy override of the severity wins over the verdict a rule picks per finding (as in the engine).
-  const overridden = settings.severity !== rule.defaultSeverity;
+function compileRule(rule: Rule, policy: Policy, settings: RuleSettings, form: CelForm, options: CompileOptions, exemptions: CelExemptions): KubeObject[] {
+  // A severity the policy sets wins over the verdict a rule picks per finding (as in the engine); a policy that
+  // records what it set says so, else a severity other than the default is taken as set.
+  const explicit = (policy as Policy & { explicit?: { rules?: Record<string, { severity?: boolean } | undefined> } }).explicit;
+  const overridden = explicit?.rules?.[rule.id]?.severity ?? settings.severity !== rule.defaultSeverity;
   const groups = new Map<Severity, CelCheck[]>();
   for (const check of form.checks) {
     const severity = overridden ? settings.severity : (check.severity ?? settings.severity);
