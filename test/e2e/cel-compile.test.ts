@@ -15,7 +15,7 @@ import { auditEventOfCreate } from './support/audit-log.js';
 import { refusal } from './support/cluster.js';
 import { conflictingContainers, deployment, pod } from './support/manifests.js';
 import { realWorldCorpus, seedArticles } from '../support/corpus.js';
-import { exampleCases, realWorldCases, seedCases, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
+import { beyondBudgetCase, exampleCases, realWorldCases, seedCases, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
 import { compiledObjects, runDifferential, scopePolicies, summary, type CompileSettings, type DifferentialReport } from './support/cel-differential.js';
 import { waitFor } from './support/network.js';
 import { RawApi } from './support/raw-api.js';
@@ -197,6 +197,17 @@ describe.skipIf(!auditLog)('podpatterns compile on the real API server', () => {
     expect(report.outcomes.some((outcome) => outcome.cel.get('native-sidecar-unsupported') === 'deny')).toBe(true);
     expect(report.disagreements).toEqual([]);
     expect(report.messageMismatches).toEqual([]);
+  });
+
+  it('denies an object beyond the cost budget with the API server\'s cost error instead of admitting it unchecked', async () => {
+    const { namespace } = await install({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce' });
+    const beyond = beyondBudgetCase().object;
+    const answer = await raw.create(namespace, { ...beyond, metadata: { name: 'beyond', namespace } } as KubeObject, { dryRun: true });
+    const message = String((answer.body as { message?: string }).message);
+    console.log(`beyond the budget: ${answer.status} ${message.slice(0, 600)}`);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(message).toContain("ValidatingAdmissionPolicy 'podpatterns-port-conflict-");
+    expect(message).toContain('actual cost limit exceeded');
   });
 
   it('records an exemption by annotation as the audit annotation of the policy it skipped', async () => {

@@ -131,3 +131,18 @@ export function worstCaseCases(): DifferentialCase[] {
     },
   ];
 }
+
+/**
+ * Beyond the worst cases: 1,310 distinct ports that all end in 00 (every multiple of 100 under TCP and UDP) fall
+ * into one of port-conflict's buckets, whose search then passes the per-expression cost limit.
+ */
+export function beyondBudgetCase(): DifferentialCase {
+  const ports = [...Array.from({ length: 655 }, (_, i) => ({ containerPort: (i + 1) * 100 })), ...Array.from({ length: 655 }, (_, i) => ({ containerPort: (i + 1) * 100, protocol: 'UDP' }))];
+  const containers = Array.from({ length: Math.ceil(ports.length / 20) }, (_, i) => ({
+    name: `c${i}`,
+    image: PINNED,
+    ports: ports.slice(i * 20, i * 20 + 20),
+    resources: { requests: { cpu: '10m', memory: '16Mi' } },
+  }));
+  return { source: 'beyond the budget: 1,310 ports in one bucket', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'beyond' }, spec: { containers } } };
+}
