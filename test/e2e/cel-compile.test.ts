@@ -15,7 +15,7 @@ import { auditEventOfCreate } from './support/audit-log.js';
 import { refusal } from './support/cluster.js';
 import { conflictingContainers, deployment, pod } from './support/manifests.js';
 import { realWorldCorpus, seedArticles } from '../support/corpus.js';
-import { beyondBudgetCase, exampleCases, realWorldCases, seedCases, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
+import { beyondBudgetCase, exampleCases, generatedCases, realWorldCases, seedCases, worstCaseCases, type DifferentialCase } from './support/cel-cases.js';
 import { compiledObjects, runDifferential, scopePolicies, summary, type CompileSettings, type DifferentialReport } from './support/cel-differential.js';
 import { waitFor } from './support/network.js';
 import { RawApi } from './support/raw-api.js';
@@ -159,6 +159,15 @@ describe.skipIf(!auditLog)('podpatterns compile on the real API server', () => {
     const report = await differential({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce' }, defaultPolicy(ALL_RULES), cases, 'Kubernetes 1.37, default policy');
     expect(report.comparisons).toBeGreaterThan(cases.length);
     expect(report.findings).toBeGreaterThan(0);
+    expect(report.disagreements).toEqual([]);
+    expect(report.messageMismatches).toEqual([]);
+  });
+
+  it('agrees with podpatterns audit on 400 generated pods and workloads', async () => {
+    const report = await differential({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce' }, defaultPolicy(ALL_RULES), generatedCases(400), 'generated objects');
+    const compared = report.outcomes.filter((outcome) => outcome.rejected === undefined).length;
+    expect(compared).toBeGreaterThan(200);
+    expect(report.findings).toBeGreaterThan(compared);
     expect(report.disagreements).toEqual([]);
     expect(report.messageMismatches).toEqual([]);
   });

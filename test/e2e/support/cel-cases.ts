@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -145,4 +146,98 @@ export function beyondBudgetCase(): DifferentialCase {
     resources: { requests: { cpu: '10m', memory: '16Mi' } },
   }));
   return { source: 'beyond the budget: 1,310 ports in one bucket', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'beyond' }, spec: { containers } } };
+}
+
+/**
+ * Pods and workloads nobody wrote by hand: fast-check draws them (a fixed seed, so a run can be repeated) from
+ * the pieces the compiled rules look at: init containers and native sidecars, ports that collide or not,
+ * helper and unpinned images, privileges, restart policies, preStop sleeps, memory emptyDirs and shared mounts,
+ * the default-container annotation. Objects the API server refuses are counted and left out by the caller.
+ */
+export function generatedCases(count: number, seed = 20261203): DifferentialCase[] {
+  const images = fc.constantFrom(
+    'registry.example.com/app:1.2.3', 'busybox', 'nginx:latest', 'fluent/fluent-bit:3.0.7', 'docker.io/istio/proxyv2:1.24.0',
+    'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0', 'quay.io/brancz/kube-rbac-proxy:v0.18.2', 'prom/node-exporter:main',
+    'registry.example.com/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'localhost:5000/tool',
+  );
+  const port = fc.record({ containerPort: fc.constantFrom(53, 80, 8080, 9090, 15090), protocol: fc.constantFrom(undefined, 'TCP', 'UDP') });
+  const securityContext = fc.constantFrom(undefined, { privileged: true }, { capabilities: { add: ['NET_ADMIN'] } }, { capabilities: { add: ['cap_sys_admin', 'NET_ADMIN'] } }, { capabilities: { drop: ['ALL'] } });
+  const preStop = fc.constantFrom(
+    undefined,
+    ['sh', '-c', 'sleep 45 && curl -s -X POST http://127.0.0.1:8080/drain'],
+    ['sleep', '20'],
+    ['/bin/sleep', 'infinity'],
+    ['sh', '-c', 'sleep 1m 30s; echo done'],
+    ['sh', '-c', 'echo start; sleep 40 | tee /tmp/x'],
+    ['bash', '-c', 'exec sleep .5m && sleep 5s'],
+  );
+  const mount = fc.record({ name: fc.constantFrom('data', 'cache', 'config', 'shm'), mountPath: fc.constantFrom('/data', '/var/cache', '/tmp', '/etc/app'), readOnly: fc.constantFrom(undefined, true, false), subPath: fc.constantFrom(undefined, 'a', 'a/b', '') });
+  const container = (native: boolean) =>
+    fc.record({
+      image: images,
+      ports: fc.array(port, { maxLength: 3 }),
+      resources: fc.constantFrom(undefined, { requests: { cpu: '100m' } }, { requests: { cpu: '250m', memory: '64Mi' } }, { limits: { memory: '1.5Gi', cpu: '1' } }),
+      securityContext,
+      preStop: native ? preStop : fc.constant(undefined),
+      mounts: fc.uniqueArray(mount, { maxLength: 3, selector: (entry) => entry.mountPath }),
+      restartPolicy: native ? fc.constant('Always') : fc.constantFrom(undefined, undefined, 'Always'),
+    });
+  const pod = fc.record({
+    inits: fc.array(fc.oneof(container(false), container(true)), { maxLength: 3 }),
+    regulars: fc.array(container(false), { minLength: 1, maxLength: 4 }),
+    kind: fc.constantFrom('Pod', 'Deployment', 'Job', 'CronJob', 'StatefulSet', 'DaemonSet'),
+    shareProcessNamespace: fc.constantFrom(undefined, true),
+    hostNetwork: fc.constantFrom(undefined, undefined, true),
+    grace: fc.constantFrom(undefined, 10, 60),
+    memoryVolume: fc.constantFrom('none', 'bounded', 'unbounded'),
+    defaultContainer: fc.constantFrom(undefined, 'c1', 'missing'),
+  });
+  return fc.sample(pod, { seed, numRuns: count }).map((drawn, index) => ({ source: `generated #${index}`, object: generatedObject(drawn) }));
+}
+
+type Drawn = Record<string, unknown>;
+
+function generatedObject(drawn: Drawn): KubeObject {
+  const toContainer = (entry: Record<string, unknown>, name: string) => {
+    const c: Record<string, unknown> = { name, image: entry.image };
+    if ((entry.ports as unknown[]).length > 0) c.ports = (entry.ports as Array<Record<string, unknown>>).map((p) => (p.protocol === undefined ? { containerPort: p.containerPort } : p));
+    if (entry.resources) c.resources = entry.resources;
+    if (entry.securityContext) c.securityContext = entry.securityContext;
+    if (entry.restartPolicy) c.restartPolicy = entry.restartPolicy;
+    if (entry.preStop) c.lifecycle = { preStop: { exec: { command: entry.preStop } } };
+    const mounts = (entry.mounts as Array<Record<string, unknown>>).map((m) => Object.fromEntries(Object.entries(m).filter(([, value]) => value !== undefined)));
+    if (mounts.length > 0) c.volumeMounts = mounts;
+    return c;
+  };
+  const kind = drawn.kind as string;
+  const runsToCompletion = kind === 'Job' || kind === 'CronJob';
+  const spec: Record<string, unknown> = {
+    ...((drawn.inits as unknown[]).length > 0 && { initContainers: (drawn.inits as Array<Record<string, unknown>>).map((entry, i) => toContainer(entry, `i${i}`)) }),
+    containers: (drawn.regulars as Array<Record<string, unknown>>).map((entry, i) => toContainer(entry, `c${i}`)),
+    volumes: [
+      { name: 'data', emptyDir: {} },
+      { name: 'cache', emptyDir: drawn.memoryVolume === 'none' ? {} : { medium: 'Memory', ...(drawn.memoryVolume === 'bounded' && { sizeLimit: '64Mi' }) } },
+      { name: 'config', configMap: { name: 'app-config' } },
+      { name: 'shm', emptyDir: { medium: 'Memory' } },
+    ],
+    ...(runsToCompletion && { restartPolicy: 'Never' }),
+    ...(drawn.shareProcessNamespace !== undefined && { shareProcessNamespace: drawn.shareProcessNamespace }),
+    ...(drawn.hostNetwork !== undefined && { hostNetwork: drawn.hostNetwork }),
+    ...(drawn.grace !== undefined && { terminationGracePeriodSeconds: drawn.grace }),
+  };
+  const metadata = { labels: { app: 'generated' }, ...(drawn.defaultContainer !== undefined && { annotations: { 'kubectl.kubernetes.io/default-container': String(drawn.defaultContainer) } }) };
+  const template = { metadata, spec };
+  const selector = { matchLabels: { app: 'generated' } };
+  switch (kind) {
+    case 'Pod':
+      return { apiVersion: 'v1', kind, metadata: { name: 'generated', ...metadata }, spec };
+    case 'Job':
+      return { apiVersion: 'batch/v1', kind, metadata: { name: 'generated' }, spec: { template } };
+    case 'CronJob':
+      return { apiVersion: 'batch/v1', kind, metadata: { name: 'generated' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template } } } };
+    case 'StatefulSet':
+      return { apiVersion: 'apps/v1', kind, metadata: { name: 'generated' }, spec: { serviceName: 'generated', selector, template } };
+    default:
+      return { apiVersion: 'apps/v1', kind, metadata: { name: 'generated' }, spec: { selector, template } };
+  }
 }
