@@ -5,7 +5,7 @@ import type { KubeObject } from '../model/kube.js';
 import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../policy/errors.js';
 import type { Policy, RuleSettings } from '../policy/policy.js';
-import { DEFAULT_CEL_EXEMPTIONS, exemptionVariables, type CelExemptions } from './exemptions.js';
+import { exemptionVariables, type CelExemptions } from './exemptions.js';
 import { migrationPolicies } from './migration-policy.js';
 import { bind, str } from './expr.js';
 import { NEW_OBJECT, OLD_OBJECT, podVariables, podView, type CelVariable, type ObjectRoot, type PodView } from './pod.js';
@@ -73,7 +73,7 @@ export function compilePolicies(rules: readonly Rule[], policy: Policy, options:
       result.skipped.push({ rule: rule.id, why: form.unavailable, reason: form.reason });
       continue;
     }
-    result.objects.push(...compileRule(rule, policy, settings, form, options, exemptionsOf(policy)));
+    result.objects.push(...compileRule(rule, policy, settings, form, options, policy.exemptions));
     result.compiled.push(rule.id);
   }
   const migration = migrationPolicies({
@@ -95,16 +95,9 @@ export function validationActions(severity: Severity, mode: AdmissionMode): Vali
   return ['Warn', 'Audit'];
 }
 
-/** The policy file's exemptions block, when the policy has one. */
-function exemptionsOf(policy: Policy): CelExemptions {
-  return (policy as Policy & { exemptions?: CelExemptions }).exemptions ?? DEFAULT_CEL_EXEMPTIONS;
-}
-
 function compileRule(rule: Rule, policy: Policy, settings: RuleSettings, form: CelForm, options: CompileOptions, exemptions: CelExemptions): KubeObject[] {
-  // A severity the policy sets wins over the verdict a rule picks per finding (as in the engine); a policy that
-  // records what it set says so, else a severity other than the default is taken as set.
-  const explicit = (policy as Policy & { explicit?: { rules?: Record<string, { severity?: boolean } | undefined> } }).explicit;
-  const overridden = explicit?.rules?.[rule.id]?.severity ?? settings.severity !== rule.defaultSeverity;
+  // A severity the policy sets wins over the verdict a rule picks per finding, even one equal to the default (as in the engine).
+  const overridden = policy.explicit.rules[rule.id]?.severity === true;
   const groups = new Map<Severity, CelCheck[]>();
   for (const check of form.checks) {
     const severity = overridden ? settings.severity : (check.severity ?? settings.severity);

@@ -1,37 +1,18 @@
 import { IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION } from '../engine/engine.js';
+import type { Exemptions } from '../policy/exemptions.js';
 import { str, strList } from './expr.js';
 import { podView, type CelVariable, type ObjectRoot } from './pod.js';
 
-/**
- * The policy file's `exemptions` block as the compiler reads it: who may exempt what (see the policy module).
- * The central list is filtered per rule and for expiry when compiling: CEL has no clock, so an entry that
- * expires later still applies until `podpatterns compile` runs again after its last day.
- */
-export interface CelExemptions {
-  /** Honour `podpatterns.io/ignore` on objects and pod templates. */
-  annotations: boolean;
-  /** When not empty, the annotation is honoured only in these namespaces. */
-  namespaces: readonly string[];
-  list: ReadonlyArray<{
-    namespace: string;
-    kind?: string;
-    /** A glob: `*` any run of characters, `?` one character. */
-    name?: string;
-    rules: readonly string[];
-    reason: string;
-    /** The first instant it no longer applies, in epoch milliseconds. */
-    expires?: { date: string; endsAt: number };
-  }>;
-}
-
-/** The engine's behaviour before a policy says otherwise: annotations honoured everywhere, no central list. */
-export const DEFAULT_CEL_EXEMPTIONS: CelExemptions = { annotations: true, namespaces: [], list: [] };
+/** The policy file's `exemptions` block (src/policy/exemptions.ts): who may exempt what. */
+export type CelExemptions = Readonly<Exemptions>;
 
 /**
  * The engine's exemptions as CEL variables (src/engine/engine.ts): the first central entry that matches the
  * request's namespace, the object's kind and name and names the rule; else `podpatterns.io/ignore: "a,b"` (or
  * `*`, `all`) on the object or its pod template, the object's own annotation winning, where the policy honours
  * annotations. `exempted` skips the rule; `exemptionNote` is what the policy's audit annotation records.
+ * CEL has no clock: the list is filtered for expiry at `now`, and an entry that ends later stays in force until
+ * `podpatterns compile` runs again after its last day.
  */
 export function exemptionVariables(root: ObjectRoot, ruleId: string, exemptions: CelExemptions, now: number): CelVariable[] {
   const pod = podView(root);

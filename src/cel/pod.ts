@@ -47,6 +47,10 @@ export interface PodView {
   mainName: string;
   sidecars: string;
   longRunning: string;
+  /** Whether a Job (group batch) owns the Pod, and its name ('' when it has none). */
+  ownedByJob: string;
+  ownerJob: string;
+  /** A Job's or CronJob's pod, or a Pod a Job owns (src/model/pod.ts runToCompletion). */
   runToCompletion: string;
   /** The pod's restartPolicy with the defaults the engine assumes. */
   restartPolicy: string;
@@ -84,6 +88,8 @@ export function podView(root: ObjectRoot): PodView {
     mainName: v('mainName'),
     sidecars: v('sidecars'),
     longRunning: v('longRunning'),
+    ownedByJob: v('ownedByJob'),
+    ownerJob: v('ownerJob'),
     runToCompletion: v('runToCompletion'),
     restartPolicy: v('restartPolicy'),
     own: (name) => v(name),
@@ -119,7 +125,10 @@ export function podVariables(root: ObjectRoot): CelVariable[] {
     ['containers', `${v('inits')} + ${v('regulars')}.map(r, ${withRole('r', `r.name == ${pod.mainName} ? 'main' : 'sidecar'`)})`],
     ['sidecars', `${pod.containers}.filter(c, c.kind != 'init' && c.role != 'main')`],
     ['longRunning', `${pod.containers}.filter(c, c.kind != 'init')`],
-    ['runToCompletion', `${pod.kind} == 'Job' || ${pod.kind} == 'CronJob'`],
+    ['jobOwners', `${pod.kind} == 'Pod' ? ${o}.metadata.?ownerReferences.orValue([]).filter(r, r.?kind.orValue('') == 'Job' && r.?apiVersion.orValue('').startsWith('batch/')) : []`],
+    ['ownedByJob', `size(${v('jobOwners')}) > 0`],
+    ['ownerJob', `${pod.ownedByJob} ? ${v('jobOwners')}[0].?name.orValue('') : ''`],
+    ['runToCompletion', `${pod.kind} == 'Job' || ${pod.kind} == 'CronJob' || ${pod.ownedByJob}`],
     ['restartPolicy', `${pod.spec}.?restartPolicy.orValue(${pod.runToCompletion} ? 'Never' : 'Always')`],
   ];
   return variables.map(([name, expression]) => ({ name: variableName(root, name), expression }));

@@ -2,7 +2,6 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'yaml';
 import { ADMISSION_MODES, type AdmissionMode } from '../admission/mode.js';
 import { compilePolicies, VAP_SINCE, type Compilation, type CompileOptions } from '../cel/compile.js';
-import { DEFAULT_CEL_EXEMPTIONS, type CelExemptions } from '../cel/exemptions.js';
 import type { Rule } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
@@ -68,9 +67,8 @@ async function compile(flags: CompileFlags): Promise<Compilation & { options: Co
 
 /** CEL has no clock: each exemption compiled with an end date stays in force until compile runs again after it. */
 function expiryNotes(policy: Policy): string[] {
-  const { list } = (policy as Policy & { exemptions?: CelExemptions }).exemptions ?? DEFAULT_CEL_EXEMPTIONS;
   const now = Date.now();
-  return list
+  return policy.exemptions.list
     .filter((entry) => entry.expires !== undefined && now < entry.expires.endsAt)
     .map((entry) => `exemption ${entry.namespace}/${entry.kind ?? '*'}/${entry.name ?? '*'} ends after ${entry.expires!.date}: run podpatterns compile and apply again after that day, the compiled policies cannot tell the date`);
 }

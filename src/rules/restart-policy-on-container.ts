@@ -123,7 +123,8 @@ function perContainerCel(severity: 'warn' | 'deny'): CelCheck {
         const fix = `${f}.role == 'main' ? ${celText`Remove \`restartPolicy\` from container '${name}' (${path}).`} : ${celText`Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there to make it a native sidecar (started before the app, stopped after it), or remove \`restartPolicy\` from ${path}.`}`;
         return celText`container '${name}' sets \`restartPolicy: Always\` in a pod that already restarts its containers: it changes nothing and does not make '${name}' a sidecar, so it still starts in parallel with the app, with no start or stop order. Fix: ${fix}`;
       }
-      const outcome = `${pod.runToCompletion} ? 'the pod never completes and the ' + ${pod.kind} + ' never finishes' : 'the pod never completes'`;
+      const workload = `${pod.ownedByJob} ? "Job '" + ${pod.ownerJob} + "'" : ${pod.kind}`;
+      const outcome = `${pod.runToCompletion} ? 'the pod never completes and the ' + (${workload}) + ' never finishes' : 'the pod never completes'`;
       const fix = `${f}.role == 'main' ? ${celText`Remove \`restartPolicy\` from container '${name}' (${path}), or set it to \`OnFailure\` to retry failures in place.`} : ${celText`Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there: a native sidecar is stopped once the main containers have exited, so the pod can complete.`}`;
       return celText`container '${name}' sets \`restartPolicy: Always\` in a pod whose \`restartPolicy\` is ${pod.restartPolicy}: from Kubernetes 1.35 (ContainerRestartRules) the kubelet restarts '${name}' every time it exits, forever, so ${outcome}. It does not make '${name}' a sidecar. Fix: ${fix}`;
     },
@@ -177,7 +178,8 @@ function perContainerPolicy(pod: PodModel, container: ContainerModel, policy: st
           : `Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there to make it a native sidecar (started before the app, stopped after it), or remove \`restartPolicy\` from ${path}.`,
     };
   }
-  const outcome = pod.runToCompletion ? `the pod never completes and the ${pod.kind} never finishes` : 'the pod never completes';
+  const workload = pod.ownerJob !== undefined ? `Job '${pod.ownerJob}'` : pod.kind;
+  const outcome = pod.runToCompletion ? `the pod never completes and the ${workload} never finishes` : 'the pod never completes';
   return {
     severity: 'deny',
     container: name,

@@ -200,20 +200,22 @@ describe('podpatterns compile for a Kubernetes version', () => {
 
 describe('podpatterns compile and the policy exemptions', () => {
   const day = Date.UTC(2027, 2, 31);
-  const withExemptions = (exemptions: CelExemptions) => ({ ...defaultPolicy(ALL_RULES), exemptions }) as Policy;
+  const withExemptions = (exemptions: Pick<CelExemptions, 'annotations' | 'namespaces'>) => ({ ...defaultPolicy(ALL_RULES), exemptions: { ...exemptions, list: [] } }) as Policy;
   const variable = (objects: KubeObject[], name: string) =>
     spec(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-port-conflict')).variables!.find((entry) => entry.name === name)!.expression;
 
   it('compiles the central list per rule, by namespace, kind and name glob, and leaves out what expired', () => {
-    const policy = withExemptions({
-      annotations: true,
-      namespaces: [],
-      list: [
-        { namespace: 'legacy', kind: 'Deployment', name: 'billing-*', rules: ['port-conflict'], reason: 'OPS-1234', expires: { date: '2027-03-31', endsAt: day + 86_400_000 } },
-        { namespace: 'old', rules: ['*'], reason: 'expired', expires: { date: '2027-03-30', endsAt: day } },
-        { namespace: 'other', rules: ['unpinned-image'], reason: 'another rule' },
-      ],
-    });
+    const policy = parsePolicy(
+      [
+        'exemptions:',
+        '  list:',
+        '    - { namespace: legacy, kind: Deployment, name: "billing-*", rules: [port-conflict], reason: OPS-1234, expires: "2027-03-31" }',
+        '    - { namespace: old, rules: ["*"], reason: expired, expires: "2027-03-30" }',
+        '    - { namespace: other, rules: [unpinned-image], reason: another rule }',
+      ].join('\n'),
+      'policy.yaml',
+      ALL_RULES,
+    );
     const { objects } = compilePolicies(ALL_RULES, policy, options({ now: day + 3_600_000 }));
     const list = variable(objects, 'listExemption');
     expect(list).toContain("request.namespace == 'legacy' && object.kind == 'Deployment'");
@@ -224,9 +226,9 @@ describe('podpatterns compile and the policy exemptions', () => {
   });
 
   it('honours the annotation only where the policy lets it', () => {
-    const off = compilePolicies(ALL_RULES, withExemptions({ annotations: false, namespaces: [], list: [] }), options()).objects;
+    const off = compilePolicies(ALL_RULES, withExemptions({ annotations: false, namespaces: [] }), options()).objects;
     expect(variable(off, 'ignoreList')).toMatch(/^false \?/);
-    const some = compilePolicies(ALL_RULES, withExemptions({ annotations: true, namespaces: ['sandbox'], list: [] }), options()).objects;
+    const some = compilePolicies(ALL_RULES, withExemptions({ annotations: true, namespaces: ['sandbox'] }), options()).objects;
     expect(variable(some, 'ignoreList')).toMatch(/^request\.namespace in \['sandbox'\] \?/);
   });
 

@@ -111,6 +111,21 @@ const EXEMPTION_CASES: DifferentialCase[] = [
   annotated('Pod', { 'podpatterns.io/ignore': ' unpinned-image , port-conflict ' }, 'exemption: a list with spaces'),
   annotated('Pod', { 'podpatterns.io/ignore': 'unpinned-image' }, 'exemption: another rule only'),
   annotated('Deployment', { 'podpatterns.io/ignore': 'all' }, "exemption: every rule on a Deployment's pod template"),
+  {
+    source: 'a Pod a Job owns, with a container that restarts forever',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'nightly-x7k2p', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'nightly', uid: '5f3c2a8e-0000-4000-8000-000000000001', controller: true }] },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          { name: 'export', image: 'registry.example.com/export:1.8.0' },
+          { name: 'log-shipper', image: 'fluent/fluent-bit:3.0.7', restartPolicy: 'Always' },
+        ],
+      },
+    },
+  },
 ];
 
 async function differential(settings: CompileSettings, policy: Policy, cases: DifferentialCase[], label: string): Promise<DifferentialReport> {
