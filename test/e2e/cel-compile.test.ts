@@ -201,15 +201,31 @@ describe.skipIf(!auditLog)('podpatterns compile on the real API server', () => {
     expect(report.messageMismatches).toEqual([]);
   });
 
-  it('honours the policy file: a severity pinned, an option, a rule turned off', async () => {
-    const text = stringify({ rules: { 'port-conflict': { severity: 'warn' }, 'unpinned-image': { floatingTags: ['main', 'alpine'] }, 'too-many-sidecars': { threshold: 2 }, 'shared-process-namespace': 'off' } });
+  it('honours the policy file: a severity pinned, an option, a rule turned off, central exemptions, annotations ignored', async () => {
+    // install() names the next namespace compiled<n>; the central exemption covers the Deployments created there.
+    const namespace = harness.namespace(`compiled${configurations + 1}`);
+    const text = stringify({
+      rules: { 'port-conflict': { severity: 'warn' }, 'unpinned-image': { floatingTags: ['main', 'alpine'] }, 'too-many-sidecars': { threshold: 2 }, 'shared-process-namespace': 'off' },
+      exemptions: {
+        annotations: false,
+        list: [
+          { namespace, kind: 'Deployment', name: 'd*', rules: ['sidecar-missing-resources', 'privileged-sidecar'], reason: 'legacy deployments' },
+          { namespace, rules: ['*'], reason: 'expired long ago', expires: '2020-01-31' },
+        ],
+      },
+    });
     const policyFile = join(harness.directory, 'policy.yaml');
     await writeFile(policyFile, text);
     const policy = parsePolicy(text, policyFile, ALL_RULES);
-    const cases = [...exampleCases(ALL_RULES), ...seedCases()];
+    const cases = [...exampleCases(ALL_RULES), ...seedCases(), ...EXEMPTION_CASES];
     const report = await differential({ kubernetesVersion: '1.37', minKubeletVersion: '1.37', mode: 'enforce', policyFile }, policy, cases, 'Kubernetes 1.37, policy file');
     expect(report.compiledRules).not.toContain('shared-process-namespace');
-    expect(report.outcomes.find((outcome) => outcome.case.source === 'example port-conflict bad#0')!.cel.get('port-conflict')).toBe('warn');
+    const outcome = (source: string) => report.outcomes.find((entry) => entry.case.source === source)!;
+    expect(outcome('example port-conflict bad#0').cel.get('port-conflict')).toBe('warn');
+    // The policy ignores the annotation, and the central list exempts the Deployments from two rules only.
+    expect(outcome('exemption: the rule named on a Pod').cel.get('port-conflict')).toBe('warn');
+    expect(outcome('example sidecar-missing-resources bad#0').cel.get('sidecar-missing-resources')).toBeUndefined();
+    expect(outcome('example unpinned-image bad#0').cel.get('unpinned-image')).toBe('warn');
     expect(report.disagreements).toEqual([]);
     expect(report.messageMismatches).toEqual([]);
   });
