@@ -106,7 +106,7 @@ spec:
             const count = `string(size(${pod.sidecars}))`;
             const main = `${pod.mainName} != '' ? ${quoted(pod.mainName)} : 'the main container'`;
             const names = `${pod.sidecars}.map(c, ${quoted('c.name')}).join(', ')`;
-            return celText`the pod runs ${count} sidecars next to ${main} (${names}; the threshold is ${str(String(threshold))}): each adds its own requests, start-up time, restarts and attack surface to every replica, and any one of them failing takes the pod out of service. Fix: Move helpers that need not share the pod's network, volumes or lifecycle out of this pod (per-node agents to a DaemonSet, shared services to their own Deployment and Service), or, if this layout is intended, raise \`rules.too-many-sidecars.threshold\` above ${count} or exempt the workload with the \`podpatterns.io/ignore: too-many-sidecars\` annotation.`;
+            return celText`the pod runs ${count} sidecars next to ${main} (${names}; the threshold is ${str(String(threshold))}): each adds its own requests, start-up time, restarts and attack surface to every replica, and any one of them failing takes the pod out of service. Fix: Move helpers that need not share the pod's network, volumes or lifecycle out of this pod (per-node agents to a DaemonSet, shared services to their own Deployment and Service), or, if this layout is intended, raise \`rules.too-many-sidecars.threshold\` above ${count} or ask the policy's owner to exempt the workload (an \`exemptions.list\` entry in the policy file, or the \`podpatterns.io/ignore: too-many-sidecars\` annotation where the policy honours it).`;
           },
         },
       ],
