@@ -1,6 +1,6 @@
 import { planMigration } from '../migration/index.js';
 import type { Operation } from '../engine/types.js';
-import type { MutationStep } from './mutate.js';
+import type { MutationStep } from './mutation-handler.js';
 
 /**
  * The classic → native sidecar migration as the `/mutate` webhook's step. The plan is pure; the webhook only

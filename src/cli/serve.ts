@@ -25,13 +25,16 @@ export function registerServe(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const config = resolveServerConfig(flags, processEnvironment());
       // Loaded here, not at the top: `audit` and `migrate` should not pay for Fastify, pino and the API client.
-      const [{ createLogger }, { startWebhookServer }, { migrationStep }] = await Promise.all([
+      const [{ createLogger }, { startWebhookServer }, { admissionWebhooks }, { migrationStep }, { ALL_RULES }] = await Promise.all([
         import('../server/logger.js'),
         import('../server/webhook-server.js'),
+        import('../admission/webhooks.js'),
         import('../admission/migration-step.js'),
+        import('../rules/index.js'),
       ]);
       const logger = createLogger(config.logLevel);
-      const server = await startWebhookServer({ config, logger, mutation: migrationStep });
+      const webhooks = admissionWebhooks({ rules: ALL_RULES, mutation: migrationStep });
+      const server = await startWebhookServer({ config, logger, webhooks });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals++;

@@ -1,26 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { validateRequest, type AdmissionResult } from '../admission/admit.js';
+import { failOpen, UNEXPECTED_ERROR } from '../admission/fail-open.js';
+import type { AdmissionHandler, AdmissionSettings } from '../admission/handler.js';
 import { parseMode, type AdmissionMode } from '../admission/mode.js';
-import { mutateRequest, type MutationStep } from '../admission/mutate.js';
-import { allowed, reviewResponse, withWarnings } from '../admission/response.js';
-import { decodeAdmissionReview, InvalidReviewError, type AdmissionRequest, type AdmissionReviewRequest } from '../admission/review.js';
-import type { ClusterVersions } from '../cluster/versions.js';
-import type { Rule } from '../engine/types.js';
+import { reviewResponse } from '../admission/response.js';
+import { decodeAdmissionReview, InvalidReviewError, type AdmissionReviewRequest } from '../admission/review.js';
+import type { WebhookName } from '../admission/webhooks.js';
 import { errorMessage } from '../policy/errors.js';
+import { withLogging } from './admission-log.js';
+import { withMetrics } from './admission-metrics.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
-import type { ServingState } from './state.js';
 
 export interface AdmissionRoutesOptions {
-  state: ServingState;
+  handlers: Readonly<Record<WebhookName, AdmissionHandler>>;
+  /** The policy and cluster versions in force now, under the URL's mode. */
+  settings: (mode: AdmissionMode) => AdmissionSettings;
   metrics: ServerMetrics;
-  versions: () => ClusterVersions;
-  rules: readonly Rule[];
-  mutation?: MutationStep;
   logger: Logger;
 }
-
-type Webhook = 'validate' | 'mutate';
 
 /** `POST /validate` and `POST /mutate`: AdmissionReview in, AdmissionReview out, the uid echoed on every answer. */
 export async function admissionRoutes(app: FastifyInstance, options: AdmissionRoutesOptions): Promise<void> {
@@ -31,29 +28,30 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
     request.raw.headers['content-type'] = 'application/json';
     done();
   });
-  const answer = async (webhook: Webhook, request: FastifyRequest, reply: FastifyReply) => {
-    const started = performance.now();
-    let review: AdmissionReviewRequest;
-    let mode: AdmissionMode;
-    try {
-      mode = parseMode(modeOf(request));
-      review = decodeAdmissionReview(request.body);
-    } catch (error) {
-      options.metrics.invalidReviews.inc({ webhook });
-      const uid = error instanceof InvalidReviewError ? error.uid : undefined;
-      options.logger.info({ webhook, uid, err: errorMessage(error) }, 'invalid AdmissionReview');
-      return reply.code(400).send({ code: 'PODPATTERNS_ERR_REVIEW_INVALID', message: errorMessage(error), ...(uid !== undefined && { uid }) });
-    }
-    const result = await admit(webhook, review.request, mode, options);
-    const seconds = (performance.now() - started) / 1000;
-    count(webhook, review.request, mode, result, seconds, options.metrics, kinds);
-    log(webhook, review.request, mode, result, seconds, options.logger);
-    return reply.send(reviewResponse(review.apiVersion, review.request.uid, result.response));
+  const route = (webhook: WebhookName) => {
+    // The net under each handler's own fail-open, then what every answer is counted and logged by.
+    const handler = withLogging(withMetrics(failOpen(options.handlers[webhook], UNEXPECTED_ERROR), webhook, options.metrics, kinds), webhook, options.logger);
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      let review: AdmissionReviewRequest;
+      let mode: AdmissionMode;
+      try {
+        mode = parseMode(modeOf(request));
+        review = decodeAdmissionReview(request.body);
+      } catch (error) {
+        options.metrics.invalidReviews.inc({ webhook });
+        const uid = error instanceof InvalidReviewError ? error.uid : undefined;
+        options.logger.info({ webhook, uid, err: errorMessage(error) }, 'invalid AdmissionReview');
+        return reply.code(400).send({ code: 'PODPATTERNS_ERR_REVIEW_INVALID', message: errorMessage(error), ...(uid !== undefined && { uid }) });
+      }
+      const result = await handler(review.request, options.settings(mode));
+      return reply.send(reviewResponse(review.apiVersion, review.request.uid, result.response));
+    };
   };
-  app.post('/validate', (request, reply) => answer('validate', request, reply));
-  app.post('/validate/:mode', (request, reply) => answer('validate', request, reply));
-  app.post('/mutate', (request, reply) => answer('mutate', request, reply));
-  app.post('/mutate/:mode', (request, reply) => answer('mutate', request, reply));
+  for (const webhook of ['validate', 'mutate'] as const) {
+    const answer = route(webhook);
+    app.post(`/${webhook}`, answer);
+    app.post(`/${webhook}/:mode`, answer);
+  }
 }
 
 /**
@@ -64,80 +62,4 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
 function modeOf(request: FastifyRequest): unknown {
   const fromPath = (request.params as Record<string, unknown> | undefined)?.mode;
   return fromPath ?? (request.query as Record<string, unknown> | undefined)?.mode;
-}
-
-async function admit(webhook: Webhook, request: AdmissionRequest, mode: AdmissionMode, options: AdmissionRoutesOptions): Promise<AdmissionResult> {
-  const { state, rules, mutation } = options;
-  try {
-    if (state.policy === undefined) throw new Error('no policy loaded');
-    const settings = { rules, policy: state.policy, versions: options.versions(), mode };
-    return webhook === 'validate' ? validateRequest(request, settings) : await mutateRequest(request, { ...settings, ...(mutation && { mutation }) });
-  } catch (error) {
-    // validateRequest and mutateRequest fail open themselves; this is the net under that net.
-    const failure = `unexpected error: ${errorMessage(error)}`;
-    const response = mode === 'audit' ? allowed() : withWarnings(allowed(), `podpatterns could not check this object and admitted it unchecked: ${failure}`);
-    return { response, decision: { allowed: true, denials: [], warnings: [], ratcheted: [], findings: [] }, ruleErrors: [], exempted: [], failure };
-  }
-}
-
-function count(
-  webhook: Webhook,
-  request: AdmissionRequest,
-  mode: AdmissionMode,
-  result: AdmissionResult,
-  seconds: number,
-  metrics: ServerMetrics,
-  kinds: BoundedLabel,
-): void {
-  const { decision, response } = result;
-  const labels = { webhook, operation: request.operation, kind: kinds.value(request.kind.kind), mode, allowed: String(response.allowed) };
-  metrics.duration.observe({ webhook }, seconds);
-  for (const error of result.ruleErrors) metrics.ruleErrors.inc({ rule: error.rule });
-  if (result.failure !== undefined) metrics.failedOpen.inc({ webhook });
-  // A dry run admits nothing: it must not show up as an admission or its findings (sideEffects: None).
-  if (request.dryRun) {
-    metrics.dryRunRequests.inc(labels);
-  } else {
-    metrics.requests.inc(labels);
-    for (const finding of decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
-    for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
-  }
-}
-
-/**
- * One line per admission: debug when nothing is wrong, info for a denial (or one the mode let through) or an
- * exemption used, error on a failure.
- */
-function log(webhook: Webhook, request: AdmissionRequest, mode: AdmissionMode, result: AdmissionResult, seconds: number, logger: Logger): void {
-  const { decision, response } = result;
-  const wouldDeny = decision.findings.filter((finding) => finding.severity === 'deny' && !decision.ratcheted.includes(finding));
-  const quiet = result.failure === undefined && response.allowed && wouldDeny.length === 0 && result.exempted.length === 0;
-  if (quiet && !logger.isLevelEnabled('debug')) return;
-  const fields = {
-    uid: request.uid,
-    webhook,
-    operation: request.operation,
-    kind: request.kind.kind,
-    namespace: request.namespace,
-    name: request.name,
-    mode,
-    dryRun: request.dryRun,
-    allowed: response.allowed,
-    rules: [...new Set(decision.findings.map((finding) => finding.rule))],
-    durationMs: Math.round(seconds * 100_000) / 100,
-    ...(result.exempted.length > 0 && {
-      exempted: result.exempted.map(({ rule, exemption }) => ({ rule, source: exemption.source, reason: exemption.reason ?? null, ...(exemption.entry !== undefined && { exemption: exemption.entry }) })),
-    }),
-  };
-  if (result.failure !== undefined) {
-    logger.error({ ...fields, err: result.failure }, 'admitted unchecked: evaluation failed');
-  } else if (!response.allowed) {
-    logger.info({ ...fields, denied: decision.denials.map((finding) => finding.rule) }, 'denied');
-  } else if (wouldDeny.length > 0) {
-    logger.info({ ...fields, wouldDeny: wouldDeny.map((finding) => finding.rule) }, `admitted in ${mode} mode; enforce mode would deny`);
-  } else if (result.exempted.length > 0) {
-    logger.info(fields, 'admitted with exemptions');
-  } else {
-    logger.debug(fields, 'admitted');
-  }
 }

@@ -15,7 +15,7 @@ export const BODY_LIMIT = 10 * 1024 * 1024;
 export type WebhookApp = FastifyInstance<HttpsServer>;
 
 /** The HTTPS app: admission webhooks and health. */
-export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRoutesOptions): WebhookApp {
+export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRoutesOptions & { state: ServingState }): WebhookApp {
   const app = Fastify({
     https: tls,
     loggerInstance: routes.logger,

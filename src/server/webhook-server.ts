@@ -1,14 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { MutationStep } from '../admission/mutate.js';
+import type { AdmissionWebhooks } from '../admission/webhooks.js';
 import { connectVersionReader } from '../cluster/version-reader.js';
 import { ClusterVersionTracker, type ClusterVersions } from '../cluster/versions.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { Rule } from '../engine/types.js';
 import { PodpatternsError, errorMessage, type ErrorCode } from '../policy/errors.js';
 import { describeExemption, expiredExemptions } from '../policy/exemptions.js';
-import { defaultPolicy, parsePolicy, type Policy } from '../policy/policy.js';
-import { ALL_RULES } from '../rules/index.js';
+import type { Policy } from '../policy/policy.js';
 import { buildMetricsApp, buildWebhookApp } from './app.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { FileReloader } from './reload.js';
@@ -19,10 +17,8 @@ import { checkServingCertificate, developmentCertificate, secureContextOptions, 
 export interface WebhookServerOptions {
   config: ServerConfig;
   logger: Logger;
-  /** The rules `/validate` runs; every rule podpatterns ships unless a test narrows them. */
-  rules?: readonly Rule[];
-  /** The change `/mutate` makes after its checks; none by default. */
-  mutation?: MutationStep;
+  /** What `/validate` and `/mutate` answer with, and how the policy file they read is parsed. */
+  webhooks: AdmissionWebhooks;
   /** Where cluster versions come from; by default the flags, else the cluster the configuration names. */
   versions?: { current(): ClusterVersions; start(): Promise<void>; stop(): void };
 }
@@ -43,15 +39,14 @@ export interface WebhookServer {
 
 /** Loads policy and certificate, discovers cluster versions, and listens; throws when something cannot load. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { config, logger } = options;
-  const rules = options.rules ?? ALL_RULES;
+  const { config, logger, webhooks } = options;
   const state = new ServingState();
   const metrics = createMetrics();
   const reloaders: FileReloader<unknown>[] = [];
   const stopReloaders = () => reloaders.forEach((reloader) => reloader.close());
 
   try {
-    state.policy = await loadPolicy(config, rules, state, metrics, logger, reloaders);
+    state.policy = await loadPolicy(config, webhooks, state, metrics, logger, reloaders);
     let certificate: ServingCertificate;
     let developmentCa: string | undefined;
     let applyCertificate: (next: ServingCertificate) => void = () => undefined;
@@ -88,10 +83,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
     const app = buildWebhookApp(secureContextOptions(certificate), {
       state,
+      handlers: { validate: webhooks.validate, mutate: webhooks.mutate },
+      settings: (mode) => ({ policy: currentPolicy(state), versions: versions.current(), mode }),
       metrics,
-      versions: () => versions.current(),
-      rules,
-      ...(options.mutation && { mutation: options.mutation }),
       logger,
     });
     applyCertificate = (next) => {
@@ -110,7 +104,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     const url = `https://${hostForUrl(config.host)}:${(app.server.address() as AddressInfo).port}`;
     const metricsUrl = `http://${hostForUrl(config.host)}:${(metricsApp.server.address() as AddressInfo).port}`;
-    logger.info({ url, metricsUrl, rules: rules.length }, 'podpatterns webhook serving');
+    logger.info({ url, metricsUrl }, 'podpatterns webhook serving');
 
     const { shutdown, closed } = gracefulShutdown({
       app,
@@ -131,16 +125,22 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   }
 }
 
+/** The policy in force; it is loaded before the server listens and a reload only ever replaces it. */
+function currentPolicy(state: ServingState): Policy {
+  if (state.policy === undefined) throw new PodpatternsError('PODPATTERNS_ERR_POLICY_READ', 'no policy loaded');
+  return state.policy;
+}
+
 async function loadPolicy(
   config: ServerConfig,
-  rules: readonly Rule[],
+  webhooks: AdmissionWebhooks,
   state: ServingState,
   metrics: ServerMetrics,
   logger: Logger,
   reloaders: FileReloader<unknown>[],
 ): Promise<Policy> {
   const file = config.policyFile;
-  if (file === undefined) return defaultPolicy(rules);
+  if (file === undefined) return webhooks.defaultPolicy();
   // An expired exemption no longer applies: whoever owns the policy hears of it at every load.
   const announce = (policy: Policy): Policy => {
     for (const entry of expiredExemptions(policy.exemptions, Date.now())) {
@@ -152,7 +152,7 @@ async function loadPolicy(
     what: 'policy',
     files: [file],
     intervalMs: config.reloadIntervalMs,
-    load: ([text]) => parsePolicy(text!, file, rules),
+    load: ([text]) => webhooks.parsePolicy(text!, file),
     apply: (policy) => (state.policy = announce(policy)),
     onResult: (result) => metrics.policyReloads.inc({ result }),
     logger,

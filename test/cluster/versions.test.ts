@@ -15,6 +15,8 @@ import { connectVersionReader, versionFromInfo, type ClusterReader } from '../..
 import { ClusterVersionTracker } from '../../src/cluster/versions.js';
 import { runClusterAudit } from '../../src/cluster/audit-command.js';
 import { resolveServerConfig } from '../../src/config/server-config.js';
+import { admissionWebhooks } from '../../src/admission/webhooks.js';
+import { ALL_RULES } from '../../src/rules/index.js';
 import { startWebhookServer } from '../../src/server/webhook-server.js';
 import { generateCertificates } from '../../src/tls/certificates.js';
 
@@ -213,7 +215,7 @@ describe('cluster version discovery', () => {
     async function serve(flags: { kubeconfig?: string }, env: Record<string, string>): Promise<Array<{ msg: string; server?: string }>> {
       const lines: Array<{ msg: string; server?: string }> = [];
       const config = resolveServerConfig({ host: '127.0.0.1', port: '0', metricsPort: '0', devCaFile: join(directory, 'dev-ca.pem'), shutdownDelay: '0s', ...flags }, env);
-      const server = await startWebhookServer({ config, logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) }) });
+      const server = await startWebhookServer({ config, webhooks: admissionWebhooks({ rules: ALL_RULES }), logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) }) });
       await server.shutdown({ immediate: true });
       return lines;
     }

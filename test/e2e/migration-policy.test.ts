@@ -109,14 +109,12 @@ beforeAll(async () => {
   optedOut.metadata!.labels = { ...optedOut.metadata!.labels, 'podpatterns.io/migrate': 'false' };
   await harness.clients.core.replaceNamespace({ name: ns.optedOut, body: optedOut });
 
-  // The webhook, as the chart installs it with migration.mode=apply and CronJobs and Pods opted in, reviews its namespace
-  // only. /mutate checks restart-policy-on-container before it migrates, and by default denies what the migration would
-  // fix (`restartPolicy: Always` on an entry of `containers`): set to warn, so the migrations themselves are compared.
+  // The webhook, as the chart installs it with migration.mode=apply and CronJobs and Pods opted in and the default rules,
+  // reviews its namespace only.
   const values = {
     webhook: { failurePolicy: 'Fail', excludeNamespaces: Object.values(ns).filter((name) => name !== ns.webhook) },
     validation: { mode: 'audit' },
     migration: OPT_IN,
-    policy: { rules: { 'restart-policy-on-container': 'warn' } },
   };
   const server = await harness.startServer('podpatterns', { values });
   await harness.install({ release: 'podpatterns-e2e-map', port: server.port, values });

@@ -3,7 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { load } from 'js-yaml';
 import { migrationStep } from '../../src/admission/migration-step.js';
+import { restartPolicyOnContainer } from '../../src/rules/restart-policy-on-container.js';
 import { admissionReview, post, startTestServer, type TestServer } from './support.js';
 
 const { applyPatch, validate } = fastJsonPatch;
@@ -40,10 +42,11 @@ describe('POST /mutate with the sidecar migration', () => {
   let apply: TestServer;
   let dryRun: TestServer;
   let old: TestServer;
+  let current: TestServer;
 
   beforeAll(async () => {
-    started.push(await startWith('apply'), await startWith('dry-run'), await startWith('apply', '1.28'));
-    [apply, dryRun, old] = started.map((entry) => entry.server) as [TestServer, TestServer, TestServer];
+    started.push(await startWith('apply'), await startWith('dry-run'), await startWith('apply', '1.28'), await startWith('apply', '1.37'));
+    [apply, dryRun, old, current] = started.map((entry) => entry.server) as [TestServer, TestServer, TestServer, TestServer];
   });
   afterAll(async () => {
     for (const { server, directory } of started) {
@@ -89,6 +92,25 @@ describe('POST /mutate with the sidecar migration', () => {
     expect(response.allowed).toBe(true);
     expect(response.patch).toBeUndefined();
     expect(response.warnings.join('\n')).toMatch(/1\.28/);
+  });
+
+  it('migrates a Job with `restartPolicy: Always` on an entry of containers, which the rules on dropped fields then no longer refuse', async () => {
+    const job = load(restartPolicyOnContainer.example.bad) as ReturnType<typeof logShipperJob>;
+    const { response } = (await post(`${current.url}/mutate`, JSON.stringify(admissionReview(job)), { ca: current.ca })).json;
+    expect(response).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
+    const migrated = applyPatch(structuredClone(job), JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))).newDocument;
+    expect(migrated.spec.template.spec).toMatchObject({
+      initContainers: [{ name: 'log-shipper', restartPolicy: 'Always' }],
+      containers: [{ name: 'report' }],
+    });
+    expect(response.auditAnnotations['restart-policy-on-container']).toBeUndefined();
+  });
+
+  it('still refuses that Job in the migration\'s dry run, which leaves it as sent', async () => {
+    const job = load(restartPolicyOnContainer.example.bad);
+    const { response } = (await post(`${dryRun.url}/mutate`, JSON.stringify(admissionReview(job)), { ca: dryRun.ca })).json;
+    expect(response.allowed).toBe(false);
+    expect(response.status.message).toMatch(/^restart-policy-on-container: /);
   });
 
   it('never patches a Job on UPDATE: its pod template is immutable', async () => {

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { MutationStep } from '../../src/admission/mutation-handler.js';
+import { admissionWebhooks } from '../../src/admission/webhooks.js';
 import { resolveServerConfig, type ServeFlags } from '../../src/config/server-config.js';
 import type { Rule } from '../../src/engine/types.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { createLogger } from '../../src/server/logger.js';
-import { startWebhookServer, type WebhookServer, type WebhookServerOptions } from '../../src/server/webhook-server.js';
+import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.js';
 
 export interface HttpsResponse {
   status: number;
@@ -96,11 +98,11 @@ export interface TestServer extends WebhookServer {
 
 /**
  * The real server in this process on free loopback ports, with a development certificate unless flags say
- * otherwise, fixed cluster versions and no drain delay.
+ * otherwise, fixed cluster versions and no drain delay; every rule and no mutation unless options say otherwise.
  */
 export async function startTestServer(
   flags: ServeFlags = {},
-  options: Partial<Pick<WebhookServerOptions, 'rules' | 'mutation'>> & { ca?: string } = {},
+  options: { rules?: readonly Rule[]; mutation?: MutationStep; ca?: string } = {},
 ): Promise<TestServer> {
   const directory = await mkdtemp(join(tmpdir(), 'podpatterns-test-'));
   const config = resolveServerConfig(
@@ -120,7 +122,8 @@ export async function startTestServer(
   const logs = new LogLines();
   let server: WebhookServer;
   try {
-    server = await startWebhookServer({ config, logger: createLogger(config.logLevel, logs), ...options });
+    const webhooks = admissionWebhooks({ rules: options.rules ?? ALL_RULES, ...(options.mutation && { mutation: options.mutation }) });
+    server = await startWebhookServer({ config, logger: createLogger(config.logLevel, logs), webhooks });
   } catch (error) {
     await rm(directory, { recursive: true, force: true });
     throw error;

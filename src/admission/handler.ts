@@ -1,0 +1,109 @@
+import jsonPatch from 'fast-json-patch';
+import type { EvaluationContext, ExemptedFinding, RuleError } from '../engine/types.js';
+import type { JsonObject } from '../model/kube.js';
+import type { Policy } from '../policy/policy.js';
+import type { Decision } from './decision.js';
+import type { AdmissionMode } from './mode.js';
+import { allowed, patchResponse, withAuditAnnotations, withWarnings, type AdmissionResponse, type JsonPatchOperation } from './response.js';
+import type { AdmissionRequest } from './review.js';
+
+/** What every handler reads besides the request: the policy in force, the cluster's versions and the webhook URL's mode. */
+export interface AdmissionSettings {
+  policy: Policy;
+  versions: Pick<EvaluationContext, 'kubernetesVersion' | 'minKubeletVersion'>;
+  mode: AdmissionMode;
+}
+
+/** The answer to one request and what led to it, for logs and metrics. */
+export interface AdmissionResult {
+  response: AdmissionResponse;
+  /** The JSON Patch the response carries, as operations, for the handlers that run after this one. */
+  patch?: readonly JsonPatchOperation[];
+  decision: Decision;
+  /** Rules that threw on the object (the request was then allowed: fail open). */
+  ruleErrors: RuleError[];
+  /** Findings an exemption suppressed; each is shown as a warning and an audit annotation. */
+  exempted: ExemptedFinding[];
+  /** Why the request was allowed without a verdict, or without its change: a failure (fail open). */
+  failure?: string;
+  /** Why nothing was evaluated: no object (DELETE, CONNECT) or a subresource. */
+  skipped?: 'no-object' | 'subresource';
+}
+
+/**
+ * Answers one admission request (controller-runtime's admission.Handler). Rules, the migration and the
+ * wrappers around them (fail open, metrics, logs) are all handlers, composed with `sequence` and `objectsOnly`.
+ */
+export type AdmissionHandler = (request: AdmissionRequest, settings: AdmissionSettings) => AdmissionResult | Promise<AdmissionResult>;
+
+export const NO_FINDINGS: Readonly<Decision> = Object.freeze({ allowed: true, denials: [], warnings: [], ratcheted: [], findings: [] });
+
+/** An allowed answer with nothing to say. */
+export function allowedResult(skipped?: AdmissionResult['skipped']): AdmissionResult {
+  return { response: allowed(), decision: { ...NO_FINDINGS }, ruleErrors: [], exempted: [], ...(skipped && { skipped }) };
+}
+
+/**
+ * Skips what no rule and no mutation can judge: a subresource (a status, scale or binding update cannot change the
+ * pod spec) and a request without an object (DELETE, CONNECT).
+ */
+export function objectsOnly(handler: AdmissionHandler): AdmissionHandler {
+  return (request, settings) => {
+    if (request.subResource !== undefined) return allowedResult('subresource');
+    if (request.object === null) return allowedResult('no-object');
+    return handler(request, settings);
+  };
+}
+
+/**
+ * Runs handlers one after another, as the API server runs mutating admission: each sees the object as the ones
+ * before it left it (their patches applied), so what the last one judges is what will be stored. The first
+ * denial is the answer, as controller-runtime's MultiMutatingHandler has it; otherwise the patches follow one
+ * another and warnings, audit annotations and findings are gathered.
+ */
+export function sequence(...handlers: readonly AdmissionHandler[]): AdmissionHandler {
+  return async (request, settings) => {
+    let result: AdmissionResult | undefined;
+    let current = request;
+    for (const handler of handlers) {
+      const next = await handler(current, settings);
+      result = result === undefined ? next : joined(result, next);
+      if (!next.response.allowed) return result;
+      if (next.patch !== undefined && next.patch.length > 0 && current.object !== null) {
+        current = { ...current, object: jsonPatch.applyPatch(current.object, next.patch as JsonPatchOperation[], false, false).newDocument as JsonObject };
+      }
+    }
+    return result ?? allowedResult();
+  };
+}
+
+/** `first` then `second`: a denial by the second is the answer (nothing of the first is applied), findings add up. */
+function joined(first: AdmissionResult, second: AdmissionResult): AdmissionResult {
+  const failure = [first.failure, second.failure].filter((text) => text !== undefined).join('; ');
+  const decision: Decision = {
+    allowed: first.decision.allowed && second.decision.allowed,
+    denials: [...first.decision.denials, ...second.decision.denials],
+    warnings: [...first.decision.warnings, ...second.decision.warnings],
+    ratcheted: [...first.decision.ratcheted, ...second.decision.ratcheted],
+    findings: [...first.decision.findings, ...second.decision.findings],
+  };
+  const result: AdmissionResult = {
+    response: second.response,
+    decision,
+    ruleErrors: [...first.ruleErrors, ...second.ruleErrors],
+    exempted: [...first.exempted, ...second.exempted],
+    ...(failure !== '' && { failure }),
+  };
+  if (!second.response.allowed) return result;
+  const patch = [...(first.patch ?? []), ...(second.patch ?? [])];
+  const { warnings = [], auditAnnotations = {} } = second.response;
+  const response = withAuditAnnotations(withWarnings(withPatch(first.response, patch), warnings), auditAnnotations);
+  return { ...result, response, ...(patch.length > 0 && { patch }) };
+}
+
+/** The response with `operations` as its patch instead of the one it had. */
+function withPatch(response: AdmissionResponse, operations: readonly JsonPatchOperation[]): AdmissionResponse {
+  const { patch: _patch, patchType: _patchType, ...rest } = response;
+  const patched = patchResponse(operations);
+  return { ...rest, ...(patched.patch !== undefined && { patch: patched.patch, patchType: patched.patchType }) };
+}

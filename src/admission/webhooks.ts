@@ -1,0 +1,57 @@
+import type { Rule } from '../engine/types.js';
+import { defaultPolicy, parsePolicy, type Policy } from '../policy/policy.js';
+import { EVALUATION_FAILED, failOpen, MUTATION_FAILED } from './fail-open.js';
+import { objectsOnly, sequence, type AdmissionHandler } from './handler.js';
+import { mutationHandler, type MutationStep } from './mutation-handler.js';
+import { rulesHandler } from './rules-handler.js';
+
+/**
+ * Rules that must run in the mutating webhook because the fields they look at never reach a validating one:
+ * the registry strategy's PrepareForCreate/PrepareForUpdate (pkg/registry/core/pod/strategy.go, and the
+ * workload strategies through DropDisabledTemplateFields) calls pkg/api/pod/util.go dropDisabledFields after
+ * mutating admission and before validating admission. With SidecarContainers off (1.28) it drops
+ * `initContainers[].restartPolicy`; with ContainerRestartRules off (1.34) it drops `containers[].restartPolicy`.
+ */
+const RULES_ON_DROPPED_FIELDS: readonly string[] = ['native-sidecar-unsupported', 'restart-policy-on-container'];
+
+/** Whether `/mutate` runs the rule: the one place that decides it (the rules do not declare it yet). */
+export function runsOnMutate(rule: Rule): boolean {
+  return RULES_ON_DROPPED_FIELDS.includes(rule.id);
+}
+
+/** What `podpatterns serve` answers with, and how it reads the policy that configures it. */
+export interface AdmissionWebhooks {
+  /** `POST /validate`: every rule. */
+  validate: AdmissionHandler;
+  /** `POST /mutate`: the mutation step, then the rules on fields dropped before validation. */
+  mutate: AdmissionHandler;
+  /** Reads a policy file for the rules the handlers run; throws naming the file and line. */
+  parsePolicy(text: string, file: string): Policy;
+  /** The policy without a file: every rule at its default severity. */
+  defaultPolicy(): Policy;
+}
+
+export interface AdmissionWebhookOptions {
+  rules: readonly Rule[];
+  /** The change `/mutate` makes; none when absent. */
+  mutation?: MutationStep;
+}
+
+/**
+ * The two webhooks, composed from handlers. `/mutate` migrates first and judges the migrated object, as the API
+ * server's validating admission (and the MutatingAdmissionPolicy) would: `restartPolicy: Always` on an entry of
+ * `containers` that the migration moves to a native sidecar is no longer there to refuse. A failing step fails
+ * open on its own, so a broken migration never skips the rules, nor a broken rule the migration.
+ */
+export function admissionWebhooks({ rules, mutation }: AdmissionWebhookOptions): AdmissionWebhooks {
+  const onDroppedFields = failOpen(rulesHandler(rules.filter(runsOnMutate)), EVALUATION_FAILED);
+  return {
+    validate: objectsOnly(failOpen(rulesHandler(rules), EVALUATION_FAILED)),
+    mutate: objectsOnly(mutation ? sequence(failOpen(mutationHandler(mutation), MUTATION_FAILED), onDroppedFields) : onDroppedFields),
+    parsePolicy: (text, file) => parsePolicy(text, file, rules),
+    defaultPolicy: () => defaultPolicy(rules),
+  };
+}
+
+/** The two webhooks, as their paths and metric labels name them. */
+export type WebhookName = 'validate' | 'mutate';
