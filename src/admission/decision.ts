@@ -43,6 +43,8 @@ export function decide(findings: readonly Finding[], previous: readonly Finding[
 
 /** The AdmissionResponse for a decision: denial message, warnings and one audit annotation per rule. */
 export function responseFor(decision: Decision): AdmissionResponse {
+  // Most objects have no finding: nothing to bound, join or annotate.
+  if (decision.findings.length === 0) return allowed();
   const ratcheted = new Set(decision.ratcheted);
   const base = decision.allowed ? allowed() : denied(denialMessage(decision.denials));
   const warned = withWarnings(base, decision.warnings.map((finding) => warningFor(finding, ratcheted.has(finding))));
