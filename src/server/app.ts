@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import type { SecureContextOptions } from 'node:tls';
+import type { Http2SecureServer, Http2ServerRequest } from 'node:http2';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { admissionRoutes, type AdmissionRoutesOptions } from './admission-routes.js';
@@ -12,26 +12,36 @@ import type { ServingState } from './state.js';
 /** The largest AdmissionReview accepted; the API server itself refuses requests over 3 MiB. */
 export const BODY_LIMIT = 10 * 1024 * 1024;
 
-export type WebhookApp = FastifyInstance<HttpsServer>;
+export type WebhookApp = FastifyInstance<Http2SecureServer>;
 
-/** The HTTPS app: admission webhooks and health. */
+/** How long an idle connection is kept: the API server keeps its own idle for up to 90 s (Go's IdleConnTimeout). */
+const IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * The HTTPS app: admission webhooks and health, over HTTP/2 and HTTP/1.1 (chosen by ALPN). The API server asks for
+ * HTTP/2 when the webhook's URL is a loopback address and for HTTP/1.1 otherwise (k8s.io/apiserver
+ * pkg/util/webhook/client.go, isLocalHost): one multiplexed connection instead of a pool.
+ */
 export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRoutesOptions & { state: ServingState }): WebhookApp {
   const app = Fastify({
-    https: tls,
+    http2: true,
+    https: { ...tls, allowHTTP1: true },
+    http2SessionTimeout: IDLE_TIMEOUT_MS,
     loggerInstance: routes.logger,
     // One line per admission comes from the routes; fastify's two lines per request would double it.
     logController: new LogController({ disableRequestLogging: true }),
     // Admission lines carry the uid; a child logger per request (with a request id) would only cost time.
     childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT,
-    // The API server keeps connections idle for up to 90 s (Go's http.Transport IdleConnTimeout); closing them
-    // sooner races its next request on a dying connection, and a POST is never retried.
-    keepAliveTimeout: 120_000,
-    requestTimeout: 60_000,
     // In-flight requests on kept-alive connections finish normally while closing (with Connection: close).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   }) as unknown as WebhookApp;
+  // Fastify sets these on an HTTP/1.1 server only; the HTTP/2 server applies them to its HTTP/1.1 connections.
+  // Closing an idle connection sooner than the API server would races its next request on a dying connection,
+  // and a POST is never retried.
+  Object.assign(app.server, { keepAliveTimeout: IDLE_TIMEOUT_MS, requestTimeout: 60_000 });
+  trackConnections(app.server);
   acceptAnyBodyAsJson(app);
   answerErrorsAsJson(app, routes.logger, (request, status, message) => {
     const webhook = webhookOf(request.url);
@@ -41,12 +51,33 @@ export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRout
   });
   // While draining, every answer asks the client to drop its connection: the API server then opens a new one
   // (to a ready replica) for its next call, instead of reusing one that is about to be closed under it.
-  app.addHook('onSend', async (_request, reply) => {
-    if (routes.state.draining) reply.header('connection', 'close');
+  // HTTP/2 has no Connection header: its connection is closed with a GOAWAY, after the streams in flight.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (routes.state.draining) {
+      if (request.raw.httpVersionMajor === 2) (request.raw as Http2ServerRequest).stream.session?.close();
+      else reply.header('connection', 'close');
+    }
+    done(null, payload);
   });
   void app.register(healthRoutes, { state: routes.state });
   void app.register(admissionRoutes, routes);
   return app;
+}
+
+const connections = new WeakMap<Http2SecureServer, Set<TLSSocket>>();
+
+function trackConnections(server: Http2SecureServer): void {
+  const open = new Set<TLSSocket>();
+  connections.set(server, open);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+}
+
+/** Closes every connection of the app at once, busy or not, HTTP/2 or HTTP/1.1 (the HTTP/2 server has no closeAllConnections). */
+export function closeAllConnections(app: WebhookApp): void {
+  for (const socket of connections.get(app.server) ?? []) socket.destroy();
 }
 
 /** The plain-HTTP app on the metrics port: `/metrics` and the same health endpoints. */
@@ -68,7 +99,7 @@ export function buildMetricsApp(options: { metrics: ServerMetrics; state: Servin
  */
 function acceptAnyBodyAsJson(app: WebhookApp): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  const parse = (_request: unknown, body: string | Buffer, done: (error: FastifyError | null, body?: unknown) => void) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     try {
@@ -76,7 +107,11 @@ function acceptAnyBodyAsJson(app: WebhookApp): void {
     } catch (error) {
       done(badRequest(`the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`), undefined);
     }
-  });
+  };
+  // Named as well as caught by '*' (the admission routes set every request's type to it): fastify caches the
+  // parser it finds for a named type, while a type only the catch-all matches is parsed again on every request.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parse);
 }
 
 /** How much of a refused body is read (and dropped) before answering, at most. */
@@ -119,7 +154,7 @@ function webhookOf(url: string): 'validate' | 'mutate' | undefined {
 }
 
 /** Errors before a handler runs (unreadable body, too large, bad Content-Length) as JSON with a message. */
-function answerErrorsAsJson(app: FastifyInstance<HttpsServer> | FastifyInstance, logger: Logger, onClientError?: ClientErrorListener): void {
+function answerErrorsAsJson(app: WebhookApp | FastifyInstance, logger: Logger, onClientError?: ClientErrorListener): void {
   (app as FastifyInstance).setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const message = status === 413 ? `the body is larger than ${BODY_LIMIT / 1024 / 1024} MiB` : error.message;

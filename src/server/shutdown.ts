@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServingState } from './state.js';
-import type { WebhookApp } from './app.js';
+import { closeAllConnections, type WebhookApp } from './app.js';
 
 export interface DrainOptions {
   app: WebhookApp;
@@ -43,7 +43,7 @@ export function gracefulShutdown(options: DrainOptions): Drain {
       logger.info({ timeoutMs: options.timeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
       const force = setTimeout(() => {
         logger.warn('in-flight requests did not finish in time: closing their connections');
-        app.server.closeAllConnections();
+        closeAllConnections(app);
       }, options.timeoutMs);
       await app.close();
       clearTimeout(force);
