@@ -1,7 +1,12 @@
 /**
- * Pod creation through a real kube-apiserver in three setups, in one run: no admission check, podpatterns
- * (`podpatterns serve` in enforce mode, webhook configuration from the chart) and an in-tree
- * ValidatingAdmissionPolicy doing the port-conflict check in CEL. Each setup creates --pods pods in its own
+ * Pod creation through a real kube-apiserver in four setups, in one run: no admission check, podpatterns over
+ * HTTP/1.1 and over HTTP/2 (`podpatterns serve` in enforce mode, webhook configuration from the chart) and an
+ * in-tree ValidatingAdmissionPolicy doing the port-conflict check in CEL.
+
+ * The API server offers HTTP/2 to a webhook only when its URL is a loopback address, and HTTP/1.1 otherwise
+ * (k8s.io/apiserver pkg/util/webhook/client.go, isLocalHost): the HTTP/1.1 server is called at this machine's
+ * own non-loopback address (the calls never leave the machine), the HTTP/2 one at 127.0.0.1. The connections the
+ * API server holds to each are counted at the end, which shows the protocol it chose. Each setup creates --pods pods in its own
  * namespace over --rounds rounds that take turns, so a burst of other work on a shared machine hits all three
  * alike. Prints creates/s and p50/p99 create latency per setup.
  *
@@ -17,9 +22,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -52,7 +58,7 @@ const RATE = Number(flags.rate);
 const DEADLINE = Date.now() + Number(flags['time-limit']) * 1000;
 const GOAL = 1.2;
 
-type SetupName = 'no webhook' | 'podpatterns' | 'CEL policy';
+type SetupName = 'no webhook' | 'webhook h1' | 'webhook h2' | 'CEL policy';
 
 interface Setup {
   name: SetupName;
@@ -172,6 +178,27 @@ async function untilVerdict(clients: Clients, setup: Setup, denied: boolean): Pr
   });
 }
 
+/** This machine's first non-loopback IPv4 address: a webhook URL the API server calls over HTTP/1.1 only. */
+function ownAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((candidate) => candidate !== undefined && candidate.family === 'IPv4' && !candidate.internal);
+  if (address === undefined) throw new Error('no non-loopback IPv4 address: the HTTP/1.1 setup needs one (the API server uses HTTP/2 for loopback URLs)');
+  return address.address;
+}
+
+/** Established TCP connections to a local port (Linux /proc/net/tcp): one for HTTP/2, a pool for HTTP/1.1. */
+function establishedTo(port: number): number {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => {
+      const [, localAddress, , state] = line.trim().split(/\s+/);
+      return localAddress?.endsWith(local) === true && state === '01';
+    }).length;
+}
+
 function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -195,13 +222,14 @@ function histogramQuantiles(metrics: string, name: string, labels: readonly stri
 
 /** Where the time goes: podpatterns' own handling, and the API server's view of the webhook call and of its CEL plugin. */
 async function timeBreakdown(server: PodpatternsServer, controlPlane: ControlPlane): Promise<string[]> {
-  const own = (await get(`http://127.0.0.1:${server.metricsPort}/metrics`)).body;
+  const own = (await get(`http://${server.host}:${server.metricsPort}/metrics`)).body;
   const apiserver = (await get(`${controlPlane.server}/metrics`, { ca: controlPlane.ca, headers: { authorization: `Bearer ${controlPlane.token}` }, timeoutMs: 10_000 })).body;
   const sample = (name: string) => Number(own.split('\n').find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? Number.NaN);
   return [
+    `${server.name}:`,
     `podpatterns handling a review:        ${histogramQuantiles(own, 'podpatterns_admission_duration_seconds', ['webhook="validate"'])}`,
     `podpatterns event loop (since start): lag p99 ${(sample('nodejs_eventloop_lag_p99_seconds') * 1000).toFixed(1)} ms, max ${(sample('nodejs_eventloop_lag_max_seconds') * 1000).toFixed(1)} ms; GC ${histogramQuantiles(own, 'nodejs_gc_duration_seconds', [])}`,
-    `API server calling the webhook:       ${histogramQuantiles(apiserver, 'apiserver_admission_webhook_admission_duration_seconds', ['name="enforce.validate.podpatterns.io"'])}`,
+    `API server calling the webhooks:      ${histogramQuantiles(apiserver, 'apiserver_admission_webhook_admission_duration_seconds', ['name="enforce.validate.podpatterns.io"'])} (both servers)`,
     // The whole admission plugin, every pod create of the run included (the policy binds only one namespace).
     `ValidatingAdmissionPolicy plugin:     ${histogramQuantiles(apiserver, 'apiserver_admission_controller_admission_duration_seconds', ['name="ValidatingAdmissionPolicy"', 'operation="CREATE"'])}`,
   ];
@@ -221,11 +249,12 @@ function report(setups: Setup[]): void {
       `${setup.name.padEnd(12)} ${rate.toFixed(0).padStart(10)} ${p50.toFixed(1).padStart(8)} ${p99.toFixed(1).padStart(8)} ${(rate / base.rate).toFixed(2).padStart(10)} ${(p99 / base.p99).toFixed(2).padStart(9)} ${setup.errors.length}`,
     );
   }
-  const podpatterns = rows.find((row) => row.setup.name === 'podpatterns')!;
   const cel = rows.find((row) => row.setup.name === 'CEL policy')!;
-  const ratio = podpatterns.p99 / cel.p99;
-  console.log(`\npodpatterns p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}`);
-  console.log(`podpatterns p50 / CEL p50 = ${(podpatterns.p50 / cel.p50).toFixed(2)}; creates/s podpatterns / CEL = ${(podpatterns.rate / cel.rate).toFixed(2)}`);
+  console.log('');
+  for (const podpatterns of rows.filter((row) => row.setup.name.startsWith('webhook'))) {
+    const ratio = podpatterns.p99 / cel.p99;
+    console.log(`${podpatterns.setup.name}: p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}; p50 / CEL p50 = ${(podpatterns.p50 / cel.p50).toFixed(2)}; creates/s / CEL = ${(podpatterns.rate / cel.rate).toFixed(2)}`);
+  }
   for (const setup of setups) for (const error of setup.errors.slice(0, 3)) console.log(`  ${setup.name}: ${error}`);
 }
 
@@ -234,7 +263,7 @@ async function main(): Promise<void> {
   const runId = randomBytes(3).toString('hex');
   const directory = await mkdtemp(join(tmpdir(), 'podpatterns-bench-e2e-'));
   let controlPlane: ControlPlane | undefined;
-  let server: PodpatternsServer | undefined;
+  const servers: PodpatternsServer[] = [];
   let poster: PodPoster | undefined;
   try {
     const entry = settings.podpatternsEntryGiven ? settings.podpatternsEntry : await buildPodpatterns();
@@ -255,34 +284,34 @@ async function main(): Promise<void> {
       podpatternsEntry: entry,
     };
     const clients = clientsFor(kubeConfigFor(cluster));
-    const setups: Setup[] = (['no webhook', 'podpatterns', 'CEL policy'] as const).map((name, index) => ({
-      name,
-      namespace: `bench-${['none', 'podpatterns', 'cel'][index]}`,
-      latencies: [],
-      seconds: 0,
-      errors: [],
-    }));
-    const [none, podpatterns, cel] = setups as [Setup, Setup, Setup];
-    for (const setup of setups) {
-      // The chart's webhooks are scoped to namespaces with the run label: only podpatterns' namespace has it.
-      const labels: Record<string, string> = setup === podpatterns ? { [RUN_LABEL]: runId } : {};
-      await clients.core.createNamespace({ body: { metadata: { name: setup.namespace, labels } } });
+    const setup = (name: SetupName, namespace: string): Setup => ({ name, namespace, latencies: [], seconds: 0, errors: [] });
+    const none = setup('no webhook', 'bench-none');
+    const cel = setup('CEL policy', 'bench-cel');
+    const webhooks = [
+      { setup: setup('webhook h1', 'bench-h1'), host: ownAddress(), release: 'podpatterns-h1' },
+      { setup: setup('webhook h2', 'bench-h2'), host: '127.0.0.1', release: 'podpatterns-h2' },
+    ];
+    const setups = [none, ...webhooks.map((webhook) => webhook.setup), cel];
+    for (const [index, { setup: { namespace }, release }] of webhooks.entries()) {
+      // The chart's webhooks are scoped to namespaces with the run label: each release's run id labels its namespace.
+      const webhookCluster: E2eCluster = { ...cluster, runId: `${runId}-${index}`, webhookHost: webhooks[index]!.host, listenHost: webhooks[index]!.host };
+      await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { [RUN_LABEL]: webhookCluster.runId } } } });
+      const ca = await WebhookCa.create(webhookCluster.webhookHost);
+      const tls = new SecretVolume(join(directory, `${release}-tls`));
+      await tls.write(await ca.issue());
+      const values = { webhook: { failurePolicy: 'Fail', timeoutSeconds: 10 }, validation: { mode: 'audit', namespaces: { enforce: [namespace] } } };
+      const policyFile = join(directory, `${release}-policy.yaml`);
+      await writeFile(policyFile, await renderPolicy(webhookCluster, directory, release, values));
+      const server = await PodpatternsServer.start({ name: release, cluster: webhookCluster, directory, tls, ca: ca.cert, policyFile });
+      servers.push(server);
+      const url = `https://${webhookCluster.webhookHost}:${server.port}`;
+      await applyConfigurations(clients, webhookCluster, await renderConfigurations(webhookCluster, directory, { release, url, caBundle: ca.caBundle, values }));
     }
-
-    const ca = await WebhookCa.create('127.0.0.1');
-    const tls = new SecretVolume(join(directory, 'podpatterns-tls'));
-    await tls.write(await ca.issue());
-    const values = { webhook: { failurePolicy: 'Fail', timeoutSeconds: 10 }, validation: { mode: 'audit', namespaces: { enforce: [podpatterns.namespace] } } };
-    const policyFile = join(directory, 'policy.yaml');
-    await writeFile(policyFile, await renderPolicy(cluster, directory, 'podpatterns', values));
-    server = await PodpatternsServer.start({ name: 'podpatterns', cluster, directory, tls, ca: ca.cert, policyFile });
-    const url = `https://127.0.0.1:${server.port}`;
-    await applyConfigurations(clients, cluster, await renderConfigurations(cluster, directory, { release: 'podpatterns', url, caBundle: ca.caBundle, values }));
+    for (const { namespace } of [none, cel]) await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
     await clients.admission.createValidatingAdmissionPolicy({ body: portConflictPolicy('port-conflict', runId) });
     await clients.admission.createValidatingAdmissionPolicyBinding({ body: portConflictBinding('port-conflict', runId, cel.namespace) });
     await untilVerdict(clients, none, false);
-    await untilVerdict(clients, podpatterns, true);
-    await untilVerdict(clients, cel, true);
+    for (const checked of setups.slice(1)) await untilVerdict(clients, checked, true);
 
     poster = new PodPoster(controlPlane);
     for (const setup of setups) await createPods(poster, setup, 0, WARMUP, false);
@@ -295,10 +324,11 @@ async function main(): Promise<void> {
       }
     }
     report(setups);
-    for (const line of await timeBreakdown(server, controlPlane)) console.log(line);
+    for (const server of servers) console.log(`${server.name}: the API server holds ${establishedTo(server.port)} connections to it`);
+    for (const server of servers) for (const line of await timeBreakdown(server, controlPlane)) console.log(line);
   } finally {
     poster?.close();
-    await server?.stop();
+    for (const server of servers) await server.stop();
     await controlPlane?.stop();
     await rm(directory, { recursive: true, force: true });
   }

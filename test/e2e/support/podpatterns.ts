@@ -31,6 +31,8 @@ export class PodpatternsServer {
     readonly port: number,
     readonly metricsPort: number,
     private readonly ca: string,
+    /** Where its health and metrics are read: the address it listens on, loopback when it listens on every address. */
+    readonly host: string,
   ) {}
 
   static async start(options: PodpatternsOptions): Promise<PodpatternsServer> {
@@ -63,7 +65,7 @@ export class PodpatternsServer {
       logFile: join(options.directory, `${options.name}.log`),
       pidDirectory: cluster.pidDirectory,
     });
-    const server = new PodpatternsServer(options.name, managed, port, metricsPort, options.ca);
+    const server = new PodpatternsServer(options.name, managed, port, metricsPort, options.ca, cluster.listenHost === '0.0.0.0' ? '127.0.0.1' : cluster.listenHost);
     try {
       await waitFor(`${options.name} ready`, async () => ((await server.readyz()) === 200 ? true : undefined), {
         timeoutMs: 60_000,
@@ -78,12 +80,12 @@ export class PodpatternsServer {
   }
 
   async readyz(): Promise<number> {
-    return (await get(`https://127.0.0.1:${this.port}/readyz`, { ca: this.ca })).status;
+    return (await get(`https://${this.host}:${this.port}/readyz`, { ca: this.ca })).status;
   }
 
   /** The value of one sample of /metrics, e.g. `podpatterns_certificate_reloads_total{result="success"}`; 0 when absent. */
   async metric(sample: string): Promise<number> {
-    const { body } = await get(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    const { body } = await get(`http://${this.host}:${this.metricsPort}/metrics`);
     const line = body.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
     return line === undefined ? 0 : Number(line.slice(sample.length + 1));
   }
