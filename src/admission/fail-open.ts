@@ -20,11 +20,14 @@ export const EVALUATION_FAILED: FailOpenWording = { undone: 'checks', failed: 'e
 export const MUTATION_FAILED: FailOpenWording = { undone: 'change', failed: 'mutation failed' };
 export const UNEXPECTED_ERROR: FailOpenWording = { undone: 'checks', failed: 'unexpected error' };
 
+/** What happened to a request admitted although podpatterns could not do its part: the log line, and the notice's start. */
+export function failOpenHeadline(undone: Undone): string {
+  return undone === 'checks' ? 'podpatterns could not check this object and admitted it unchecked' : 'podpatterns could not apply its changes and admitted this object unchanged';
+}
+
 /** The warning users see when a request is admitted although podpatterns could not do its part. */
 export function failOpenNotice(undone: Undone, failure: string): string {
-  return undone === 'checks'
-    ? `podpatterns could not check this object and admitted it unchecked: ${failure}`
-    : `podpatterns could not apply its changes and admitted this object unchanged: ${failure}`;
+  return `${failOpenHeadline(undone)}: ${failure}`;
 }
 
 /**
@@ -45,12 +48,12 @@ export function failOpen(handler: AdmissionHandler, wording: FailOpenWording): A
  * The answer of a request admitted without a (full) verdict: the notice first, then what `partial` says (the
  * warnings and annotations of what could still be evaluated). `partial` never denies and never patches.
  */
-export function failedOpen(failure: string, undone: Undone, mode: AdmissionMode, partial: AdmissionResponse = allowed()): Pick<AdmissionResult, 'response' | 'failure'> {
+export function failedOpen(failure: string, undone: Undone, mode: AdmissionMode, partial: AdmissionResponse = allowed()): Pick<AdmissionResult, 'response' | 'failure' | 'undone'> {
   // Audit mode is invisible to users: the failure is only in the annotation, the logs and the metrics.
   const notice = mode === 'audit' ? [] : [failOpenNotice(undone, failure)];
   const response = withAuditAnnotations(withWarnings(allowed(), notice, partial.warnings ?? []), {
     [EVALUATION_ERROR_ANNOTATION]: failure,
     ...partial.auditAnnotations,
   });
-  return { response, failure };
+  return { response, failure, undone };
 }

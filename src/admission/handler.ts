@@ -3,6 +3,7 @@ import type { EvaluationContext, ExemptedFinding, RuleError } from '../engine/ty
 import type { JsonObject } from '../model/kube.js';
 import type { Policy } from '../policy/policy.js';
 import type { Decision } from './decision.js';
+import type { Undone } from './fail-open.js';
 import type { AdmissionMode } from './mode.js';
 import { allowed, patchResponse, withAuditAnnotations, withWarnings, type AdmissionResponse, type JsonPatchOperation } from './response.js';
 import type { AdmissionRequest } from './review.js';
@@ -26,6 +27,8 @@ export interface AdmissionResult {
   exempted: ExemptedFinding[];
   /** Why the request was allowed without a verdict, or without its change: a failure (fail open). */
   failure?: string;
+  /** What the failure left undone: the object's checks, or only the change a mutation would have made. */
+  undone?: Undone;
   /** Why nothing was evaluated: no object (DELETE, CONNECT) or a subresource. */
   skipped?: 'no-object' | 'subresource';
 }
@@ -93,6 +96,7 @@ function joined(first: AdmissionResult, second: AdmissionResult): AdmissionResul
     ruleErrors: [...first.ruleErrors, ...second.ruleErrors],
     exempted: [...first.exempted, ...second.exempted],
     ...(failure !== '' && { failure }),
+    ...((first.undone ?? second.undone) !== undefined && { undone: first.undone === 'checks' || second.undone === 'checks' ? 'checks' : 'change' }),
   };
   if (!second.response.allowed) return result;
   const patch = [...(first.patch ?? []), ...(second.patch ?? [])];

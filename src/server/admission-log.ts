@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { failOpenHeadline } from '../admission/fail-open.js';
 import type { AdmissionHandler } from '../admission/handler.js';
 import type { WebhookName } from '../admission/webhooks.js';
 
@@ -33,7 +34,7 @@ export function withLogging(handler: AdmissionHandler, webhook: WebhookName, log
     };
     if (result.failure !== undefined) {
       const denied = !response.allowed && { denied: decision.denials.map((finding) => finding.rule) };
-      logger.error({ ...fields, ...denied, err: result.failure }, denied ? 'denied, although part of the evaluation failed' : 'admitted unchecked: evaluation failed');
+      logger.error({ ...fields, ...denied, err: result.failure }, denied ? 'denied, although part of the evaluation failed' : failOpenHeadline(result.undone ?? 'checks'));
     } else if (!response.allowed) {
       logger.info({ ...fields, denied: decision.denials.map((finding) => finding.rule) }, 'denied');
     } else if (wouldDeny.length > 0) {

@@ -44,6 +44,7 @@ describe('failedOpen', () => {
     const partial = withAuditAnnotations(withWarnings(allowed(), 'port-conflict: one fails to bind'), { 'port-conflict': 'both declare 8080' });
     expect(failedOpen('rule x failed: boom', 'checks', 'enforce', partial)).toEqual({
       failure: 'rule x failed: boom',
+      undone: 'checks',
       response: {
         allowed: true,
         warnings: ['podpatterns could not check this object and admitted it unchecked: rule x failed: boom', 'port-conflict: one fails to bind'],

@@ -31,8 +31,13 @@ describe('withLogging', () => {
   });
 
   it('logs a fail-open admission at error with the failure', async () => {
-    const lines = await logged({ ...allowedResult(), failure: 'evaluation failed: boom' });
-    expect(lines).toEqual([expect.objectContaining({ level: 'error', msg: 'admitted unchecked: evaluation failed', err: 'evaluation failed: boom', allowed: true })]);
+    const lines = await logged({ ...allowedResult(), failure: 'evaluation failed: boom', undone: 'checks' });
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', msg: 'podpatterns could not check this object and admitted it unchecked', err: 'evaluation failed: boom', allowed: true })]);
+  });
+
+  it('logs a failed mutation as an object admitted unchanged, in the words of the notice users see', async () => {
+    const lines = await logged({ ...allowedResult(), failure: 'mutation failed: boom', undone: 'change' });
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', msg: 'podpatterns could not apply its changes and admitted this object unchanged', err: 'mutation failed: boom' })]);
   });
 
   it('logs a denial by the steps that could run, after one that failed, at error', async () => {
