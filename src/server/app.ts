@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Http2SecureServer, Http2ServerRequest } from 'node:http2';
+import type { Http2SecureServer, Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -64,20 +64,33 @@ export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRout
   return app;
 }
 
-const connections = new WeakMap<Http2SecureServer, Set<TLSSocket>>();
+const connections = new WeakMap<Http2SecureServer, { sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> }>();
 
 function trackConnections(server: Http2SecureServer): void {
-  const open = new Set<TLSSocket>();
+  const open = { sockets: new Set<TLSSocket>(), sessions: new Set<ServerHttp2Session>() };
   connections.set(server, open);
   server.on('secureConnection', (socket: TLSSocket) => {
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
+    open.sockets.add(socket);
+    socket.once('close', () => open.sockets.delete(socket));
   });
+  server.on('session', (session: ServerHttp2Session) => {
+    open.sessions.add(session);
+    session.once('close', () => open.sessions.delete(session));
+  });
+}
+
+/**
+ * Asks every HTTP/2 client to reconnect (GOAWAY; requests in flight finish), after a certificate change: the API
+ * server otherwise keeps its one connection, and the certificate of its handshake, for as long as it sends.
+ * HTTP/1.1 clients open new connections as their pool grows and drop idle ones.
+ */
+export function reconnectHttp2Clients(app: WebhookApp): void {
+  for (const session of connections.get(app.server)?.sessions ?? []) session.close();
 }
 
 /** Closes every connection of the app at once, busy or not, HTTP/2 or HTTP/1.1 (the HTTP/2 server has no closeAllConnections). */
 export function closeAllConnections(app: WebhookApp): void {
-  for (const socket of connections.get(app.server) ?? []) socket.destroy();
+  for (const socket of connections.get(app.server)?.sockets ?? []) socket.destroy();
 }
 
 /** The plain-HTTP app on the metrics port: `/metrics` and the same health endpoints. */

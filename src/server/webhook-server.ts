@@ -7,7 +7,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { PodpatternsError, errorMessage, type ErrorCode } from '../policy/errors.js';
 import { describeExemption, expiredExemptions } from '../policy/exemptions.js';
 import type { Policy } from '../policy/policy.js';
-import { buildMetricsApp, buildWebhookApp } from './app.js';
+import { buildMetricsApp, buildWebhookApp, reconnectHttp2Clients } from './app.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { FileReloader } from './reload.js';
 import { gracefulShutdown } from './shutdown.js';
@@ -91,6 +91,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     applyCertificate = (next) => {
       // New connections get the new certificate; established ones keep theirs until they close.
       app.server.setSecureContext(secureContextOptions(next));
+      reconnectHttp2Clients(app);
       metrics.certificateExpiry.set(next.notAfter.getTime() / 1000);
     };
     const metricsApp = buildMetricsApp({ metrics, state, logger });

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
 import { connect, type PeerCertificate } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateCertificates, type CertificateBundle } from '../../src/tls/certificates.js';
@@ -81,6 +82,27 @@ describe('podpatterns serve reloading files', () => {
     expect((reused as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber).toBe(serialOf(first));
     established.destroy();
     expect(counterValue(await (await fetch(`${running.metricsUrl}/metrics`)).text(), 'podpatterns_certificate_reloads_total{result="success"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('asks an HTTP/2 client to reconnect after a rotation, so its next connection gets the new certificate', async () => {
+    const certFile = join(directory, 'tls.crt');
+    const keyFile = join(directory, 'tls.key');
+    await writeFile(certFile, first.cert);
+    await writeFile(keyFile, first.key);
+    const running = await serveFrom(certFile, keyFile);
+    const both = [first.caCert, second.caCert];
+    const session = await new Promise<ClientHttp2Session>((resolve, reject) => {
+      const client = connectHttp2(running.url, { ca: both, servername: 'localhost' }, () => resolve(client));
+      client.on('error', reject);
+    });
+    expect((session.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber).toBe(serialOf(first));
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+
+    await writeFile(keyFile, second.key);
+    await writeFile(certFile, second.cert);
+    await eventually(async () => (await servedSerial(running, both)) === serialOf(second));
+    await goaway;
+    session.destroy();
   });
 
   it('follows a Kubernetes Secret volume update (the ..data symlink swap)', async () => {
