@@ -218,6 +218,14 @@ ${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image
     - { name: proxy, image: c:1, securityContext: { capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"] } } }
 `),
   },
+  {
+    title: 'two containers writing three volumes',
+    rule: 'shared-volume-concurrent-writers',
+    yaml: pod(`  containers:
+${['app', 'worker'].map((name) => `    - { name: ${name}, image: a:1, volumeMounts: [{ name: a, mountPath: /a }, { name: b, mountPath: /b }, { name: c, mountPath: /c }] }`).join('\n')}
+  volumes: [{ name: a, emptyDir: {} }, { name: b, emptyDir: {} }, { name: c, emptyDir: {} }]
+`),
+  },
   ...[
     ['a memory utilization with a container missing its request', 'type: Utilization\n          averageUtilization: 70'],
     ['a memory average value', 'type: AverageValue\n          averageValue: 500Mi'],
