@@ -219,6 +219,18 @@ ${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image
 `),
   },
   {
+    title: 'a sidecar with every capability, one tracing the shared process namespace, one with three capabilities, one escalating',
+    rule: 'privileged-sidecar',
+    yaml: pod(`  shareProcessNamespace: true
+  containers:
+    - { name: app, image: a:1 }
+    - { name: all, image: b:1, securityContext: { capabilities: { add: ["ALL"] } } }
+    - { name: tracer, image: c:1, securityContext: { capabilities: { add: ["NET_ADMIN", "SYS_PTRACE"] } } }
+    - { name: three, image: d:1, securityContext: { capabilities: { add: ["SYS_PTRACE", "NET_ADMIN", "SYS_ADMIN"] } } }
+    - { name: setuid, image: e:1, securityContext: { allowPrivilegeEscalation: true } }
+`),
+  },
+  {
     title: 'two containers writing three volumes',
     rule: 'shared-volume-concurrent-writers',
     yaml: pod(`  containers:
