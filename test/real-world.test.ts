@@ -135,6 +135,9 @@ const MUST_NOT_FIRE: Case[] = [
   ...each('privileged-sidecar', 'calico-canal.yaml', 'DaemonSet/canal', ['calico-node', 'install-cni', 'ebpf-bootstrap']),
   ...at('privileged-sidecar', 'calico-csi-driver-and-etcd.yaml', ['DaemonSet/calico-node']),
   ...at('privileged-sidecar', 'istio-samples-misc.yaml', ['DaemonSet/enable-istio-coredumps']),
+  // hostPID/hostIPC with a single long-running container.
+  ...at('host-pid-ipc-sidecars', 'k8s-examples-misc.yaml', ['DaemonSet/sysdig-agent', 'DaemonSet/newrelic-agent', 'DaemonSet/newrelic-infra-agent']),
+  ...at('host-pid-ipc-sidecars', 'prometheus-helm.yaml', ['*']),
   // hostNetwork with a single long-running container.
   ...at('host-network-sidecars', 'calico-csi-driver-and-etcd.yaml', ['DaemonSet/calico-node']),
   ...at('host-network-sidecars', 'flannel.yaml', ['DaemonSet/kube-flannel-ds']),

@@ -16,6 +16,7 @@ import { preStopExceedsGracePeriod } from './prestop-exceeds-grace-period.js';
 import { privilegedSidecar } from './privileged-sidecar.js';
 import { hpaPodAverageOnMultiContainer } from './hpa-pod-average-on-multi-container.js';
 import { sharedVolumeConcurrentWriters } from './shared-volume-concurrent-writers.js';
+import { hostPidIpcSidecars } from './host-pid-ipc-sidecars.js';
 
 /** Every rule podpatterns ships, in the order the README documents them. Ids are stable. */
 export const ALL_RULES: readonly Rule[] = [
@@ -30,6 +31,7 @@ export const ALL_RULES: readonly Rule[] = [
   tooManySidecars,
   sharedProcessNamespace,
   hostNetworkSidecars,
+  hostPidIpcSidecars,
   memoryEmptyDirNoSizeLimit,
   localhostPortNotDeclared,
   preStopExceedsGracePeriod,

@@ -230,6 +230,15 @@ ${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image
     - { name: setuid, image: e:1, securityContext: { allowPrivilegeEscalation: true } }
 `),
   },
+  ...['hostPID: true\n  hostIPC: true', 'hostIPC: true'].map((fields) => ({
+    title: `a pod with many sidecars and ${fields.replace('\n  ', ' ')}`,
+    rule: 'host-pid-ipc-sidecars',
+    yaml: pod(`  ${fields}
+  containers:
+    - { name: app, image: a:1 }
+${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image: h:1 }`).join('\n')}
+`),
+  })),
   {
     title: 'two containers writing three volumes',
     rule: 'shared-volume-concurrent-writers',
