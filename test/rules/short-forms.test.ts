@@ -240,6 +240,14 @@ ${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image
 `),
   })),
   {
+    title: 'a fifteen-character port name declared twice, with no Service in view',
+    rule: 'duplicate-port-name',
+    yaml: pod(`  containers:
+    - { name: app, image: a:1, ports: [{ name: abcdefghijklmno, containerPort: 80 }] }
+    - { name: proxy, image: b:1, ports: [{ name: abcdefghijklmno, containerPort: 81 }] }
+`),
+  },
+  {
     title: 'two containers writing three volumes',
     rule: 'shared-volume-concurrent-writers',
     yaml: pod(`  containers:

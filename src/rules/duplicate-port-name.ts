@@ -1,0 +1,219 @@
+import { asArray, asNumber, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
+import type { ContainerModel, PodModel } from '../model/pod.js';
+import type { Rule, RuleFinding } from '../engine/types.js';
+
+const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
+
+type DuplicatePortNameFacts = {
+  port: string;
+  /** The container a Service's `targetPort: <port>` reaches. */
+  first: string;
+  /** A Service of the input that targets the name, '' when none is in view. */
+  service: string;
+};
+
+interface NamedPort {
+  container: ContainerModel;
+  /** Index of the entry in the container's `ports`. */
+  index: number;
+  number?: number;
+}
+
+/**
+ * The endpoint controllers resolve a Service's `targetPort: <name>` per pod with FindPort
+ * (pkg/api/v1/pod/util.go; staging/src/k8s.io/endpointslice/util): the first entry of `containers`, then of the
+ * native sidecars (kubernetes#127976, #128850, Kubernetes 1.32), whose name and protocol match. Regular init
+ * containers are never looked at. The API server keeps port names unique within one container only.
+ */
+export const duplicatePortName: Rule<DuplicatePortNameFacts> = {
+  id: 'duplicate-port-name',
+  defaultSeverity: 'warn',
+  summary: 'Two containers of a pod declare the same port name: a Service that targets it reaches only the first.',
+  description:
+    'A Service can target a pod port by name (`targetPort: http`), and so can a NetworkPolicy or a PodMonitor. ' +
+    'The API server keeps port names unique within a container, not across the containers of a pod. When two ' +
+    'containers that run side by side (regular containers and native sidecars) declare the same name for the ' +
+    'same protocol, the endpoint controllers resolve `targetPort: <name>` to the first of them (the ' +
+    '`containers` in order, then the native sidecars) and never to the other: traffic meant for an ' +
+    'authenticating proxy goes straight to the app, or a sidecar\'s port silently gets no connections, and the ' +
+    'outcome changes with the order of the containers. Regular init containers are not looked at. When a ' +
+    'Service of the same input selects the pod and targets the name, the finding names it. A name that every ' +
+    'container declaring it uses for its own probes only (CSI sidecars each name their health port `healthz`) ' +
+    'is resolved per container by the kubelet and is left alone, unless such a Service targets it. Fix: give ' +
+    'each container\'s port a name of its own and target the one that should receive the traffic.',
+  example: {
+    bad: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: dashboard
+spec:
+  selector:
+    matchLabels: { app: dashboard }
+  template:
+    metadata:
+      labels: { app: dashboard }
+    spec:
+      containers:
+        - name: dashboard
+          image: registry.example.com/dashboard:2.3.0
+          ports:
+            - { name: http, containerPort: 8080 }
+        - name: oauth2-proxy
+          image: quay.io/oauth2-proxy/oauth2-proxy:v7.7.1
+          args: ["--http-address=0.0.0.0:4180", "--upstream=http://127.0.0.1:8080"]
+          resources:
+            requests: { cpu: 20m, memory: 32Mi }
+          ports:
+            - { name: http, containerPort: 4180 }
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dashboard
+spec:
+  selector: { app: dashboard }
+  ports:
+    - { name: http, port: 80, targetPort: http }
+`,
+    fixed: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: dashboard
+spec:
+  selector:
+    matchLabels: { app: dashboard }
+  template:
+    metadata:
+      labels: { app: dashboard }
+    spec:
+      containers:
+        - name: dashboard
+          image: registry.example.com/dashboard:2.3.0
+          ports:
+            - { name: http, containerPort: 8080 }
+        - name: oauth2-proxy
+          image: quay.io/oauth2-proxy/oauth2-proxy:v7.7.1
+          args: ["--http-address=0.0.0.0:4180", "--upstream=http://127.0.0.1:8080"]
+          resources:
+            requests: { cpu: 20m, memory: 32Mi }
+          ports:
+            - { name: proxy, containerPort: 4180 }
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dashboard
+spec:
+  selector: { app: dashboard }
+  ports:
+    - { name: http, port: 80, targetPort: proxy }
+`,
+  },
+  problem: ({ port, first, service }) =>
+    service ? `gets none of Service '${service}' (port '${port}')` : `reuses port name '${port}' of '${first}'`,
+  evaluate({ object, pods, context }) {
+    const findings: RuleFinding<DuplicatePortNameFacts>[] = [];
+    for (const pod of pods) {
+      let services: KubeObject[] | undefined;
+      for (const [key, declarations] of namedPorts(pod)) {
+        const [first, ...others] = declarations;
+        if (!first || others.length === 0) continue;
+        const [name, protocol] = splitKey(key);
+        services ??= servicesSelecting(pod, object, context.related ?? []);
+        const service = services.find((candidate) => targets(candidate, name, protocol));
+        if (!service && declarations.every((port) => probesOwnPort(port.container, name))) continue;
+        const second = others[0]!;
+        const serviceName = service ? asString(isObject(service.metadata) ? service.metadata.name : undefined) ?? '' : '';
+        const all = declarations.map(describe).join(', ');
+        const losers = others.map((port) => `'${port.container.name}'`).join(', ');
+        findings.push({
+          container: second.container.name,
+          path: `${second.container.path}.ports[${second.index}].name`,
+          facts: { port: name, first: first.container.name, service: serviceName },
+          message:
+            (service
+              ? `Service '${serviceName}' selects this pod and targets port '${name}' (${protocol}), which ${declarations.length} containers declare: ${all}. `
+              : `port name '${name}' (${protocol}) is declared by ${declarations.length} containers that run side by side: ${all}. `) +
+            `The endpoint controllers resolve \`targetPort: ${name}\` to the first container that declares it (the containers in order, ` +
+            `then the native sidecars), so ${service ? 'its' : "a Service's"} traffic goes to '${first.container.name}' only and ${losers} never ` +
+            `${others.length > 1 ? 'receive' : 'receives'} a connection through it; reordering the containers changes where it goes.`,
+          fix:
+            `Rename the port '${name}' of ${losers} (${second.container.path}.ports[${second.index}].name), e.g. to ` +
+            `'${suggestedName(second.container.name, name)}', and point the Services, NetworkPolicies and PodMonitors that mean ${losers} at the new name; ` +
+            `those that mean '${first.container.name}' can keep '${name}'${first.number !== undefined ? ` or use ${first.number}` : ''}.`,
+        });
+      }
+    }
+    return findings;
+  },
+};
+
+/**
+ * The named ports of the containers FindPort looks at, by `name/PROTOCOL`, in its order: regular containers,
+ * then native sidecars. A container is listed once per key (the API server rejects a name twice in one container).
+ */
+function namedPorts(pod: PodModel): Map<string, NamedPort[]> {
+  const byKey = new Map<string, NamedPort[]>();
+  const inOrder = [...pod.containers.filter((c) => c.kind === 'regular'), ...pod.containers.filter((c) => c.kind === 'native-sidecar')];
+  for (const container of inOrder) {
+    const seen = new Set<string>();
+    asArray(container.spec.ports).forEach((port, index) => {
+      if (!isObject(port)) return;
+      const name = asString(port.name);
+      if (!name) return;
+      const key = `${name}/${(asString(port.protocol) ?? 'TCP').toUpperCase()}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const number = asNumber(port.containerPort);
+      const entry: NamedPort = { container, index, ...(number !== undefined && { number }) };
+      const list = byKey.get(key);
+      if (list) list.push(entry);
+      else byKey.set(key, [entry]);
+    });
+  }
+  return byKey;
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.lastIndexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/** The container uses the name as the port of one of its own probes, which the kubelet resolves in its own ports. */
+function probesOwnPort(container: ContainerModel, name: string): boolean {
+  return PROBES.some((field) => {
+    const probe = container.spec[field];
+    if (!isObject(probe)) return false;
+    return [probe.httpGet, probe.tcpSocket].some((action) => isObject(action) && action.port === name);
+  });
+}
+
+/** Services among the related objects, in the pod's namespace, whose selector the pod's labels satisfy. */
+function servicesSelecting(pod: PodModel, object: KubeObject, related: readonly KubeObject[]): KubeObject[] {
+  const namespace = namespaceOf(object);
+  return related.filter((candidate) => {
+    if (candidate.kind !== 'Service' || !isObject(candidate.spec) || namespaceOf(candidate) !== namespace) return false;
+    const selector = stringMap(candidate.spec.selector);
+    const keys = Object.keys(selector);
+    return keys.length > 0 && keys.every((key) => pod.labels[key] === selector[key]);
+  });
+}
+
+function targets(service: KubeObject, name: string, protocol: string): boolean {
+  const spec = isObject(service.spec) ? service.spec : {};
+  return asArray(spec.ports).some((port) => isObject(port) && port.targetPort === name && (asString(port.protocol) ?? 'TCP').toUpperCase() === protocol);
+}
+
+function namespaceOf(object: KubeObject): string {
+  return (isObject(object.metadata) ? asString(object.metadata.namespace) : undefined) ?? '';
+}
+
+function describe(port: NamedPort): string {
+  return `'${port.container.name}'${port.number !== undefined ? ` (${port.number})` : ''}`;
+}
+
+/** A port name is at most 15 characters (IANA_SVC_NAME): the container's initials before the old name, cut to fit. */
+function suggestedName(container: string, name: string): string {
+  const prefix = container.split('-').map((word) => word.charAt(0)).join('').replace(/[^a-z0-9]/g, '') || 'c';
+  return `${prefix}-${name}`.slice(0, 15).replace(/-+$/, '');
+}
