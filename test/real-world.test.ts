@@ -142,6 +142,9 @@ const MUST_NOT_FIRE: Case[] = [
   // healthz declared once per container and probed by name there; numeric probe ports served by a sidecar.
   ...at('duplicate-port-name', 'csi-driver-host-path.yaml', ['*']),
   ...at('duplicate-port-name', 'aws-ebs-csi-driver.yaml', ['*']),
+  ...at('probe-named-port-undeclared', 'csi-driver-host-path.yaml', ['*']),
+  ...at('probe-named-port-undeclared', 'aws-ebs-csi-driver.yaml', ['*']),
+  ...at('probe-named-port-undeclared', 'csi-driver-nfs.yaml', ['*']),
   // hostNetwork with a single long-running container.
   ...at('host-network-sidecars', 'calico-csi-driver-and-etcd.yaml', ['DaemonSet/calico-node']),
   ...at('host-network-sidecars', 'flannel.yaml', ['DaemonSet/kube-flannel-ds']),

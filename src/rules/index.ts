@@ -16,6 +16,7 @@ import { preStopExceedsGracePeriod } from './prestop-exceeds-grace-period.js';
 import { privilegedSidecar } from './privileged-sidecar.js';
 import { hpaPodAverageOnMultiContainer } from './hpa-pod-average-on-multi-container.js';
 import { sharedVolumeConcurrentWriters } from './shared-volume-concurrent-writers.js';
+import { probeNamedPortUndeclared } from './probe-named-port-undeclared.js';
 import { duplicatePortName } from './duplicate-port-name.js';
 import { hostPidIpcSidecars } from './host-pid-ipc-sidecars.js';
 
@@ -27,6 +28,7 @@ export const ALL_RULES: readonly Rule[] = [
   restartPolicyOnContainer,
   nativeSidecarUnsupported,
   initContainerProbes,
+  probeNamedPortUndeclared,
   classicSidecarInJob,
   sidecarMissingResources,
   unpinnedImage,

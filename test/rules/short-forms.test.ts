@@ -247,6 +247,13 @@ ${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image
     - { name: proxy, image: b:1, ports: [{ name: abcdefghijklmno, containerPort: 81 }] }
 `),
   },
+  ...[
+    ['a liveness probe on a fifteen-character port name', 'containers:\n    - { name: app, image: a:1, livenessProbe: { tcpSocket: { port: abcdefghijklmno } } }'],
+    [
+      'a native sidecar whose startup probe never succeeds',
+      'initContainers:\n    - { name: proxy, image: p:1, restartPolicy: Always, startupProbe: { httpGet: { path: /, port: abcdefghijklmno } } }\n  containers:\n    - { name: app, image: a:1 }',
+    ],
+  ].map(([title, spec]) => ({ title: title!, rule: 'probe-named-port-undeclared', yaml: pod(`  ${spec}\n`) })),
   {
     title: 'two containers writing three volumes',
     rule: 'shared-volume-concurrent-writers',
