@@ -30,13 +30,14 @@ export const duplicatePortName: Rule<DuplicatePortNameFacts> = {
   defaultSeverity: 'warn',
   summary: 'Two containers of a pod declare the same port name: a Service that targets it reaches only the first.',
   description:
-    'A Service can target a pod port by name (`targetPort: http`), and so can a NetworkPolicy or a PodMonitor. ' +
-    'The API server keeps port names unique within a container, not across the containers of a pod. When two ' +
-    'containers that run side by side (regular containers and native sidecars) declare the same name for the ' +
-    'same protocol, the endpoint controllers resolve `targetPort: <name>` to the first of them (the ' +
-    '`containers` in order, then the native sidecars) and never to the other: traffic meant for an ' +
-    'authenticating proxy goes straight to the app, or a sidecar\'s port silently gets no connections, and the ' +
-    'outcome changes with the order of the containers. Regular init containers are not looked at. When a ' +
+    'A Service can target a pod port by name (`targetPort: http`). The API server keeps port names unique ' +
+    'within a container, not across the containers of a pod. When two containers that run side by side ' +
+    '(regular containers and native sidecars) declare the same name for the same protocol, the endpoint ' +
+    'controllers resolve `targetPort: <name>` to the first of them (the `containers` in order, then the native ' +
+    'sidecars) and never to the other: traffic meant for an authenticating proxy goes straight to the app, or a ' +
+    'sidecar\'s port silently gets no connections, and the outcome changes with the order of the containers; ' +
+    'NetworkPolicies and PodMonitors that name the port, for their part, usually match it in every container ' +
+    'that declares it, so a rule meant for one port opens or scrapes the other. Regular init containers are not looked at. When a ' +
     'Service of the same input selects the pod and targets the name, the finding names it. A name that every ' +
     'container declaring it uses for its own probes only (CSI sidecars each name their health port `healthz`) ' +
     'is resolved per container by the kubelet and is left alone, unless such a Service targets it. Fix: give ' +
