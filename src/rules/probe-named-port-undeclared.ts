@@ -208,10 +208,10 @@ function portsOf(container: ContainerModel): PortEntry[] {
     });
 }
 
-/** The first container of the pod that declares each port name, with the number it gives it. */
+/** The first long-running container of the pod that declares each port name, with the number it gives it. */
 function declaredPorts(pod: PodModel): Map<string, DeclaredPort> {
   const declared = new Map<string, DeclaredPort>();
-  for (const container of pod.containers) {
+  for (const container of pod.longRunning) {
     for (const port of portsOf(container)) {
       if (port.name === undefined || declared.has(port.name)) continue;
       declared.set(port.name, { container, ...(port.number !== undefined && { number: port.number }), protocol: port.protocol });

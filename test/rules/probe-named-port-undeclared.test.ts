@@ -98,9 +98,15 @@ describe('probe-named-port-undeclared', () => {
     - { name: app, image: registry.example.com/app:1.0.0, readinessProbe: { httpGet: { path: /ready, port: "8080" } } }`))).toEqual([]);
   });
 
-  it('does not judge probes of regular init containers, which the API server rejects', () => {
+  it('does not judge probes of regular init containers, which the API server rejects, nor offer their ports', () => {
     expect(ruleFindings(RULE, pod(app, `
     - { name: setup, image: registry.example.com/setup:1.0.0, readinessProbe: { httpGet: { path: /ready, port: http } } }`))).toEqual([]);
+    // A port an init container declared is gone by the time the probe runs.
+    const findings = ruleFindings(RULE, pod(`
+    - { name: app, image: registry.example.com/app:1.0.0, readinessProbe: { httpGet: { path: /ready, port: warmup } } }`, `
+    - { name: setup, image: registry.example.com/setup:1.0.0, ports: [{ name: warmup, containerPort: 7000 }] }`));
+    expect(findings[0]!.message).not.toContain("'setup'");
+    expect(findings[0]!.fix).toContain('Declare the port');
   });
 
   it('points at the probe port in every workload kind', () => {
