@@ -7,6 +7,7 @@ export interface ServerMetrics {
   dryRunRequests: Counter<'webhook' | 'operation' | 'kind' | 'mode' | 'allowed'>;
   duration: Histogram<'webhook'>;
   findings: Counter<'rule' | 'severity'>;
+  exemptions: Counter<'rule' | 'source'>;
   ruleErrors: Counter<'rule'>;
   failedOpen: Counter<'webhook'>;
   invalidReviews: Counter<'webhook'>;
@@ -44,6 +45,12 @@ export function createMetrics(): ServerMetrics {
       name: 'podpatterns_findings_total',
       help: 'Findings on admitted or denied objects (dry runs excluded), by rule and configured severity.',
       labelNames: ['rule', 'severity'],
+      registers,
+    }),
+    exemptions: new Counter({
+      name: 'podpatterns_exemptions_total',
+      help: 'Findings an exemption suppressed in real admissions (dry runs excluded), by rule and source (policy: the policy file\'s exemptions.list; annotation: podpatterns.io/ignore).',
+      labelNames: ['rule', 'source'],
       registers,
     }),
     ruleErrors: new Counter({
