@@ -115,22 +115,22 @@ spec:
   evaluate({ object, pods, context }) {
     const findings: RuleFinding<DuplicatePortNameFacts>[] = [];
     for (const pod of pods) {
-      let services: KubeObject[] | undefined;
+      let targeted: Map<string, string> | undefined;
       for (const [key, declarations] of namedPorts(pod)) {
         const [first, ...others] = declarations;
         if (!first || others.length === 0) continue;
         const [name, protocol] = splitKey(key);
-        services ??= servicesSelecting(pod, object, context.related ?? []);
-        const service = services.find((candidate) => targets(candidate, name, protocol));
+        targeted ??= targetedPorts(pod, object, context.related ?? []);
+        const serviceName = targeted.get(key);
+        const service = serviceName !== undefined;
         if (!service && declarations.every((port) => probesOwnPort(port.container, name))) continue;
         const second = others[0]!;
-        const serviceName = service ? asString(isObject(service.metadata) ? service.metadata.name : undefined) ?? '' : '';
         const all = declarations.map(describe).join(', ');
         const losers = others.map((port) => `'${port.container.name}'`).join(', ');
         findings.push({
           container: second.container.name,
           path: `${second.container.path}.ports[${second.index}].name`,
-          facts: { port: name, first: first.container.name, service: serviceName },
+          facts: { port: name, first: first.container.name, service: serviceName ?? '' },
           message:
             (service
               ? `Service '${serviceName}' selects this pod and targets port '${name}' (${protocol}), which ${declarations.length} containers declare: ${all}. `
@@ -189,20 +189,26 @@ function probesOwnPort(container: ContainerModel, name: string): boolean {
   });
 }
 
-/** Services among the related objects, in the pod's namespace, whose selector the pod's labels satisfy. */
-function servicesSelecting(pod: PodModel, object: KubeObject, related: readonly KubeObject[]): KubeObject[] {
+/**
+ * The `name/PROTOCOL` keys that Services among the related objects target by name, each with the first such
+ * Service: those in the pod's namespace whose selector the pod's labels satisfy. One pass over the Services.
+ */
+function targetedPorts(pod: PodModel, object: KubeObject, related: readonly KubeObject[]): Map<string, string> {
   const namespace = namespaceOf(object);
-  return related.filter((candidate) => {
-    if (candidate.kind !== 'Service' || !isObject(candidate.spec) || namespaceOf(candidate) !== namespace) return false;
+  const targeted = new Map<string, string>();
+  for (const candidate of related) {
+    if (candidate.kind !== 'Service' || !isObject(candidate.spec) || namespaceOf(candidate) !== namespace) continue;
     const selector = stringMap(candidate.spec.selector);
     const keys = Object.keys(selector);
-    return keys.length > 0 && keys.every((key) => pod.labels[key] === selector[key]);
-  });
-}
-
-function targets(service: KubeObject, name: string, protocol: string): boolean {
-  const spec = isObject(service.spec) ? service.spec : {};
-  return asArray(spec.ports).some((port) => isObject(port) && port.targetPort === name && (asString(port.protocol) ?? 'TCP').toUpperCase() === protocol);
+    if (keys.length === 0 || !keys.every((key) => pod.labels[key] === selector[key])) continue;
+    const name = (isObject(candidate.metadata) ? asString(candidate.metadata.name) : undefined) ?? '';
+    for (const port of asArray(candidate.spec.ports)) {
+      if (!isObject(port) || typeof port.targetPort !== 'string') continue;
+      const key = `${port.targetPort}/${(asString(port.protocol) ?? 'TCP').toUpperCase()}`;
+      if (!targeted.has(key)) targeted.set(key, name);
+    }
+  }
+  return targeted;
 }
 
 function namespaceOf(object: KubeObject): string {
