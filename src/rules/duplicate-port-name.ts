@@ -1,6 +1,8 @@
 import { asArray, asNumber, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, quoted, record } from '../cel/expr.js';
+import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
+import { atLeast } from '../model/version.js';
 
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 
@@ -147,6 +149,55 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) =>
+    atLeast(kubernetesVersion, 1, 35)
+      ? duplicatePortNameCel
+      : { unavailable: 'webhook-only', reason: 'its CEL form needs the list functions (flatten, distinct, transformList) that new policies may use from Kubernetes 1.35' },
+};
+
+/**
+ * The engine's findings without Services, as at admission (a policy sees one object): the named ports of the
+ * regular containers, then of the native sidecars, grouped by name and protocol in the order they first appear.
+ */
+const duplicatePortNameCel: CelForm = {
+  variables: (pod) => [
+    {
+      name: 'namedPorts',
+      expression:
+        `(${pod.containers}.filter(c, c.kind == 'regular') + ${pod.containers}.filter(c, c.kind == 'native-sidecar'))` +
+        `.map(c, c.spec.?ports.orValue([]).transformList(i, p, p.?name.orValue('') != '' ? [${record({
+          key: "p.name + '/' + p.?protocol.orValue('TCP').upperAscii()",
+          name: 'p.name',
+          protocol: "p.?protocol.orValue('TCP').upperAscii()",
+          number: "p.?containerPort.orValue(0)",
+          cname: 'c.name',
+          cpath: 'c.path',
+          index: 'i',
+          probes: `[c.spec.?startupProbe, c.spec.?readinessProbe, c.spec.?livenessProbe].exists(probe, [probe.?httpGet.?port, probe.?tcpSocket.?port].exists(port, port.hasValue() && type(port.value()) == string && port.value() == p.name))`,
+        })}] : []).flatten()).flatten()`,
+    },
+  ],
+  checks: [
+    {
+      findings: (pod) => {
+        const ports = pod.own('namedPorts');
+        return `${ports}.map(p, p.key).distinct().map(k, ${bind('ds', `${ports}.filter(p, p.key == k)`,
+          `size(ds) >= 2 && !ds.all(d, d.probes) ? [${record({ name: 'ds[0].name', protocol: 'ds[0].protocol', declarations: 'ds' })}] : []`)}).flatten()`;
+      },
+      key: (f) => `${f}.declarations[1].cname + '/' + ${f}.declarations[1].cpath + '.ports[' + string(${f}.declarations[1].index) + '].name'`,
+      text: (f) => {
+        const name = `${f}.name`;
+        const ds = `${f}.declarations`;
+        const first = `${ds}[0]`;
+        const second = `${ds}[1]`;
+        const all = `${ds}.map(d, ${quoted('d.cname')} + ' (' + string(d.number) + ')').join(', ')`;
+        const losers = `${ds}.filter(d, d.cname != ${first}.cname).map(d, ${quoted('d.cname')}).join(', ')`;
+        const initials = `${second}.cname.split('-').map(w, w.size() > 0 ? w.substring(0, 1) : '').join('')`;
+        const suggested = bind('pre', `${initials} == '' ? 'c' : ${initials}`, bind('t', "pre + '-' + " + name, "[t.size() > 15 ? t.substring(0, 15) : t].map(u, u.endsWith('-') ? u.substring(0, u.size() - 1) : u)[0]"));
+        return celText`port name '${name}' (${`${f}.protocol`}) is declared by ${`string(size(${ds}))`} containers that run side by side: ${all}. The endpoint controllers resolve \`targetPort: ${name}\` to the first container that declares it (the containers in order, then the native sidecars), so a Service's traffic goes to ${quoted(`${first}.cname`)} only and ${losers} never ${`size(${ds}) > 2 ? 'receive' : 'receives'`} a connection through it; reordering the containers changes where it goes. Fix: Rename the port '${name}' of ${losers} (${`${second}.cpath`}.ports[${`string(${second}.index)`}].name), e.g. to '${suggested}', and point the Services, NetworkPolicies and PodMonitors that mean ${losers} at the new name; those that mean ${quoted(`${first}.cname`)} can keep '${name}' or use ${`string(${first}.number)`}.`;
+      },
+    },
+  ],
 };
 
 /**

@@ -1,6 +1,7 @@
 import { asArray, asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, quoted, record } from '../cel/expr.js';
+import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
 
 type HostPidIpcFacts = {
   /** `hostPID`, `hostIPC`, or `hostPID and hostIPC`. */
@@ -127,6 +128,43 @@ spec:
     }
     return findings;
   },
+  cel: () => hostPidIpcCel,
+};
+
+/** The pod's one finding, as evaluate() makes it: which namespaces count and the sidecars they expose. */
+const hostPidIpcCel: CelForm = {
+  checks: [
+    {
+      findings: (pod) => {
+        const securityContext = `${pod.spec}.?securityContext.orValue({})`;
+        const names = (list: string) => `${list}.orValue([]).map(x, [string(x).trim().upperAscii()].map(n, n.startsWith('CAP_') ? n.substring(4) : n)[0])`;
+        const contained = bind('own', 'c.spec.?securityContext.orValue({})', bind('shared', securityContext,
+          "(own.?runAsUser.hasValue() ? own.runAsUser > 0 : shared.?runAsUser.hasValue() ? shared.runAsUser > 0 : own.?runAsNonRoot.orValue(shared.?runAsNonRoot.orValue(false)) == true) && " +
+          `own.?privileged.orValue(false) != true && 'ALL' in ${names('own.?capabilities.?drop')} && ${names('own.?capabilities.?add')}.all(n, n in ${JSON.stringify([...HARMLESS_CAPABILITIES]).replaceAll('"', "'")})`));
+        const exposed = `${pod.sidecars}.filter(c, !(${contained}))`;
+        const pid = `(${pod.spec}.?hostPID.orValue(false) == true && size(${exposed}) > 0)`;
+        const ipc = `(${pod.spec}.?hostIPC.orValue(false) == true && size(${pod.sidecars}) > 0)`;
+        return bind('pid', pid, bind('ipc', ipc,
+          `size(${pod.longRunning}) >= 2 && (pid || ipc) ? [${record({ pid: 'pid', ipc: 'ipc', sidecars: `ipc ? ${pod.sidecars} : ${exposed}` })}] : []`));
+      },
+      key: (f, pod) => `${pod.specPath} + (${f}.pid ? '.hostPID' : '.hostIPC')`,
+      text: (f, pod) => {
+        const pid = `${f}.pid`;
+        const ipc = `${f}.ipc`;
+        const many = `size(${f}.sidecars) > 1`;
+        const namespaces = `${pid} && ${ipc} ? 'hostPID and hostIPC' : ${pid} ? 'hostPID' : 'hostIPC'`;
+        const names = `${f}.sidecars.map(c, ${quoted('c.name')}).join(', ')`;
+        const count = `size(${pod.longRunning}) == 2 ? 'both' : 'all ' + string(size(${pod.longRunning}))`;
+        const they = `${many} ? 'they' : 'it'`;
+        const pidSees = celText`every process of the node with its command line, and as root ${they} can signal any of them (the kubelet and the container runtime included) and, with SYS_PTRACE, read their memory`;
+        const ipcSees = celText`the node's shared memory, semaphores, message queues and /dev/shm, where ${they} can read or corrupt the data of host processes`;
+        const sees = `${pid} && ${ipc} ? ${pidSees} + '; and ' + ${ipcSees} : ${pid} ? ${pidSees} : ${ipcSees}`;
+        const main = `${pod.mainName} != '' ? ${quoted(pod.mainName)} : 'the main container'`;
+        const stay = `${pid} && !${ipc} ? ${celText`; if ${names} must stay, run ${`${many} ? 'them' : 'it'`} as a non-root user with \`securityContext.capabilities.drop: [ALL]\`, so ${they} can neither signal nor trace node processes.`} : '.'`;
+        return celText`${namespaces} put${`${pid} && ${ipc} ? '' : 's'`} ${count} long-running containers of the pod in the node's ${`${pid} && ${ipc} ? 'process and IPC namespaces' : ${pid} ? 'process namespace' : 'IPC namespace'`}, ${`${many} ? 'sidecars' : 'sidecar'`} ${names} included: ${`${many} ? 'they see' : 'it sees'`} ${sees}. A flaw in ${`${many} ? 'a helper' : 'the helper'`} becomes a foothold on the node. Fix: Move ${names} into a pod of ${`${many} ? 'their' : 'its'`} own without ${namespaces}, or remove ${namespaces} from ${pod.specPath} if ${main} does not need ${`${pid} && ${ipc} ? 'them' : 'it'`}${stay}`;
+      },
+    },
+  ],
 };
 
 /** Capabilities that keep no power over other users' processes: binding low ports is all. */

@@ -1,6 +1,7 @@
 import { asArray, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, quoted, record, str } from '../cel/expr.js';
+import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
 
 /**
  * What a compromised sidecar controls with a grant, worst first: the node, the memory of the processes it can
@@ -22,6 +23,17 @@ interface Capability {
   reach: Reach;
 }
 
+/** What each grant lets a sidecar do, word for word in the engine's messages and the CEL form's. */
+const POWER = {
+  privileged: 'use every capability and host device with no seccomp or AppArmor confinement',
+  ALL: 'use every Linux capability (SYS_ADMIN, NET_ADMIN and SYS_PTRACE among them), close to root on the node',
+  NET_ADMIN: "rewrite the pod's iptables rules, routes and interfaces, and so intercept or redirect all of the app's traffic",
+  SYS_ADMIN: 'mount filesystems and use most privileged kernel interfaces, close to root on the node',
+  SYS_PTRACE_HOST: 'attach to any process of the node (hostPID) and read or rewrite its memory',
+  SYS_PTRACE_SHARED: "attach to the app's processes in the shared process namespace and read or rewrite their memory, secrets and keys included",
+  allowPrivilegeEscalation: 'gain privileges its process was not started with, through setuid binaries and file capabilities in its image (root, if one is there)',
+} as const;
+
 /**
  * Capabilities that give a container the pod's network stack (NET_ADMIN), near-root power over the node
  * (SYS_ADMIN), or, where the sidecar sees other processes (shareProcessNamespace, hostPID), their memory
@@ -30,14 +42,12 @@ interface Capability {
 function capabilityOf(name: string, pod: PodModel): Capability | undefined {
   switch (name) {
     case 'NET_ADMIN':
-      return { power: "rewrite the pod's iptables rules, routes and interfaces, and so intercept or redirect all of the app's traffic", reach: 'traffic' };
+      return { power: POWER.NET_ADMIN, reach: 'traffic' };
     case 'SYS_ADMIN':
-      return { power: 'mount filesystems and use most privileged kernel interfaces, close to root on the node', reach: 'node' };
+      return { power: POWER.SYS_ADMIN, reach: 'node' };
     case 'SYS_PTRACE':
-      if (pod.spec.hostPID === true) return { power: 'attach to any process of the node (hostPID) and read or rewrite its memory', reach: 'node' };
-      if (pod.spec.shareProcessNamespace === true) {
-        return { power: "attach to the app's processes in the shared process namespace and read or rewrite their memory, secrets and keys included", reach: 'memory' };
-      }
+      if (pod.spec.hostPID === true) return { power: POWER.SYS_PTRACE_HOST, reach: 'node' };
+      if (pod.spec.shareProcessNamespace === true) return { power: POWER.SYS_PTRACE_SHARED, reach: 'memory' };
       return undefined;
     default:
       return undefined;
@@ -164,6 +174,59 @@ spec:
     }
     return findings;
   },
+  cel: () => privilegedSidecarCel,
+};
+
+/**
+ * The excess of each sidecar as excessOf() finds it, a record (name, cpath, path, what, power, reach, escalation):
+ * privileged, else ALL, else the powerful capabilities in the order they are first added, else an explicit
+ * allowPrivilegeEscalation.
+ */
+const privilegedSidecarCel: CelForm = {
+  checks: [
+    {
+      findings: (pod) => {
+        const ptrace = `(${pod.spec}.?hostPID.orValue(false) == true || ${pod.spec}.?shareProcessNamespace.orValue(false) == true)`;
+        const caps = "sc.?capabilities.?add.orValue([]).map(x, [string(x).trim().upperAscii()].map(n, n.startsWith('CAP_') ? n.substring(4) : n)[0])";
+        // The powerful capabilities present, in the order caps first names them (at most three: ranked by position).
+        const present = `['NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'].filter(n, n in caps && (n != 'SYS_PTRACE' || ${ptrace}))`;
+        const ordered = bind('ps', present, "[0, 1, 2].filter(k, k < size(ps)).map(k, ps.filter(n, ps.filter(m, caps.indexOf(m) < caps.indexOf(n)).size() == k)[0])");
+        const powerOf = (n: string) =>
+          `(${n} == 'NET_ADMIN' ? ${str(POWER.NET_ADMIN)} : ${n} == 'SYS_ADMIN' ? ${str(POWER.SYS_ADMIN)} : ${pod.spec}.?hostPID.orValue(false) == true ? ${str(POWER.SYS_PTRACE_HOST)} : ${str(POWER.SYS_PTRACE_SHARED)})`;
+        const reachOf = `names.exists(n, n == 'SYS_ADMIN' || (n == 'SYS_PTRACE' && ${pod.spec}.?hostPID.orValue(false) == true)) ? ${str(REACH_TEXT.node)} : 'SYS_PTRACE' in names ? ${str(REACH_TEXT.memory)} : ${str(REACH_TEXT.traffic)}`;
+        const entry = (fields: { path: string; what: string; power: string; reach: string; escalation?: boolean }) =>
+          record({ name: 'c.name', cpath: 'c.path', path: fields.path, what: fields.what, power: fields.power, reach: fields.reach, escalation: fields.escalation ? 'true' : 'false' });
+        const capabilities = bind('names', ordered,
+          `size(names) > 0 ? [${entry({
+            path: "c.path + '.securityContext.capabilities.add[' + string(caps.indexOf(names[0])) + ']'",
+            what: "'capabilities.add ' + names.join(' and ')",
+            power: `names.map(n, ${powerOf('n')}).join(', and ')`,
+            reach: reachOf,
+          })}] : sc.?allowPrivilegeEscalation.orValue(false) == true ? [${entry({
+            path: "c.path + '.securityContext.allowPrivilegeEscalation'",
+            what: "'allowPrivilegeEscalation: true'",
+            power: str(POWER.allowPrivilegeEscalation),
+            reach: str(REACH_TEXT.container),
+            escalation: true,
+          })}] : []`);
+        const all = entry({
+          path: "c.path + '.securityContext.capabilities.add[' + string(caps.indexOf('ALL')) + ']'",
+          what: "'capabilities.add ALL'",
+          power: str(POWER.ALL),
+          reach: str(REACH_TEXT.node),
+        });
+        const privileged = entry({ path: "c.path + '.securityContext.privileged'", what: "'privileged: true'", power: str(POWER.privileged), reach: str(REACH_TEXT.node) });
+        const excess = bind('caps', caps, `'ALL' in caps ? [${all}] : ${capabilities}`);
+        return `${pod.sidecars}.map(c, ${bind('sc', 'c.spec.?securityContext.orValue({})', `sc.?privileged.orValue(false) == true ? [${privileged}] : ${excess}`)}).filter(e, size(e) > 0).map(e, e[0])`;
+      },
+      key: (f) => `${f}.name + '/' + ${f}.path`,
+      text: (f) => {
+        const name = `${f}.name`;
+        const fix = `${f}.escalation ? ${celText`Set \`allowPrivilegeEscalation: false\` in ${`${f}.cpath`}.securityContext; if ${quoted(name)} needs root for a step, run that step in an init container or give it the one capability the step needs.`} : ${celText`Remove ${`${f}.what`} from ${`${f}.cpath`}.securityContext; do one-time setup that needs it (iptables, sysctls) in an init container or a CNI plugin, and add back only the narrow capability ${quoted(name)} really uses.`}`;
+        return celText`sidecar ${quoted(name)} runs with ${`${f}.what`}, which lets it ${`${f}.power`}: a bug or exploit in this helper is a compromise of ${`${f}.reach`}, not just of the sidecar. Fix: ${fix}`;
+      },
+    },
+  ],
 };
 
 /**
@@ -178,7 +241,7 @@ function excessOf(container: ContainerModel, pod: PodModel): Excess | undefined 
     return {
       path: `${base}.privileged`,
       what: 'privileged: true',
-      power: 'use every capability and host device with no seccomp or AppArmor confinement',
+      power: POWER.privileged,
       grant: 'privileged',
       reach: 'node',
     };
@@ -189,7 +252,7 @@ function excessOf(container: ContainerModel, pod: PodModel): Excess | undefined 
     return {
       path: `${base}.capabilities.add[${all}]`,
       what: 'capabilities.add ALL',
-      power: 'use every Linux capability (SYS_ADMIN, NET_ADMIN and SYS_PTRACE among them), close to root on the node',
+      power: POWER.ALL,
       grant: 'ALL',
       reach: 'node',
     };
@@ -217,7 +280,7 @@ function excessOf(container: ContainerModel, pod: PodModel): Excess | undefined 
     return {
       path: `${base}.allowPrivilegeEscalation`,
       what: 'allowPrivilegeEscalation: true',
-      power: 'gain privileges its process was not started with, through setuid binaries and file capabilities in its image (root, if one is there)',
+      power: POWER.allowPrivilegeEscalation,
       grant: 'allowPrivilegeEscalation',
       reach: 'container',
     };

@@ -1,6 +1,9 @@
 import { asArray, asNumber, asString, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
-import type { Rule, RuleFinding, Severity } from '../engine/types.js';
+import { bind, celText, quoted, record, str } from '../cel/expr.js';
+import type { PodView } from '../cel/pod.js';
+import type { CelCheck, Rule, RuleFinding, Severity } from '../engine/types.js';
+import { atLeast } from '../model/version.js';
 
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 /** The handlers whose `port` may be a name; `grpc.port` is an integer in the API. */
@@ -143,7 +146,71 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) =>
+    atLeast(kubernetesVersion, 1, 35)
+      ? { variables: (pod) => [{ name: 'namedProbes', expression: namedProbes(pod) }], checks: [probeCheck('deny'), probeCheck('warn')] }
+      : { unavailable: 'webhook-only', reason: 'its CEL form needs the list functions (flatten) that new policies may use from Kubernetes 1.35' },
 };
+
+/**
+ * Every probe of a long-running container whose port is a name the container does not declare, in the engine's
+ * order (container, then startup, readiness and liveness probe, then httpGet and tcpSocket), with its verdict.
+ */
+function namedProbes(pod: PodView): string {
+  const own = "c.spec.?ports.orValue([]).exists(p, p.?name.orValue('') == port)";
+  const owners = `${pod.longRunning}.filter(o, o.spec.?ports.orValue([]).exists(p, p.?name.orValue('') == port))`;
+  const severity = (field: ProbeField) =>
+    field === 'livenessProbe'
+      ? "'warn'"
+      : field === 'startupProbe'
+        ? `c.kind == 'native-sidecar' ? 'deny' : ${pod.runToCompletion} ? 'warn' : 'deny'`
+        : `${pod.runToCompletion} ? 'warn' : 'deny'`;
+  const perProbe = PROBES.flatMap((field) =>
+    HANDLERS.map((handler) =>
+      bind('given', `c.spec.?${field}.?${handler}.?port`,
+        `given.hasValue() && type(given.value()) == string && given.value().matches('[a-zA-Z]') ? ${bind('port', 'given.value()',
+          `${own} ? [] : [${bind('owner', owners, record({
+            cname: 'c.name',
+            cpath: 'c.path',
+            kind: 'c.kind',
+            index: 'c.index',
+            field: str(field),
+            handler: str(handler),
+            port: 'port',
+            severity: severity(field),
+            owner: "size(owner) > 0 ? owner[0].name : ''",
+            number: "size(owner) > 0 ? owner[0].spec.ports.filter(p, p.?name.orValue('') == port)[0].?containerPort.orValue(0) : 0",
+            protocol: "size(owner) > 0 ? owner[0].spec.ports.filter(p, p.?name.orValue('') == port)[0].?protocol.orValue('TCP').upperAscii() : ''",
+          }))}]`)} : []`),
+    ),
+  );
+  return `${pod.longRunning}.map(c, [${perProbe.join(', ')}].flatten()).flatten()`;
+}
+
+function probeCheck(severity: 'deny' | 'warn'): CelCheck {
+  return {
+    severity,
+    findings: (pod) => `${pod.own('namedProbes')}.filter(f, f.severity == ${str(severity)})`,
+    key: (f) => `${f}.cname + '/' + ${f}.cpath + '.' + ${f}.field + '.' + ${f}.handler + '.port'`,
+    text: (f, pod) => {
+      const name = quoted(`${f}.cname`);
+      const path = `${f}.cpath + '.' + ${f}.field + '.' + ${f}.handler + '.port'`;
+      const elsewhere = `${f}.owner == '' ? '' : ${celText` (it is ${quoted(`${f}.owner`)} that declares it, as ${`string(${f}.number)`}/${`${f}.protocol`})`}`;
+      const after = `size(${pod.containers}) - ${f}.index - 1`;
+      const consequence =
+        `${f}.field == 'livenessProbe' ? ${celText`the liveness check never runs, so a hung ${name} is never restarted (only "Liveness probe errored" events tell)`} : ` +
+        `${f}.field == 'startupProbe' && ${f}.kind == 'native-sidecar' ? ${celText`native sidecar ${name} is never marked started, so the kubelet never starts the ${`string(${after})`} container${`${after} == 1 ? '' : 's'`} after it and the pod never runs its app`} : ` +
+        `${pod.runToCompletion} ? (${f}.field == 'startupProbe' ? ${celText`${name} is never marked started nor Ready; the ${pod.kind} still completes when it exits`} : ${celText`${name} never becomes Ready; the ${pod.kind} still completes when it exits`}) : ` +
+        `${f}.field == 'startupProbe' ? ${celText`${name} is never marked started, so its other probes never run and it never becomes Ready: Services send the pod no traffic and rollouts wait for it`} : ` +
+        `${celText`${name} never becomes Ready, nor does the pod: Services send it no traffic and rollouts wait for it`}`;
+      const declare = `${str('`{ name: ')} + ${f}.port + ${str(', containerPort: <its port> }`')}`;
+      const fix =
+        `${f}.owner != '' ? ${celText`Set ${path} to ${`string(${f}.number)`}: a numeric port is probed on the pod IP, where ${quoted(`${f}.owner`)} listens; or, if ${name} listens on a port of its own, declare it as ${declare} in ${`${f}.cpath`}.ports.`} : ` +
+        `${celText`Declare the port ${name} serves the probe on as ${declare} in ${`${f}.cpath`}.ports, or set ${path} to the port number.`}`;
+      return celText`the ${`${f}.field`} of ${name} names port '${`${f}.port`}', which ${name} does not declare${elsewhere}: the kubelet looks a probe's port name up in the probed container's own \`ports\` only, so every probe errors (port "${`${f}.port`}" not found) and its result is thrown away; ${consequence}. Fix: ${fix}`;
+    },
+  };
+}
 
 interface Verdict {
   severity: Severity;

@@ -170,6 +170,12 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    unavailable: 'webhook-only',
+    reason:
+      'it reads what each container\'s shell command does with the files of the volume (tail or cat, redirections, cp, ' +
+      'sed -i) to tell readers from writers, which CEL cannot follow faithfully; the rule only records (audit) anyway',
+  }),
 };
 
 /** At least two containers mount the volume read-write. */
