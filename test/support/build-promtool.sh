@@ -57,9 +57,9 @@ export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 start=$(date +%s)
 log "promtool ${PROMETHEUS_VERSION} (github.com/prometheus/prometheus@${MODULE_VERSION}): compiling (cold: minutes on 2 cores)"
-# Same version variables as Prometheus's .promu.yml; `netgo` as in its release builds.
+# The version variable of Prometheus's .promu.yml (its revision and branch come from git, which a module
+# download has not); `netgo` as in its release builds.
 ld="-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}"
-ld+=" -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.Revision=${MODULE_VERSION}"
 (cd / && GOBIN="$CACHE_DIR/.gobin" go install -trimpath -tags netgo -ldflags="$ld" \
   "github.com/prometheus/prometheus/cmd/promtool@${MODULE_VERSION}") >&2 \
   || die "go install github.com/prometheus/prometheus/cmd/promtool@${MODULE_VERSION} failed"
