@@ -27,10 +27,14 @@ export function lookup(maps: readonly Record<string, string>[], key: string): st
   return undefined;
 }
 
+/** The spellings of "false" and "true" the annotations accept, once trimmed. */
+export const FALSE_VALUE = /^(false|no|off|0|disabled)$/i;
+export const TRUE_VALUE = /^(true|yes|on|1|enabled)$/i;
+
 export function isFalse(value: string | undefined): boolean {
-  return value !== undefined && /^(false|no|off|0|disabled)$/i.test(value.trim());
+  return value !== undefined && FALSE_VALUE.test(value.trim());
 }
 
 export function isTrue(value: string | undefined): boolean {
-  return value !== undefined && /^(true|yes|on|1|enabled)$/i.test(value.trim());
+  return value !== undefined && TRUE_VALUE.test(value.trim());
 }

@@ -22,7 +22,7 @@ export interface HelperMatch {
   evidence: string;
 }
 
-interface HelperPattern {
+export interface HelperPattern {
   kind: HelperKind;
   confidence: 'high' | 'medium';
   image?: RegExp;
@@ -34,7 +34,7 @@ interface HelperPattern {
  * mirror matches. `high` entries are the sidecar images listed in the migration notes; the rest only
  * decide which container is the main one.
  */
-const PATTERNS: readonly HelperPattern[] = [
+export const HELPER_PATTERNS: readonly HelperPattern[] = [
   { kind: 'mesh-proxy', confidence: 'high', image: /(^|\/)proxyv2$/ },
   { kind: 'mesh-proxy', confidence: 'high', image: /(^|\/)linkerd\/proxy$/ },
   { kind: 'mesh-proxy', confidence: 'high', name: /^(istio-proxy|linkerd-proxy)$/ },
@@ -76,7 +76,7 @@ export function recognizeHelper(container: Container): HelperMatch | undefined {
 
 function matchHelper(image: string, name: string): HelperMatch | undefined {
   let best: HelperMatch | undefined;
-  for (const pattern of PATTERNS) {
+  for (const pattern of HELPER_PATTERNS) {
     const evidence =
       pattern.image && image && pattern.image.test(image)
         ? `image ${image}`

@@ -1,116 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planMigration } from '../../src/migration/index.js';
-import { applyPlan, container, names, one, options, podSpecOf, podSpecViolations, SEEDS, version } from './support.js';
-
-/**
- * The articles the product grew from. Their text lost its indentation in places, so those examples are
- * transcribed here as they are printed; article 001 kept it and is read from the file.
- */
-
-// 000 "Pattern 1: Sidecar (classic vs native)": the same pod template, classic then native.
-const CLASSIC_000 = `
-      containers:
-        - name: app # main container, writes to /var/log/app
-          image: mycompany/web:1.6.0
-          volumeMounts:
-            - name: logs
-              mountPath: /var/log/app
-        - name: log-shipper # classic sidecar, tails the same volume
-          image: grafana/promtail:3.4.0
-          args:
-            - "-config.file=/etc/promtail/promtail.yaml"
-          volumeMounts:
-            - name: logs
-              mountPath: /var/log/app
-            - name: promtail-config
-              mountPath: /etc/promtail
-      volumes:
-        - name: logs
-          emptyDir: {}
-        - name: promtail-config
-          configMap:
-            name: promtail-config
-`;
-const NATIVE_000 = `
-      initContainers:
-        - name: log-shipper # native sidecar
-          image: grafana/promtail:3.4.0
-          restartPolicy: Always # this is what makes it a sidecar
-          args:
-            - "-config.file=/etc/promtail/promtail.yaml"
-          volumeMounts:
-            - name: logs
-              mountPath: /var/log/app
-            - name: promtail-config
-              mountPath: /etc/promtail
-          startupProbe:
-            httpGet:
-              path: /ready
-              port: 3101
-            failureThreshold: 30
-            periodSeconds: 2
-      containers:
-        - name: app
-          image: mycompany/web:1.6.0
-          volumeMounts:
-            - name: logs
-              mountPath: /var/log/app
-      volumes:
-        - name: logs
-          emptyDir: {}
-        - name: promtail-config
-          configMap:
-            name: promtail-config
-`;
-
-const deployment = (podSpec: string): string => `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web-app
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: web-app
-  template:
-    metadata:
-      labels:
-        app: web-app
-    spec:${podSpec}`;
-
-/** The article's point: "For a Job it is a problem"; so the same pod template in a Job. */
-const job = (podSpec: string): string => `
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: web-report
-spec:
-  template:
-    spec:
-      restartPolicy: Never${podSpec}`;
-
-// 003 "7. Native Sidecars (k8s 1.29+)", "The migration path": Before / After (k8s 1.29+).
-const BEFORE_003 = `
-      initContainers:
-        - name: log-shipper
-          image: fluent/fluent-bit:3.0
-          command: ["sh", "-c", "fluent-bit -c /etc/fluent-bit.conf & sleep infinity"]
-      containers:
-        - name: app
-          image: myorg/app:2.1
-`;
-/** The article's "After" puts `restartPolicy: Always` on an entry of `containers`: no native sidecar. */
-const AFTER_003 = `
-      containers:
-        - name: app
-          image: myorg/app:2.1
-        - name: log-shipper
-          image: fluent/fluent-bit:3.0
-          restartPolicy: Always
-          command: ["fluent-bit", "-c", "/etc/fluent-bit.conf"]
-`;
+import { AFTER_003, BEFORE_003, CLASSIC_000, deployment, ISTIO_POD_002, job, logShipperPod001, NATIVE_000 } from './seed-examples.js';
+import { applyPlan, container, names, one, options, podSpecOf, podSpecViolations, version } from './support.js';
 
 describe('the articles\' classic and native sidecar examples', () => {
   it('leaves article 000\'s classic Deployment alone: only Jobs are migrated', () => {
@@ -143,9 +34,7 @@ describe('the articles\' classic and native sidecar examples', () => {
   });
 
   it('migrates article 001\'s log-shipping Pod when bare Pods are opted in', () => {
-    const text = readFileSync(new URL('001_8abd65e39881d6cf.txt', SEEDS), 'utf8');
-    const example = text.slice(text.indexOf('apiVersion: v1\nkind: Pod\nmetadata:\n  name: app-with-log-sidecar'), text.indexOf('---\napiVersion: v1\nkind: ConfigMap'));
-    const pod = one(example);
+    const pod = one(logShipperPod001());
     expect(planMigration(pod, options()).action).toBe('none');
     const plan = planMigration(pod, options({ settings: { pods: true } }));
     expect(plan.moved).toEqual(['log-shipper']);
@@ -153,21 +42,7 @@ describe('the articles\' classic and native sidecar examples', () => {
   });
 
   it('switches article 002\'s Istio-injected Pod to a native istio-proxy when bare Pods are opted in', () => {
-    const pod = one(`
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app-with-service-mesh
-  annotations:
-    sidecar.istio.io/inject: "true" # Istio automatically injects sidecar
-spec:
-  containers:
-    # Main application (unchanged)
-    - name: business-app
-      image: myapp:latest
-      ports:
-        - containerPort: 8080
-`);
+    const pod = one(ISTIO_POD_002);
     expect(planMigration(pod, options({ settings: { pods: true } })).patch).toEqual([
       { op: 'add', path: '/metadata/annotations/sidecar.istio.io~1nativeSidecar', value: 'true' },
     ]);

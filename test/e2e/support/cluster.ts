@@ -115,13 +115,15 @@ export async function createNamespace(clients: Clients, cluster: E2eCluster, nam
   });
 }
 
-/** Deletes what the run created in the cluster: its webhook configurations, then its namespaces. */
+/** Deletes what the run created in the cluster: its webhook configurations and admission policies, then its namespaces. */
 export async function deleteRunObjects(clients: Clients, runId: string): Promise<void> {
   const labelSelector = `${RUN_LABEL}=${runId}`;
   await clients.admission.deleteCollectionValidatingWebhookConfiguration({ labelSelector });
   await clients.admission.deleteCollectionMutatingWebhookConfiguration({ labelSelector });
   await clients.admission.deleteCollectionValidatingAdmissionPolicyBinding({ labelSelector });
   await clients.admission.deleteCollectionValidatingAdmissionPolicy({ labelSelector });
+  await clients.admission.deleteCollectionMutatingAdmissionPolicyBinding({ labelSelector });
+  await clients.admission.deleteCollectionMutatingAdmissionPolicy({ labelSelector });
   const namespaces = await clients.core.listNamespace({ labelSelector });
   // Without a controller-manager a namespace stays Terminating for good; the local etcd goes away anyway.
   await Promise.all(namespaces.items.map((namespace) => clients.core.deleteNamespace({ name: namespace.metadata!.name! })));
