@@ -1,3 +1,4 @@
+import { shortForm } from '../engine/short-form.js';
 import type { Finding } from '../engine/types.js';
 import { MAX_STATUS_MESSAGE_LENGTH, truncate } from './limits.js';
 import type { AdmissionMode } from './mode.js';
@@ -48,8 +49,9 @@ export function responseFor(decision: Decision): AdmissionResponse {
   return withAuditAnnotations(warned, auditAnnotationsFor(decision.findings));
 }
 
+/** The short form: one sentence of at most 120 characters (the full message and fix are in denials, annotations and logs). */
 export function warningFor(finding: Finding, preExisting = false): string {
-  return `${finding.rule}${preExisting ? ' (pre-existing)' : ''}: ${finding.message}`;
+  return shortForm(finding, { preExisting });
 }
 
 /**

@@ -11,7 +11,7 @@ import { FAIL_ON_CHOICES, hasFailingFindings, type FailOn } from '../report/summ
 import { renderText, renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
 import { runClusterAudit, type ClusterAuditFlags, type ClusterAuditIo } from '../cluster/audit-command.js';
-import { DEFAULT_MAX_RESULTS } from '../report/policyreport.js';
+import { DEFAULT_MAX_RESULTS, REPORT_APIS } from '../report/policyreport.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -32,7 +32,7 @@ export function registerAudit(program: Command): void {
     .command('audit')
     .description('Check manifests for multi-container pod patterns that break at runtime (e.g. helm template … | podpatterns audit -), or the workloads of a cluster (--cluster)')
     .argument('[paths...]', 'manifest files or directories (.yaml, .yml, .json, searched recursively); - reads standard input')
-    .addOption(new Option('-o, --output <format>', 'report format (policyreport: wg-policy PolicyReports, with --cluster)').choices(['text', 'json', 'sarif', 'policyreport']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'report format (policyreport: one policy report per namespace, with --cluster)').choices(['text', 'json', 'sarif', 'policyreport']).default('text'))
     .option('--kubernetes-version <X.Y>', `API server version of the cluster (default ${formatVersion(NEWEST_KNOWN_VERSION)}; with --cluster, read from it)`, parseVersionFlag)
     .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version; with --cluster, read from its nodes)', parseVersionFlag)
     .option('--policy <file>', 'policy file: rules to turn off, severities, rule options')
@@ -43,8 +43,13 @@ export function registerAudit(program: Command): void {
     .option('--kubeconfig <file>', 'with --cluster: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the pod\'s service account)')
     .option('--context <name>', 'with --cluster: kubeconfig context (default: its current-context)')
     .option('--page-size <n>', 'with --cluster: objects per list request', parsePositiveInteger, 500)
-    .option('--apply', 'with --output policyreport: create or replace the PolicyReport of each namespace in the cluster')
-    .option('--max-report-results <n>', 'with --output policyreport: results kept per PolicyReport (the summary counts all)', parsePositiveInteger, DEFAULT_MAX_RESULTS)
+    .option('--apply', 'with --output policyreport: create or replace the report of each namespace in the cluster')
+    .addOption(
+      new Option('--report-api <api>', 'with --output policyreport: openreports (openreports.io/v1alpha1 Report, the default) or wgpolicy (wgpolicyk8s.io/v1alpha2 PolicyReport)').choices(
+        REPORT_APIS,
+      ),
+    )
+    .option('--max-report-results <n>', 'with --output policyreport: results kept per report (the summary counts all)', parsePositiveInteger, DEFAULT_MAX_RESULTS)
     .action(async (paths: string[], flags: AuditFlags) => {
       const problem = usageProblem(paths, flags);
       if (problem) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', problem);
@@ -52,7 +57,7 @@ export function registerAudit(program: Command): void {
     });
 }
 
-const CLUSTER_ONLY = ['namespace', 'allNamespaces', 'kubeconfig', 'context', 'apply'] as const;
+const CLUSTER_ONLY = ['namespace', 'allNamespaces', 'kubeconfig', 'context', 'apply', 'reportApi'] as const;
 
 /** Flags that contradict each other; commander checks each flag alone. */
 function usageProblem(paths: readonly string[], flags: AuditFlags): string | undefined {
@@ -65,7 +70,8 @@ function usageProblem(paths: readonly string[], flags: AuditFlags): string | und
   }
   if (paths.length > 0) return `--cluster audits the cluster, not files: remove ${paths.join(' ')}`;
   if (flags.allNamespaces && flags.namespace) return '--all-namespaces and --namespace exclude each other';
-  if (flags.apply && flags.output !== 'policyreport') return '--apply writes PolicyReports: add --output policyreport';
+  if (flags.apply && flags.output !== 'policyreport') return '--apply writes policy reports: add --output policyreport';
+  if (flags.reportApi !== undefined && flags.output !== 'policyreport') return '--report-api applies only with --output policyreport';
   return undefined;
 }
 
@@ -120,7 +126,7 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Readonly<Record<s
 function render(report: AuditReport, format: OutputFormat, rules: readonly Rule[], color: boolean): string {
   if (format === 'json') return renderJson(report);
   if (format === 'sarif') return renderSarif(report, { rules, toolVersion: version, cwd: process.cwd() });
-  return renderText(report, { color });
+  return renderText(report, { color, rules });
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

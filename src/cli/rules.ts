@@ -1,15 +1,60 @@
 import type { Command } from 'commander';
 import type { Rule, RuleOptionSpec, RuleOptionValue } from '../engine/types.js';
+import { PodpatternsError } from '../policy/errors.js';
+import { suggest } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 
 export function registerRules(program: Command): void {
   program
-    .command('rules')
-    .description('List the rules with their default severity')
-    .option('--markdown', "print the README's rules reference: description, options and examples of every rule")
-    .action((flags: { markdown?: boolean }) => {
-      process.stdout.write(flags.markdown ? renderRulesMarkdown(ALL_RULES) : renderRulesList(ALL_RULES));
+    .command('rules [id]')
+    .description("List the rules with their default severity, or print one rule's full documentation")
+    .option('--markdown', "print the README's rules reference: description, options and examples of every rule (or of the one named)")
+    .action((id: string | undefined, flags: { markdown?: boolean }) => {
+      const rules = id === undefined ? ALL_RULES : [ruleById(id, ALL_RULES)];
+      if (flags.markdown) process.stdout.write(renderRulesMarkdown(rules));
+      else process.stdout.write(id === undefined ? renderRulesList(rules) : renderRuleDoc(rules[0]!));
     });
+}
+
+/** The rule with this id, or a usage error that names the id and the closest known one. */
+export function ruleById(id: string, rules: readonly Rule[]): Rule {
+  const rule = rules.find((candidate) => candidate.id === id);
+  if (rule) return rule;
+  const ids = rules.map((candidate) => candidate.id);
+  throw new PodpatternsError('PODPATTERNS_ERR_USAGE', `unknown rule '${id}'${suggest(id, ids)}; \`podpatterns rules\` lists them all`);
+}
+
+/**
+ * One rule's documentation for the terminal, where warnings and the audit report point: id and default
+ * severity, summary, description, options, and the flagged and fixed examples.
+ */
+export function renderRuleDoc(rule: Rule): string {
+  const parts = [`${rule.id} (default severity: ${rule.defaultSeverity})\n${rule.summary}`, wrap(rule.description, 100)];
+  const options = Object.entries(rule.options ?? {});
+  if (options.length > 0) {
+    parts.push([`Options (policy file: rules.${rule.id}.<option>):`, ...options.map(([name, spec]) => `  ${name}  ${optionType(spec)}, default ${formatValue(spec.default)}: ${spec.description}`)].join('\n'));
+  }
+  parts.push(`Flagged${exampleVersions(rule)}:\n${indent(rule.example.bad)}`, `Fixed:\n${indent(rule.example.fixed)}`);
+  return `${parts.join('\n\n')}\n`;
+}
+
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}
+
+function indent(yaml: string): string {
+  return yaml.trimEnd().split('\n').map((line) => `  ${line}`).join('\n');
 }
 
 /** One line per rule: id, default severity, summary, in columns. */

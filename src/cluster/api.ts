@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { createGunzip } from 'node:zlib';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import type { LoadedKubeConfig } from './kubeconfig.js';
 
 export type Verb = 'list' | 'get' | 'create' | 'update';
 
@@ -18,7 +19,7 @@ export interface ApiCall {
 }
 
 /** Idle time after which a request is abandoned; a page of 500 pods arrives well within it. */
-const IDLE_TIMEOUT_MS = 60_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** A request the API server answered with an error status: its metav1.Status. */
 export class ApiStatusError extends Error {
@@ -37,25 +38,26 @@ export class ApiStatusError extends Error {
 }
 
 /**
- * Raw JSON requests to the API server, with the connection settings and credentials of a kubeconfig
- * (client-node's applyToHTTPSOptions: CA, client certificate, token, exec and auth-provider plugins, proxy).
- * The generated typed clients are not used for reading workloads: their ObjectSerializer keeps only the fields
- * the client's models know and turns timestamps into Dates, and the rules must see the object the API
+ * The one client of the Kubernetes API: raw JSON requests to the API server, with the connection settings and
+ * credentials of a kubeconfig (client-node's applyToHTTPSOptions: CA, client certificate, token, exec and
+ * auth-provider plugins, proxy). The generated typed clients are not used: their ObjectSerializer keeps only the
+ * fields the client's models know and turns timestamps into Dates, and the rules must see the object the API
  * server stored, including fields newer than the client.
  */
 export class KubeApi {
   readonly server: string;
   /** Where the credentials come from, for messages: `kubeconfig /home/me/.kube/config, context prod`. */
   readonly source: string;
+  private readonly config: KubeConfig;
   private readonly onRequest: ((call: ApiCall) => void) | undefined;
+  private readonly idleTimeoutMs: number;
 
-  constructor(
-    private readonly config: KubeConfig,
-    options: { source?: string; onRequest?: (call: ApiCall) => void } = {},
-  ) {
-    this.server = config.getCurrentCluster()?.server ?? '';
-    this.source = options.source ?? `context ${config.getCurrentContext()}`;
+  constructor(loaded: Pick<LoadedKubeConfig, 'config' | 'source'>, options: { onRequest?: (call: ApiCall) => void; idleTimeoutMs?: number } = {}) {
+    this.config = loaded.config;
+    this.server = loaded.config.getCurrentCluster()?.server ?? '';
+    this.source = loaded.source;
     this.onRequest = options.onRequest;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   }
 
   async call<T>(call: ApiCall): Promise<T> {
@@ -68,7 +70,7 @@ export class KubeApi {
     try {
       await this.config.applyToHTTPSOptions(options);
     } catch (error) {
-      throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `credentials for ${this.server}: ${errorMessage(error)}`, { cause: error });
+      throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `credentials of ${this.source} for ${this.server}: ${describeCause(error)}`, { cause: error });
     }
     const body = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
     options.method = METHODS[call.verb];
@@ -81,9 +83,9 @@ export class KubeApi {
     };
     let response: { status: number; text: string };
     try {
-      response = await send(url, options, body);
+      response = await send(url, options, body, this.idleTimeoutMs);
     } catch (error) {
-      throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `cannot reach the API server ${this.server} (${options.method} ${call.path}): ${errorMessage(error)}`, { cause: error });
+      throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `cannot reach the API server ${this.server} (${options.method} ${call.path}): ${describeCause(error)}`, { cause: error });
     }
     if (response.status < 200 || response.status >= 300) throw statusError(call, response.status, response.text);
     try {
@@ -95,17 +97,37 @@ export class KubeApi {
   }
 }
 
+/**
+ * What went wrong underneath, in words: a connection refused on every address of a host comes as an
+ * AggregateError with an empty message (Node's happy eyeballs), and wrapped errors keep the reason in `cause`.
+ */
+export function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    if (!(current instanceof Error)) {
+      parts.push(String(current));
+      break;
+    }
+    const inner = current instanceof AggregateError ? [...new Set(current.errors.map((item) => describeCause(item)))].join('; ') : '';
+    const code = (current as NodeJS.ErrnoException).code;
+    const message = current.message || inner || code || current.name;
+    if (!parts.some((part) => part.includes(message))) parts.push(code && !message.includes(code) ? `${message} (${code})` : message);
+    current = current.cause;
+  }
+  return parts.join(': ');
+}
+
 function joinPaths(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
-function send(url: URL, options: RequestOptions, body: Buffer | undefined): Promise<{ status: number; text: string }> {
+function send(url: URL, options: RequestOptions, body: Buffer | undefined, idleTimeoutMs: number): Promise<{ status: number; text: string }> {
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { ...options, timeout: IDLE_TIMEOUT_MS }, (response) => {
+    const outgoing = request(url, { ...options, timeout: idleTimeoutMs }, (response) => {
       readBody(response).then((text) => resolve({ status: response.statusCode ?? 0, text }), reject);
     });
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${IDLE_TIMEOUT_MS / 1000}s`)));
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${idleTimeoutMs / 1000}s`)));
     outgoing.on('error', reject);
     outgoing.end(body);
   });

@@ -1,14 +1,13 @@
 import { formatVersion, type KubeVersion } from '../model/version.js';
 import type { AuditError, AuditReport, AuditSettings } from '../report/audit.js';
-import { policyReport, renderPolicyReports, type PolicyReport } from '../report/policyreport.js';
+import { DEFAULT_REPORT_API, policyReport, renderPolicyReports, type PolicyReport, type ReportApi } from '../report/policyreport.js';
 import { hasFailingFindings, type FailOn } from '../report/summary.js';
 import { KubeApi } from './api.js';
 import { auditCluster, type NamespaceScope } from './audit.js';
 import { auditVersions } from './audit-versions.js';
-import { KubeApiReader } from './client.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { ProgressLine } from './progress.js';
-import { applyPolicyReports, requirePolicyReportApi } from './reports.js';
+import { applyPolicyReports, requireReportApi } from './reports.js';
 
 export interface ClusterAuditFlags {
   namespace?: string[];
@@ -18,6 +17,8 @@ export interface ClusterAuditFlags {
   pageSize: number;
   output: 'text' | 'json' | 'sarif' | 'policyreport';
   apply?: boolean;
+  /** The API of `--output policyreport`; default DEFAULT_REPORT_API. */
+  reportApi?: ReportApi;
   maxReportResults: number;
   kubernetesVersion?: KubeVersion;
   minKubeletVersion?: KubeVersion;
@@ -53,15 +54,13 @@ const EXIT_ERRORS = 2;
  * full output). Connection, credential and permission failures throw a PodpatternsError (exit 2).
  */
 export async function runClusterAudit(flags: ClusterAuditFlags, io: ClusterAuditIo): Promise<number> {
-  // Loaded only now: the largest dependency, which a file audit never needs.
-  const { CoreV1Api, VersionApi } = await import('@kubernetes/client-node');
   const loaded = await loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context }, { env: io.env });
-  const api = new KubeApi(loaded.config, { source: loaded.source });
-  const reader = new KubeApiReader(loaded.config, loaded.config.makeApiClient(VersionApi), loaded.config.makeApiClient(CoreV1Api));
-  const versions = await auditVersions(api, reader, flags);
+  const api = new KubeApi(loaded);
+  const versions = await auditVersions(api, flags);
   for (const warning of versions.warnings) io.stderr.write(`podpatterns: warning: ${warning}\n`);
   const settings = await io.settings({ kubernetesVersion: versions.kubernetesVersion, minKubeletVersion: versions.minKubeletVersion });
-  if (flags.apply) await requirePolicyReportApi(api);
+  const reportApi = flags.reportApi ?? DEFAULT_REPORT_API;
+  if (flags.apply) await requireReportApi(api, reportApi);
 
   const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
   if (progress) {
@@ -84,11 +83,16 @@ export async function runClusterAudit(flags: ClusterAuditFlags, io: ClusterAudit
   const errors = [...audit.report.errors];
 
   if (flags.output === 'policyreport') {
-    const options = { timestamp: started, enabledRules: settings.rules.filter((rule) => settings.policy.rules[rule.id]?.enabled).length, maxResults: flags.maxReportResults };
+    const options = {
+      api: reportApi,
+      timestamp: started,
+      enabledRules: settings.rules.filter((rule) => settings.policy.rules[rule.id]?.enabled).length,
+      maxResults: flags.maxReportResults,
+    };
     const reports = [...audit.namespaces.keys()].sort().map((namespace) => policyReport(namespace, audit.namespaces.get(namespace)!, options));
     if (flags.apply) {
-      const applied = await applyPolicyReports(api, reports, { wholeCluster: audit.wholeCluster, empty: (namespace) => policyReport(namespace, [], options) });
-      for (const { namespace, action, report } of applied.applied) io.stdout.write(`PolicyReport ${namespace}/${report.metadata.name} ${action}: ${describeSummary(report)}\n`);
+      const applied = await applyPolicyReports(api, reports, { reportApi, wholeCluster: audit.wholeCluster, empty: (namespace) => policyReport(namespace, [], options) });
+      for (const { namespace, action, report } of applied.applied) io.stdout.write(`${report.kind} ${namespace}/${report.metadata.name} ${action}: ${describeSummary(report)}\n`);
       errors.push(...applied.errors);
     } else {
       io.stdout.write(renderPolicyReports(reports));

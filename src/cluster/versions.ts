@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, type KubeVersion } from '../model/version.js';
 import { errorMessage } from '../policy/errors.js';
-import type { ClusterReader } from './client.js';
+import type { ClusterReader } from './version-reader.js';
 
 export interface ClusterVersions {
   /** The API server's version. */
@@ -57,7 +57,7 @@ export class ClusterVersionTracker {
     if (!reader) {
       const message =
         this.options.kubernetesVersion === undefined
-          ? 'no cluster configured (no --kubeconfig, KUBECONFIG or in-cluster service account) and no --kubernetes-version: assuming the newest known Kubernetes version'
+          ? 'no cluster configured (no --kubeconfig, KUBECONFIG, ~/.kube/config or in-cluster service account) and no --kubernetes-version: assuming the newest known Kubernetes version'
           : 'no cluster configured and no --min-kubelet-version: assuming the kubelets run --kubernetes-version';
       logger.warn(this.describe(), message);
       return;

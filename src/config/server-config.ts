@@ -27,6 +27,7 @@ export interface ServeFlags {
   kubernetesVersion?: string;
   minKubeletVersion?: string;
   kubeconfig?: string;
+  context?: string;
   clusterRefreshInterval?: string;
   reloadInterval?: string;
   logLevel?: string;
@@ -52,10 +53,12 @@ export interface ServerConfig {
   kubernetesVersion?: KubeVersion;
   minKubeletVersion?: KubeVersion;
   cluster: {
-    /** A kubeconfig file (`--kubeconfig`, else `KUBECONFIG`). */
+    /** `--kubeconfig`: that file only. Absent: KUBECONFIG, ~/.kube/config, then the pod's service account. */
     kubeconfig?: string;
-    /** Running in a pod: the service account's in-cluster configuration is used. */
-    inCluster: boolean;
+    /** `--context`: instead of the kubeconfig's current-context. */
+    context?: string;
+    /** The variables the kubeconfig loader reads besides the flags (src/cluster/kubeconfig.ts). */
+    env: Readonly<Record<(typeof CLUSTER_VARIABLES)[number], string | undefined>>;
     refreshIntervalMs: number;
   };
   /** How often watched files are re-read in case a file-system event was missed. */
@@ -68,6 +71,9 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_PORT = 8443;
+
+/** Read by the kubeconfig loader as kubectl reads them. */
+const CLUSTER_VARIABLES = ['KUBECONFIG', 'HOME', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT'] as const;
 export const DEFAULT_METRICS_PORT = 9090;
 
 /** Flag name → environment variable: `--metrics-port` → `PODPATTERNS_METRICS_PORT`. */
@@ -115,7 +121,9 @@ export function resolveServerConfig(flags: ServeFlags, env: Environment): Server
   }
 
   const policyFile = parseText(setting('--policy', flags.policy), fail);
-  const kubeconfig = parseText(setting('--kubeconfig', flags.kubeconfig), fail) ?? nonEmpty(env.KUBECONFIG);
+  // An empty --kubeconfig is refused here, never taken as "no cluster".
+  const kubeconfig = parseText(setting('--kubeconfig', flags.kubeconfig), fail);
+  const context = parseText(setting('--context', flags.context), fail);
 
   const config: ServerConfig = {
     host: parseText(setting('--host', flags.host), fail) ?? '0.0.0.0',
@@ -127,8 +135,8 @@ export function resolveServerConfig(flags: ServeFlags, env: Environment): Server
     ...(minKubeletVersion && { minKubeletVersion }),
     cluster: {
       ...(kubeconfig !== undefined && { kubeconfig }),
-      // Set by the kubelet in every pod (the same test client-go's InClusterConfig makes).
-      inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined && nonEmpty(env.KUBERNETES_SERVICE_PORT) !== undefined,
+      ...(context !== undefined && { context }),
+      env: Object.fromEntries(CLUSTER_VARIABLES.map((name) => [name, env[name]])) as ServerConfig['cluster']['env'],
       refreshIntervalMs: parseDuration(setting('--cluster-refresh-interval', flags.clusterRefreshInterval), 5 * 60_000, fail, 1000),
     },
     reloadIntervalMs: parseDuration(setting('--reload-interval', flags.reloadInterval), 10_000, fail, 100),
@@ -142,10 +150,6 @@ export function resolveServerConfig(flags: ServeFlags, env: Environment): Server
 /** The process environment; the one place podpatterns reads it. */
 export function processEnvironment(): Environment {
   return { ...process.env };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function deepFreeze<T>(value: T): T {

@@ -42,7 +42,7 @@ function evaluateObject(
         // A rule may pick its own verdict (deny in Jobs, warn elsewhere); a policy override of the severity wins.
         const overridden = settings.severity !== rule.defaultSeverity;
         const severity = overridden ? settings.severity : (finding.severity ?? settings.severity);
-        result.findings.push(toFinding(rule.id, severity, resource, finding));
+        result.findings.push(toFinding(rule, severity, resource, finding));
       }
     } catch (error) {
       result.errors.push({ rule: rule.id, resource, message: errorMessage(error) });
@@ -50,15 +50,16 @@ function evaluateObject(
   }
 }
 
-function toFinding(rule: string, severity: Finding['severity'], resource: ResourceRef, finding: RuleFinding): Finding {
+function toFinding(rule: Rule, severity: Finding['severity'], resource: ResourceRef, finding: RuleFinding): Finding {
   return {
-    rule,
+    rule: rule.id,
     severity,
     resource,
     ...(finding.container !== undefined && { container: finding.container }),
     path: finding.path,
     message: finding.message,
     fix: finding.fix,
+    problem: rule.problem(finding.facts),
   };
 }
 

@@ -33,13 +33,27 @@ export interface Finding {
   message: string;
   /** The exact change that fixes it. */
   fix: string;
+  /**
+   * The problem in a few words, from `Rule.problem`: what follows `'<container>'` (or, without a container,
+   * a clause of its own). The body of the kubectl warning and of the one-line audit report.
+   */
+  problem: string;
 }
 
-/** What a rule reports; the engine adds rule id, severity and resource. */
-export type RuleFinding = Pick<Finding, 'path' | 'message' | 'fix'> & {
+/**
+ * The plain values a finding's short problem is made of: names of containers and volumes, counts, ports,
+ * versions, a word picking a variant. Kept this simple so the same sentence can be rebuilt elsewhere
+ * (a CEL messageExpression) from the same data.
+ */
+export type ProblemFacts = Readonly<Record<string, string | number>>;
+
+/** What a rule reports; the engine adds rule id, severity, resource and the problem made from `facts`. */
+export type RuleFinding<F extends ProblemFacts = ProblemFacts> = Pick<Finding, 'path' | 'message' | 'fix'> & {
   container?: string;
   /** Lets a rule with two verdicts (e.g. deny in a Job, warn elsewhere) pick one; defaults to the configured severity. */
   severity?: Severity;
+  /** Input of `Rule.problem`. */
+  facts: F;
 };
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -85,7 +99,7 @@ export interface RuleExample {
   minKubeletVersion?: string;
 }
 
-export interface Rule {
+export interface Rule<F extends ProblemFacts = ProblemFacts> {
   /** Stable id: others script against it. */
   id: string;
   defaultSeverity: Severity;
@@ -95,7 +109,14 @@ export interface Rule {
   description: string;
   example: RuleExample;
   options?: Readonly<Record<string, RuleOptionSpec>>;
-  evaluate(input: RuleInput): RuleFinding[];
+  /**
+   * The short form of a finding, written for `kubectl` warnings: a predicate of the finding's container
+   * ("shares port 8080/TCP with 'app', so one of them fails to bind"), or a clause of its own when the finding
+   * names no container. No final period; names in single quotes, so they can be shortened to fit
+   * (see engine/short-form.ts, which adds the subject and where the fix is). A pure function of `facts`.
+   */
+  problem(facts: F): string;
+  evaluate(input: RuleInput): RuleFinding<F>[];
 }
 
 /**

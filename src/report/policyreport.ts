@@ -2,10 +2,15 @@ import { stringify } from 'yaml';
 import type { Finding, ResourceRef, RuleError, Severity } from '../engine/types.js';
 
 /**
- * `--output policyreport`: one wg-policy PolicyReport (wgpolicyk8s.io/v1alpha2, the CRD Kyverno installs and
- * Policy Reporter reads) per namespace, named `podpatterns`, never one per resource: per-resource reports are
- * what has filled etcd for other tools.
+ * `--output policyreport`: one policy report per namespace, named `podpatterns`, never one per resource:
+ * per-resource reports are what has filled etcd for other tools. Two APIs carry the same report:
  *
+ * - `openreports` (default): an OpenReports `Report` (openreports.io/v1alpha1), which Kyverno 1.15+ and
+ *   Kubewarden 1.30+ write and Policy Reporter reads; it also names its `source` and the result cap
+ *   (`configuration.limits.maxResults`);
+ * - `wgpolicy`: a wg-policy `PolicyReport` (wgpolicyk8s.io/v1alpha2), the CRD older Kyverno installs.
+ *
+ * Results have the same fields in both (github.com/openreports/reports-api ReportResult):
  * - `source` and `policy` are `podpatterns`; `rule` is the rule id.
  * - deny → `fail` (severity high, scored); warn → `warn` (medium); audit → `warn` (low): an audit finding is a
  *   real problem podpatterns only records, and `skip` means "not evaluated", which it was.
@@ -16,7 +21,16 @@ import type { Finding, ResourceRef, RuleError, Severity } from '../engine/types.
  *   when some are left out the last result is a `skip` note saying how many, and the report is annotated
  *   `podpatterns.io/omitted-results`. `summary` counts every outcome, listed or not.
  */
-export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
+export const REPORT_APIS = ['openreports', 'wgpolicy'] as const;
+export type ReportApi = (typeof REPORT_APIS)[number];
+export const DEFAULT_REPORT_API: ReportApi = 'openreports';
+
+/** The apiVersion and kind of the namespaced report of each API. */
+export const REPORT_TYPES = {
+  openreports: { apiVersion: 'openreports.io/v1alpha1', kind: 'Report' },
+  wgpolicy: { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport' },
+} as const satisfies Record<ReportApi, { apiVersion: string; kind: string }>;
+
 export const POLICY_REPORT_NAME = 'podpatterns';
 export const MANAGED_BY = { label: 'app.kubernetes.io/managed-by', value: 'podpatterns' } as const;
 export const OMITTED_ANNOTATION = 'podpatterns.io/omitted-results';
@@ -64,15 +78,20 @@ export interface PolicyReportResult {
 
 export type PolicyReportSummary = Record<PolicyResult, number>;
 
+/** The report of one namespace, in either API (`source` and `configuration` are OpenReports' only). */
 export interface PolicyReport {
-  apiVersion: typeof POLICY_REPORT_API_VERSION;
-  kind: 'PolicyReport';
+  apiVersion: (typeof REPORT_TYPES)[ReportApi]['apiVersion'];
+  kind: (typeof REPORT_TYPES)[ReportApi]['kind'];
   metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  source?: string;
+  configuration?: { limits: { maxResults: number } };
   summary: PolicyReportSummary;
   results: PolicyReportResult[];
 }
 
 export interface PolicyReportOptions {
+  /** Default DEFAULT_REPORT_API. */
+  api?: ReportApi;
   /** When the audit ran; every result carries it. */
   timestamp: Date;
   /** How many rules the policy enables, for the message of a pass. */
@@ -97,17 +116,19 @@ export function policyReport(namespace: string, objects: readonly AuditedObject[
     for (const result of resultsOf(object, timestamp, options.enabledRules)) buckets[result.result].push(result);
   }
   const summary: PolicyReportSummary = { pass: buckets.pass.length, fail: buckets.fail.length, warn: buckets.warn.length, error: buckets.error.length, skip: buckets.skip.length };
-  const { results, omitted } = capped(buckets, options.maxResults ?? DEFAULT_MAX_RESULTS, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  const maxResults = options.maxResults ?? DEFAULT_MAX_RESULTS;
+  const { results, omitted } = capped(buckets, maxResults, options.maxBytes ?? DEFAULT_MAX_BYTES);
   if (omitted.total > 0) results.push(omissionNote(namespace, omitted, timestamp));
+  const api = options.api ?? DEFAULT_REPORT_API;
   return {
-    apiVersion: POLICY_REPORT_API_VERSION,
-    kind: 'PolicyReport',
+    ...REPORT_TYPES[api],
     metadata: {
       name: POLICY_REPORT_NAME,
       namespace,
       labels: { [MANAGED_BY.label]: MANAGED_BY.value },
       ...(omitted.total > 0 && { annotations: { [OMITTED_ANNOTATION]: String(omitted.total) } }),
     },
+    ...(api === 'openreports' && { source: SOURCE, configuration: { limits: { maxResults } } }),
     summary,
     results,
   };

@@ -1,46 +1,61 @@
 import picocolors from 'picocolors';
-import type { ResourceRef, Severity } from '../engine/types.js';
+import { problemLine, ruleDocCommand } from '../engine/short-form.js';
+import type { ResourceRef, Rule, Severity } from '../engine/types.js';
 import type { AuditError, AuditReport, LocatedFinding } from './audit.js';
 import { summarize } from './summary.js';
 
 export interface TextOptions {
   /** ANSI colours; the caller decides (a TTY, NO_COLOR unset). */
   color: boolean;
+  /** The rules that ran: the legend explains each one found with its summary. */
+  rules: readonly Pick<Rule, 'id' | 'summary'>[];
 }
 
 type Colors = ReturnType<typeof picocolors.createColors>;
 
+/** One block of the report: its lines, or none to leave it out. */
+type Section = (report: AuditReport, options: TextOptions, colors: Colors) => string[];
+
 /**
- * The human report: findings grouped per resource, one line each with `file:line`, severity, rule and
- * container, the fix indented below, then a summary line.
+ * The human report, in blocks separated by a blank line: one line per finding (`file:line severity rule
+ * 'container' problem (resource)`) with its fix on an indented line below; a legend that explains each rule
+ * found once, with where its full documentation is; and a summary line. A new kind of line is one more section.
  */
+const SECTIONS: readonly Section[] = [findingLines, legend, (report, _options, colors) => [summaryLine(report, colors)]];
+
 export function renderText(report: AuditReport, options: TextOptions): string {
   const colors = picocolors.createColors(options.color);
-  const groups = new Map<string, LocatedFinding[]>();
-  for (const finding of report.findings) {
-    const key = `${finding.file}\0${resourceName(finding.resource)}`;
-    const group = groups.get(key);
-    if (group) group.push(finding);
-    else groups.set(key, [finding]);
-  }
-  const out: string[] = [];
-  for (const findings of groups.values()) {
-    const first = findings[0]!;
-    out.push(`${colors.bold(resourceName(first.resource))} ${colors.dim(`(${first.file})`)}`);
-    for (const finding of findings) {
-      const container = finding.container !== undefined ? `${finding.container}: ` : '';
-      const where = finding.line !== undefined ? `${finding.file}:${finding.line}` : finding.file;
-      out.push(`  ${colors.dim(where)}  ${severityLabel(finding.severity, colors)}  ${colors.bold(finding.rule)}  ${container}${finding.message}`);
-      out.push(`      ${colors.dim('fix:')} ${finding.fix}`);
-    }
-    out.push('');
-  }
-  out.push(summaryLine(report, colors));
-  return `${out.join('\n')}\n`;
+  const blocks = SECTIONS.map((section) => section(report, options, colors)).filter((lines) => lines.length > 0);
+  return `${blocks.map((lines) => lines.join('\n')).join('\n\n')}\n`;
+}
+
+function findingLines(report: AuditReport, _options: TextOptions, colors: Colors): string[] {
+  return report.findings.flatMap((finding) => [
+    `${colors.dim(location(finding))}  ${severityLabel(finding.severity, colors)}  ${colors.bold(finding.rule)}  ${problemLine(finding)}` +
+      // An object read from a cluster is named by its location already.
+      (finding.line !== undefined ? colors.dim(`  (${resourceName(finding.resource)})`) : ''),
+    `    ${colors.dim('fix:')} ${finding.fix}`,
+  ]);
+}
+
+/** Each rule found, once: how many findings, its summary and the command that explains it in full. */
+function legend(report: AuditReport, options: TextOptions, colors: Colors): string[] {
+  const counts = new Map<string, number>();
+  for (const finding of report.findings) counts.set(finding.rule, (counts.get(finding.rule) ?? 0) + 1);
+  if (counts.size === 0) return [];
+  const summaries = new Map(options.rules.map((rule) => [rule.id, rule.summary]));
+  // In the order the rules are documented; a rule the options do not know comes last.
+  const order = new Map(options.rules.map((rule, index) => [rule.id, index]));
+  const found = [...counts].sort(([a], [b]) => (order.get(a) ?? order.size) - (order.get(b) ?? order.size));
+  const width = Math.max(...found.map(([id]) => id.length));
+  return [
+    `Rules found (${ruleDocCommand('<id>')} explains one in full, with a fixed example):`,
+    ...found.map(([id, count]) => `  ${colors.bold(id.padEnd(width))}  ${String(count).padStart(4)}  ${summaries.get(id) ?? ''}`.trimEnd()),
+  ];
 }
 
 /** Errors for standard error, one per line: `file:line: message [CODE]`. */
-export function renderTextErrors(errors: readonly AuditError[], options: TextOptions): string {
+export function renderTextErrors(errors: readonly AuditError[], options: Pick<TextOptions, 'color'>): string {
   const colors = picocolors.createColors(options.color);
   return errors
     .map((error) => {
@@ -54,6 +69,10 @@ export function renderTextErrors(errors: readonly AuditError[], options: TextOpt
 export function resourceName(resource: ResourceRef): string {
   const name = resource.namespace ? `${resource.namespace}/${resource.name}` : resource.name;
   return `${resource.kind || '(no kind)'} ${name || '(no name)'}`;
+}
+
+function location(finding: LocatedFinding): string {
+  return finding.line !== undefined ? `${finding.file}:${finding.line}` : finding.file;
 }
 
 function severityLabel(severity: Severity, colors: Colors): string {

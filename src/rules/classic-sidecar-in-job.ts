@@ -3,8 +3,13 @@ import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type ClassicSidecarFacts = {
+  /** `Job` or `CronJob`. */
+  kind: string;
+};
+
 /** The pod of a Job completes only when every entry of `containers` has exited; native sidecars are stopped for it. */
-export const classicSidecarInJob: Rule = {
+export const classicSidecarInJob: Rule<ClassicSidecarFacts> = {
   id: 'classic-sidecar-in-job',
   defaultSeverity: 'warn',
   summary: 'A Job or CronJob runs a long-running helper in `containers`, so the Job never completes.',
@@ -12,7 +17,8 @@ export const classicSidecarInJob: Rule = {
     'A Job pod succeeds only when every container in `containers` has exited. A helper that never exits on its ' +
     'own (a mesh proxy such as istio-proxy or linkerd-proxy, cloud-sql-proxy, a log shipper such as fluent-bit ' +
     'or a `tail -F` loop) keeps the pod running after the main container has finished: the Job never completes, ' +
-    'its pod keeps holding its resources and CronJob runs pile up. Pre-native workarounds (quitquitquit calls, ' +
+    'its pod keeps holding its resources, and CronJob runs pile up (or, with `concurrencyPolicy: Forbid`, stop ' +
+    'starting at all). Pre-native workarounds (quitquitquit calls, ' +
     'shared "done" files) are fragile. Fix: on Kubernetes 1.29+ make the helper a native sidecar by moving it to ' +
     '`initContainers` with `restartPolicy: Always`; the kubelet stops it once the main containers have exited. ' +
     "podpatterns' mutating webhook and `podpatterns migrate` make this change for you.",
@@ -50,10 +56,11 @@ spec:
           image: registry.example.com/export:1.8.0
 `,
   },
+  problem: ({ kind }) => `never exits, so the ${kind || 'Job'} never completes`,
   evaluate({ pods, context }) {
     // Below 1.29 there is no native sidecar to move the helper to, so the finding would have no fix.
     if (!nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion)) return [];
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<ClassicSidecarFacts>[] = [];
     for (const pod of pods) {
       if (!pod.runToCompletion) continue;
       const main = pod.main?.name ?? 'the main container';
@@ -65,6 +72,7 @@ spec:
         findings.push({
           container: name,
           path: why.path,
+          facts: { kind: pod.kind },
           message:
             `'${name}' runs next to '${main}' in \`containers\` of a ${pod.kind} and ${why.reason}: the pod only completes when ` +
             `every container in \`containers\` has exited, so after '${main}' finishes the pod keeps running and the ${pod.kind} never completes.`,

@@ -2,21 +2,29 @@ import { asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type HostNetworkFacts = {
+  /** The first sidecar. */
+  sidecar: string;
+  /** How many more sidecars there are. */
+  more: number;
+};
+
 /**
  * With `hostNetwork` every container binds in the node's network namespace. The API server defaults each
  * declared `containerPort` to an equal `hostPort` in such pods (pkg/apis/core/v1/defaults.go), so the
  * scheduler keeps replicas apart; ports a sidecar binds without declaring them clash at bind time.
  */
-export const hostNetworkSidecars: Rule = {
+export const hostNetworkSidecars: Rule<HostNetworkFacts> = {
   id: 'host-network-sidecars',
   defaultSeverity: 'warn',
   summary: 'A hostNetwork pod runs sidecars: every port they bind is a port of the node.',
   description:
     'A pod with `hostNetwork: true` shares the node\'s network namespace, and so do all its containers. A ' +
     'sidecar\'s listeners (metrics, health, admin, proxy ports) become ports of the node: two replicas of the pod ' +
-    'cannot run on the same node, the ports clash with node daemons and other hostNetwork pods (the second to ' +
-    'bind crash-loops with `address already in use`), and whatever the sidecar serves is reachable on the node\'s ' +
-    'IP. One long-running container with init containers, the usual CNI or node-agent layout, is left alone. ' +
+    'cannot run on the same node; a declared port keeps the pod off nodes where another pod declares it (in a ' +
+    'hostNetwork pod the `hostPort` defaults to the `containerPort`, so the scheduler sees it), while a port a node ' +
+    'daemon holds, or another pod binds without declaring it, fails to bind (`address already in use`) and the ' +
+    'container crash-loops; and whatever the sidecar serves is reachable on the node\'s IP. One long-running container with init containers, the usual CNI or node-agent layout, is left alone. ' +
     'Fix: move the sidecars into a pod of their own without `hostNetwork`, or drop `hostNetwork` if the main ' +
     'container does not need the node\'s network; when they must stay, declare every port they bind in `ports` ' +
     'so the scheduler sees the conflicts.',
@@ -67,8 +75,12 @@ spec:
             - { name: https, containerPort: 9100 }
 `,
   },
+  problem: ({ sidecar, more }) =>
+    more > 0
+      ? `with hostNetwork, sidecars like '${sidecar}' bind node ports`
+      : `with hostNetwork, sidecar '${sidecar}' binds node ports`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<HostNetworkFacts>[] = [];
     for (const pod of pods) {
       if (pod.spec.hostNetwork !== true || pod.longRunning.length < 2) continue;
       const sidecars = `${pod.sidecars.length > 1 ? 'sidecars' : 'sidecar'} ${pod.sidecars.map(describe).join(', ')}`;
@@ -78,10 +90,11 @@ spec:
       const replicas = pod.kind === 'DaemonSet' ? '' : 'two replicas of the pod cannot run on the same node, and ';
       findings.push({
         path: `${pod.specPath}.hostNetwork`,
+        facts: { sidecar: pod.sidecars[0]?.name ?? '', more: Math.max(0, pod.sidecars.length - 1) },
         message:
           `hostNetwork puts ${pod.longRunning.length} long-running containers in the node's network namespace, ${sidecars} ` +
-          `included: every port they bind is a port of the node, so ${replicas}they clash with node daemons ` +
-          `and other hostNetwork pods on those ports (the second to bind crash-loops) and serve on the node's IP.`,
+          `included: every port they bind is a port of the node, so ${replicas}a port a node daemon holds, or another pod binds ` +
+          `without declaring it, fails to bind and the container crash-loops; whatever they serve is reachable on the node's IP.`,
         fix:
           `Move ${names} into a pod of ${own} without hostNetwork, or ` +
           `remove \`hostNetwork: true\` from ${pod.specPath} if ${main} does not need the node's network; if ${names} must ` +

@@ -19,12 +19,22 @@ interface ResourceMetric {
   defaulted?: string;
 }
 
+type HpaFacts = {
+  resource: string;
+  /** The container the HPA should follow. */
+  app: string;
+  /** `missing-request`: a container has no request, so the utilization cannot be computed; else `utilization` or `value`. */
+  metric: 'missing-request' | 'utilization' | 'value';
+  /** The first container without a request, '' when all have one. */
+  missing: string;
+};
+
 /**
  * A `Resource` metric sums the usage of every container of the pod (regular and native sidecars) and, for
  * `Utilization`, divides it by the sum of their requests; one missing request fails the whole metric
  * (pkg/controller/podautoscaler/replica_calculator.go, calculatePodRequestsFromContainers).
  */
-export const hpaPodAverageOnMultiContainer: Rule = {
+export const hpaPodAverageOnMultiContainer: Rule<HpaFacts> = {
   id: 'hpa-pod-average-on-multi-container',
   defaultSeverity: 'warn',
   summary: 'An HPA scales a multi-container workload on a pod-wide Resource metric: the sidecars\' usage hides the app\'s load.',
@@ -125,15 +135,27 @@ spec:
           averageUtilization: 70
 `,
   },
+  problem: ({ resource, app, metric, missing }) => {
+    if (metric === 'missing-request') return `HPA stalls: '${missing}' has no ${resource} request`;
+    if (metric === 'value') return `HPA sums ${resource} of '${app}' with sidecars`;
+    return `HPA averages ${resource} of '${app}' with sidecars`;
+  },
   evaluate({ object, objectPath, context }) {
     if (asString(object.kind) !== 'HorizontalPodAutoscaler' || !isObject(object.spec)) return [];
     const target = targetPod(object, context);
     if (!target || target.longRunning.length < 2) return [];
     const main = target.main ?? target.longRunning[0]!;
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<HpaFacts>[] = [];
     for (const metric of resourceMetrics(object)) {
+      const missing = metric.utilization ? missingRequests(metric.resource, target)[0]?.name ?? '' : '';
       findings.push({
         path: joinPath(objectPath, metric.path),
+        facts: {
+          resource: metric.resource,
+          app: main.name,
+          metric: !metric.utilization ? 'value' : missing ? 'missing-request' : 'utilization',
+          missing,
+        },
         message: describeProblem(metric, target, main),
         fix: describeFix(metric, main, context),
       });
@@ -212,10 +234,7 @@ function describeProblem(metric: ResourceMetric, pod: PodModel, main: ContainerM
       `or too late for work it does.`
     );
   }
-  const podRequest = isObject(pod.spec.resources) && isObject(pod.spec.resources.requests)
-    ? parseQuantity(pod.spec.resources.requests[metric.resource])
-    : undefined;
-  const missing = podRequest === undefined ? pod.longRunning.filter((c) => containerRequest(c.spec, metric.resource) === undefined) : [];
+  const missing = missingRequests(metric.resource, pod);
   const base =
     `the HPA scales ${workload} on ${metric.target ? `${metric.target}% ` : ''}average ${metric.resource} utilization${origin}, computed over the ` +
     `${pod.longRunning.length} long-running containers (${names}): their usage is summed and divided by the sum of their requests`;
@@ -226,6 +245,14 @@ function describeProblem(metric: ResourceMetric, pod: PodModel, main: ContainerM
     );
   }
   return `${base}, so idle sidecars hide the app's load${dilution(metric.resource, pod, main)} and the HPA scales out late or never.`;
+}
+
+/** Long-running containers without a request for the resource, unless pod-level resources cover them. */
+function missingRequests(resource: string, pod: PodModel): ContainerModel[] {
+  const podRequest = isObject(pod.spec.resources) && isObject(pod.spec.resources.requests)
+    ? parseQuantity(pod.spec.resources.requests[resource])
+    : undefined;
+  return podRequest === undefined ? pod.longRunning.filter((c) => containerRequest(c.spec, resource) === undefined) : [];
 }
 
 /** What the pod average reads when the app is at 100% of its request and the sidecars are idle. */

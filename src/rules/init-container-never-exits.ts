@@ -2,8 +2,10 @@ import { longRunningCommand, scriptField } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type NeverExitsFacts = Record<string, never>;
+
 /** Init containers run one at a time and each must exit before the next one, and the app, can start. */
-export const initContainerNeverExits: Rule = {
+export const initContainerNeverExits: Rule<NeverExitsFacts> = {
   id: 'init-container-never-exits',
   defaultSeverity: 'deny',
   summary: 'A regular init container runs a command that never returns, so the pod never starts.',
@@ -58,8 +60,9 @@ spec:
           image: registry.example.com/web:1.4.2
 `,
   },
+  problem: () => 'never exits, so the pod is stuck in Init',
   evaluate({ pods, context }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<NeverExitsFacts>[] = [];
     const native = nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion);
     for (const pod of pods) {
       for (const container of pod.containers) {
@@ -71,6 +74,7 @@ spec:
         findings.push({
           container: name,
           path: field,
+          facts: {},
           message:
             `init container '${name}' never exits: ${evidence.reason}. Init containers must exit before the next one ` +
             `and the app containers start, so the pod stays in 'Init' forever and its containers never run.`,

@@ -5,7 +5,9 @@ import type { Rule, RuleFinding } from '../engine/types.js';
 /** Fields the API server forbids on init containers without `restartPolicy: Always` (validateInitContainers in pkg/apis/core/validation/validation.go). */
 const FORBIDDEN_ON_INIT = ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const;
 
-export const initContainerProbes: Rule = {
+type ProbeFacts = { field: (typeof FORBIDDEN_ON_INIT)[number] };
+
+export const initContainerProbes: Rule<ProbeFacts> = {
   id: 'init-container-probes',
   defaultSeverity: 'deny',
   summary: 'A regular init container has probes or lifecycle hooks, which the API server rejects.',
@@ -47,8 +49,9 @@ spec:
       image: registry.example.com/api:3.2.0
 `,
   },
+  problem: ({ field }) => `has ${field}, forbidden on init containers`,
   evaluate({ pods, context }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<ProbeFacts>[] = [];
     const native = nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion);
     for (const pod of pods) {
       for (const container of pod.containers) {
@@ -64,6 +67,7 @@ spec:
           findings.push({
             container: name,
             path,
+            facts: { field },
             message:
               `init container '${name}' sets \`${field}\`: the API server rejects it ("${path}: Forbidden: may not be set ` +
               `for init containers without restartPolicy=Always"), so the ${pod.kind || 'object'} is never created. A regular ` +

@@ -4,6 +4,8 @@ import type { ContainerModel, PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+
+type LocalhostFacts = { port: number };
 const PROBE_HANDLERS = ['httpGet', 'tcpSocket', 'grpc'] as const;
 
 interface InjectedSidecar {
@@ -26,7 +28,7 @@ const INJECTED_SIDECARS: readonly InjectedSidecar[] = [
 ];
 
 /** Containers of a pod share one loopback interface: `localhost:PORT` only answers if a container of the pod listens there. */
-export const localhostPortNotDeclared: Rule = {
+export const localhostPortNotDeclared: Rule<LocalhostFacts> = {
   id: 'localhost-port-not-declared',
   defaultSeverity: 'warn',
   summary: 'A container is told to reach localhost:PORT but no container of the pod serves that port.',
@@ -90,8 +92,9 @@ spec:
         requests: { cpu: 50m, memory: 32Mi }
 `,
   },
+  problem: ({ port }) => `connects to undeclared localhost:${port}`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<LocalhostFacts>[] = [];
     for (const pod of pods) {
       // With hostNetwork, localhost is the node's loopback: kubelet and node daemons answer there.
       if (pod.spec.hostNetwork === true || !pod.containers.some(mentionsLoopback)) continue;
@@ -107,6 +110,7 @@ spec:
           findings.push({
             container: container.name,
             path: mention.path,
+            facts: { port: mention.port },
             message:
               `container '${container.name}' connects to ${mention.text} (${mention.source}), but no container of the pod declares ` +
               `port ${mention.port}, probes it or is told to listen on it in its args or env: unless a process listens there ` +

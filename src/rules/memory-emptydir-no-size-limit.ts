@@ -2,12 +2,20 @@ import { asString, isObject } from '../model/kube.js';
 import type { PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type MemoryEmptyDirFacts = {
+  volume: string;
+  /** The first container that mounts it read-write, '' when none does. */
+  writer: string;
+  /** The first container that mounts it at all, '' when none does. */
+  mounter: string;
+};
+
 /**
  * A `medium: Memory` emptyDir is a tmpfs. Its pages are charged to the memory cgroup of the container that
  * writes them, and without `sizeLimit` the kubelet sizes the tmpfs to the pod's memory limit, or to the
  * node's allocatable memory when a container has no limit (EmptyDirVolumeSource.sizeLimit, KEP-1967).
  */
-export const memoryEmptyDirNoSizeLimit: Rule = {
+export const memoryEmptyDirNoSizeLimit: Rule<MemoryEmptyDirFacts> = {
   id: 'memory-emptydir-no-size-limit',
   defaultSeverity: 'warn',
   summary: 'A memory-backed emptyDir has no sizeLimit: its files eat the containers\' memory limit, up to the node\'s memory.',
@@ -78,8 +86,14 @@ spec:
       configMap: { name: vault-agent-config }
 `,
   },
+  problem: ({ volume, writer, mounter }) =>
+    writer
+      ? `'${writer}' writes a RAM emptyDir with no sizeLimit`
+      : mounter
+        ? `'${mounter}' mounts a RAM emptyDir with no sizeLimit`
+        : `a RAM emptyDir '${volume}' has no sizeLimit`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<MemoryEmptyDirFacts>[] = [];
     for (const pod of pods) {
       const volumes = Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
       volumes.forEach((volume, index) => {
@@ -91,6 +105,7 @@ spec:
         const charged = writers.length > 0 ? writers.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
         findings.push({
           path: `${pod.specPath}.volumes[${index}]`,
+          facts: { volume: name, writer: writers[0] ?? '', mounter: mountersOf(pod, name)[0] ?? '' },
           message:
             `emptyDir '${name}' is a tmpfs (medium: Memory) with no sizeLimit: every byte written to it is RAM charged to ` +
             `the memory limit of ${charged}, so a growing file OOM-kills the writer, and nothing bounds the volume but the ` +
@@ -107,8 +122,12 @@ spec:
 
 /** Containers that mount the volume read-write: the ones whose memory the tmpfs pages are charged to. */
 function writersOf(pod: PodModel, volume: string): string[] {
+  return mountersOf(pod, volume, (mount) => mount.readOnly !== true);
+}
+
+function mountersOf(pod: PodModel, volume: string, accept: (mount: Record<string, unknown>) => boolean = () => true): string[] {
   return pod.containers
     .filter((c) => (Array.isArray(c.spec.volumeMounts) ? c.spec.volumeMounts : [])
-      .some((mount) => isObject(mount) && mount.name === volume && mount.readOnly !== true))
+      .some((mount) => isObject(mount) && mount.name === volume && accept(mount)))
     .map((c) => c.name);
 }

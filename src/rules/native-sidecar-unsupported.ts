@@ -1,12 +1,19 @@
 import { describeBlocker, nativeSidecarBlockers, type SidecarBlocker } from '../model/native-sidecars.js';
+import { formatVersion } from '../model/version.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+
+type UnsupportedFacts = {
+  /** The component whose consequence counts: a field the API server drops never reaches a kubelet. */
+  component: 'API server' | 'kubelet';
+  version: string;
+};
 
 /**
  * Native sidecars need SidecarContainers on the API server and on the kubelet that runs the pod: alpha and
  * off in 1.28, beta and on from 1.29 (pkg/features/kube_features.go). With the gate off the API server drops
  * `initContainers[].restartPolicy` before validation (DropDisabledPodFields / DropDisabledTemplateFields).
  */
-export const nativeSidecarUnsupported: Rule = {
+export const nativeSidecarUnsupported: Rule<UnsupportedFacts> = {
   id: 'native-sidecar-unsupported',
   defaultSeverity: 'deny',
   summary: 'A native sidecar (init container with `restartPolicy: Always`) on a cluster older than 1.29.',
@@ -57,10 +64,15 @@ spec:
           image: fluent/fluent-bit:3.0.7
 `,
   },
+  problem: ({ component, version }) =>
+    component === 'kubelet' && version === '1.28'
+      ? 'is a native sidecar; 1.28 nodes reject it'
+      : `is a native sidecar: stuck in Init on ${version}`,
   evaluate({ pods, context }) {
     const blockers = nativeSidecarBlockers(context.kubernetesVersion, context.minKubeletVersion);
     if (blockers.length === 0) return [];
-    const findings: RuleFinding[] = [];
+    const first = blockers[0]!;
+    const findings: RuleFinding<UnsupportedFacts>[] = [];
     for (const pod of pods) {
       for (const container of pod.containers) {
         if (container.kind !== 'native-sidecar') continue;
@@ -71,11 +83,12 @@ spec:
         findings.push({
           container: name,
           path: `${container.path}.restartPolicy`,
+          facts: { component: first.component, version: formatVersion(first.version) },
           message:
             `'${name}' is a native sidecar (\`restartPolicy: Always\` on an init container), which needs Kubernetes 1.29+, ` +
             `but ${blockers.map(describeBlocker).join(' and ')} ${blockers.length > 1 ? 'are' : 'is'} older: ` +
             // A field the API server drops never reaches a kubelet: its consequence is the one that matters.
-            `${consequence(blockers[0]!)}.`,
+            `${consequence(first)}.`,
           fix:
             `Upgrade ${blockers.map((b) => (b.component === 'kubelet' ? 'every node' : 'the API server')).join(' and ')} to 1.29+, ` +
             `or until then move '${name}' from \`initContainers\` to \`containers\` and remove its \`restartPolicy\`${classic}.`,

@@ -8,11 +8,21 @@ const DEFAULT_GRACE_SECONDS = 30;
 const SLEEP_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
 
 interface KnownDelay {
+  /** `sleep`: the hook's sleep action, which the API server validates; `exec`: a command that sleeps. */
+  handler: 'sleep' | 'exec';
   seconds: number;
   /** How the hook sleeps, for messages: `sleep 40`, `lifecycle.preStop.sleep.seconds: 40`. */
   construct: string;
   path: string;
 }
+
+type PreStopFacts = {
+  handler: 'sleep' | 'exec';
+  /** `45s`, or `forever`. */
+  sleep: string;
+  /** The grace period in seconds. */
+  grace: number;
+};
 
 /**
  * The grace period covers the preStop hook and the SIGTERM that follows it. When the hook outlives it, the
@@ -20,7 +30,7 @@ interface KnownDelay {
  * (pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer, minimumGracePeriodInSeconds;
  * https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination).
  */
-export const preStopExceedsGracePeriod: Rule = {
+export const preStopExceedsGracePeriod: Rule<PreStopFacts> = {
   id: 'prestop-exceeds-grace-period',
   defaultSeverity: 'warn',
   summary: 'A preStop hook sleeps longer than the pod\'s termination grace period: the container is killed mid-hook.',
@@ -30,9 +40,10 @@ export const preStopExceedsGracePeriod: Rule = {
     'kubelet stops waiting for it, sends SIGTERM with only its 2 second minimum window and then SIGKILL, so the ' +
     'process is killed before it has drained its connections or flushed its buffers, and the point of the sleep ' +
     '(letting endpoints and load balancers stop sending traffic first) is lost. Native sidecars share the same ' +
-    'budget. Only hooks ' +
-    'whose duration is known are judged: `lifecycle.preStop.sleep.seconds`, an exec `sleep N`, or a shell script ' +
-    'that sleeps before its other commands. Fix: raise `terminationGracePeriodSeconds` to the sleep plus the time ' +
+    'budget. A `sleep` action longer than the grace period never gets that far: the API server rejects it ' +
+    '(`sleep.seconds` must not exceed `terminationGracePeriodSeconds`), so the workload is never created. Only ' +
+    'hooks whose duration is known are judged: `lifecycle.preStop.sleep.seconds`, an exec `sleep N`, or a shell ' +
+    'script that sleeps before its other commands. Fix: raise `terminationGracePeriodSeconds` to the sleep plus the time ' +
     'the process needs to shut down after SIGTERM, or shorten the sleep.',
   example: {
     bad: `apiVersion: apps/v1
@@ -79,8 +90,12 @@ spec:
                 command: ["sh", "-c", "sleep 45 && curl -s -X POST http://127.0.0.1:8080/drain"]
 `,
   },
+  problem: ({ handler, sleep, grace }) =>
+    handler === 'sleep'
+      ? 'sleeps past the grace period: rejected'
+      : `sleeps ${sleep} in preStop; grace is ${grace}s`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<PreStopFacts>[] = [];
     for (const pod of pods) {
       const configured = asNumber(pod.spec.terminationGracePeriodSeconds);
       const grace = configured ?? DEFAULT_GRACE_SECONDS;
@@ -89,13 +104,18 @@ spec:
         const delay = preStopDelay(container);
         if (!delay || delay.seconds <= grace) continue;
         const sleep = Number.isFinite(delay.seconds) ? `${delay.seconds}s` : 'forever';
+        const rejected = delay.handler === 'sleep';
         findings.push({
           container: container.name,
           path: delay.path,
-          message:
-            `the preStop hook of '${container.name}' sleeps ${sleep} (\`${delay.construct}\`) but the pod's grace period is ` +
-            `${graceText}: the kubelet gives up on the hook when the grace period ends, sends SIGTERM with a 2-second window ` +
-            `and then SIGKILL, so '${container.name}' is killed before it drains its connections or flushes its buffers.`,
+          facts: { handler: delay.handler, sleep, grace },
+          message: rejected
+            ? `the preStop hook of '${container.name}' sleeps ${sleep} (\`${delay.construct}\`) but the pod's grace period is ` +
+              `${graceText}: the API server rejects the ${pod.kind || 'object'} (a sleep action must not exceed ` +
+              `terminationGracePeriodSeconds), so it is never created.`
+            : `the preStop hook of '${container.name}' sleeps ${sleep} (\`${delay.construct}\`) but the pod's grace period is ` +
+              `${graceText}: the kubelet gives up on the hook when the grace period ends, sends SIGTERM with a 2-second window ` +
+              `and then SIGKILL, so '${container.name}' is killed before it drains its connections or flushes its buffers.`,
           fix: Number.isFinite(delay.seconds)
             ? `Set ${pod.specPath}.terminationGracePeriodSeconds to at least ${Math.ceil(delay.seconds) + 15} (the ${sleep} sleep ` +
               `plus time for '${container.name}' to shut down after SIGTERM), or shorten the sleep in ${delay.path} to well under ${grace}s.`
@@ -115,12 +135,12 @@ function preStopDelay(container: ContainerModel): KnownDelay | undefined {
   const base = `${container.path}.lifecycle.preStop`;
   if (isObject(preStop.sleep)) {
     const seconds = asNumber(preStop.sleep.seconds);
-    if (seconds !== undefined) return { seconds, construct: `sleep.seconds: ${seconds}`, path: `${base}.sleep.seconds` };
+    if (seconds !== undefined) return { handler: 'sleep', seconds, construct: `sleep.seconds: ${seconds}`, path: `${base}.sleep.seconds` };
   }
   if (isObject(preStop.exec)) {
     const command = asArray(preStop.exec.command).filter((part): part is string => typeof part === 'string');
     const slept = leadingSleeps(scriptOf({ command }));
-    if (slept) return { ...slept, path: `${base}.exec.command` };
+    if (slept) return { handler: 'exec', ...slept, path: `${base}.exec.command` };
   }
   return undefined;
 }
@@ -129,7 +149,7 @@ function preStopDelay(container: ContainerModel): KnownDelay | undefined {
  * Sums the `sleep` commands a script is certain to run: those in its leading sequence of simple commands
  * (joined by `;`, `&&` or newlines). Anything conditional, looping, piped or backgrounded ends the certain part.
  */
-function leadingSleeps(script: string): Omit<KnownDelay, 'path'> | undefined {
+function leadingSleeps(script: string): Omit<KnownDelay, 'path' | 'handler'> | undefined {
   let seconds = 0;
   const constructs: string[] = [];
   for (const raw of script.split(/&&|;|\n/)) {

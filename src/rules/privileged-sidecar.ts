@@ -12,9 +12,13 @@ interface Excess {
   path: string;
   what: string;
   power: string;
+  /** `privileged`, or the powerful capabilities added, `NET_ADMIN, SYS_ADMIN`. */
+  grant: string;
 }
 
-export const privilegedSidecar: Rule = {
+type PrivilegedFacts = { grant: string };
+
+export const privilegedSidecar: Rule<PrivilegedFacts> = {
   id: 'privileged-sidecar',
   defaultSeverity: 'warn',
   summary: 'A sidecar runs privileged or with NET_ADMIN/SYS_ADMIN: a compromised helper owns the pod\'s traffic or the node.',
@@ -87,8 +91,12 @@ spec:
               drop: ["ALL"]
 `,
   },
+  problem: ({ grant }) =>
+    grant === 'privileged'
+      ? 'runs privileged: a flaw exposes the node'
+      : `has ${grant}: a flaw exposes ${reach(grant)}`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<PrivilegedFacts>[] = [];
     for (const pod of pods) {
       for (const sidecar of pod.sidecars) {
         const excess = excessOf(sidecar);
@@ -96,9 +104,10 @@ spec:
         findings.push({
           container: sidecar.name,
           path: excess.path,
+          facts: { grant: excess.grant },
           message:
             `sidecar '${sidecar.name}' runs with ${excess.what}, which lets it ${excess.power}: a bug or exploit in this ` +
-            `helper is a compromise of ${excess.what.startsWith('privileged') ? 'the node' : 'the app\'s traffic or the node'}, ` +
+            `helper is a compromise of ${reach(excess.grant)}, ` +
             `not just of the sidecar.`,
           fix:
             `Remove ${excess.what} from ${sidecar.path}.securityContext; do one-time setup that needs it (iptables, sysctls) in ` +
@@ -110,12 +119,17 @@ spec:
   },
 };
 
+/** What a compromised sidecar with this grant controls: NET_ADMIN the pod's traffic, SYS_ADMIN or privileged the node. */
+function reach(grant: string): string {
+  return grant === 'privileged' || grant.includes('SYS_ADMIN') ? 'the node' : "the app's traffic";
+}
+
 function excessOf(container: ContainerModel): Excess | undefined {
   const context = isObject(container.spec.securityContext) ? container.spec.securityContext : undefined;
   if (!context) return undefined;
   const base = `${container.path}.securityContext`;
   if (context.privileged === true) {
-    return { path: `${base}.privileged`, what: 'privileged: true', power: 'use every capability and host device with no seccomp or AppArmor confinement' };
+    return { path: `${base}.privileged`, what: 'privileged: true', power: 'use every capability and host device with no seccomp or AppArmor confinement', grant: 'privileged' };
   }
   const capabilities = isObject(context.capabilities) ? context.capabilities : {};
   const added = asArray(capabilities.add);
@@ -126,6 +140,7 @@ function excessOf(container: ContainerModel): Excess | undefined {
     path: `${base}.capabilities.add[${index}]`,
     what: `capabilities.add ${names.join(' and ')}`,
     power: names.map((cap) => POWERFUL_CAPABILITIES[cap]).join(', and '),
+    grant: names.join(', '),
   };
 }
 

@@ -4,6 +4,16 @@ import type { ContainerModel, PodModel } from '../model/pod.js';
 import { atLeast, formatVersion } from '../model/version.js';
 import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
 
+type RestartPolicyFacts = {
+  /** `rejected` (up to 1.33), `dropped` (1.34), `forever` and `no-op` (1.35+, by the pod's own policy). */
+  outcome: 'rejected' | 'dropped' | 'forever' | 'no-op';
+  policy: string;
+  /** The API server's version, `1.33`. */
+  version: string;
+  /** The workload kind, `Job`. */
+  kind: string;
+};
+
 /**
  * `restartPolicy` on an entry of `containers` never makes a sidecar. Up to 1.33 the API server rejects it
  * ("may not be set for non-init containers", pkg/apis/core/validation/validation.go); 1.34 drops it silently
@@ -11,7 +21,7 @@ import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
  * ContainerRestartRules gate (KEP-5307; alpha 1.34, beta and on by default 1.35, pkg/features/kube_features.go)
  * makes it a per-container restart policy.
  */
-export const restartPolicyOnContainer: Rule = {
+export const restartPolicyOnContainer: Rule<RestartPolicyFacts> = {
   id: 'restart-policy-on-container',
   defaultSeverity: 'deny',
   summary: '`restartPolicy` is set on a regular container, where it does not make a sidecar.',
@@ -59,15 +69,27 @@ spec:
           image: registry.example.com/report:2.3.0
 `,
   },
+  problem: ({ outcome, version, kind }) => {
+    switch (outcome) {
+      case 'rejected':
+        return `sets restartPolicy, which ${version} rejects`;
+      case 'dropped':
+        return `sets restartPolicy, dropped by ${version}`;
+      case 'forever':
+        return `restarts forever: the ${kind || 'pod'} never ends`;
+      case 'no-op':
+        return `sets restartPolicy but is no sidecar`;
+    }
+  },
   evaluate({ pods, context }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<RestartPolicyFacts>[] = [];
     for (const pod of pods) {
       for (const container of pod.containers) {
         if (container.kind !== 'regular') continue;
         const policy = asString(container.spec.restartPolicy);
         if (policy === undefined) continue;
         const finding = atLeast(context.kubernetesVersion, 1, 35)
-          ? perContainerPolicy(pod, container, policy)
+          ? perContainerPolicy(pod, container, policy, context)
           : rejected(pod, container, policy, context);
         if (finding) findings.push(finding);
       }
@@ -76,7 +98,7 @@ spec:
   },
 };
 
-function rejected(pod: PodModel, container: ContainerModel, policy: string, context: EvaluationContext): RuleFinding {
+function rejected(pod: PodModel, container: ContainerModel, policy: string, context: EvaluationContext): RuleFinding<RestartPolicyFacts> {
   const name = container.name;
   const path = `${container.path}.restartPolicy`;
   const version = formatVersion(context.kubernetesVersion);
@@ -95,6 +117,7 @@ function rejected(pod: PodModel, container: ContainerModel, policy: string, cont
   return {
     container: name,
     path,
+    facts: { outcome: dropped ? 'dropped' : 'rejected', policy, version, kind: pod.kind },
     message:
       `container '${name}' sets \`restartPolicy: ${policy}\` under \`containers\`: ${outcome} ` +
       `Only init containers take \`restartPolicy\` before 1.35; \`restartPolicy: Always\` there is what makes a native sidecar.`,
@@ -102,15 +125,17 @@ function rejected(pod: PodModel, container: ContainerModel, policy: string, cont
   };
 }
 
-function perContainerPolicy(pod: PodModel, container: ContainerModel, policy: string): RuleFinding | undefined {
+function perContainerPolicy(pod: PodModel, container: ContainerModel, policy: string, context: EvaluationContext): RuleFinding<RestartPolicyFacts> | undefined {
   if (policy !== 'Always') return undefined;
   const name = container.name;
   const path = `${container.path}.restartPolicy`;
+  const version = formatVersion(context.kubernetesVersion);
   if (pod.restartPolicy === 'Always') {
     return {
       severity: 'warn',
       container: name,
       path,
+      facts: { outcome: 'no-op', policy, version, kind: pod.kind },
       message:
         `container '${name}' sets \`restartPolicy: Always\` in a pod that already restarts its containers: it changes nothing ` +
         `and does not make '${name}' a sidecar, so it still starts in parallel with the app, with no start or stop order.`,
@@ -125,6 +150,7 @@ function perContainerPolicy(pod: PodModel, container: ContainerModel, policy: st
     severity: 'deny',
     container: name,
     path,
+    facts: { outcome: 'forever', policy, version, kind: pod.kind },
     message:
       `container '${name}' sets \`restartPolicy: Always\` in a pod whose \`restartPolicy\` is ${pod.restartPolicy}: from ` +
       `Kubernetes 1.35 (ContainerRestartRules) the kubelet restarts '${name}' every time it exits, forever, so ${outcome}. ` +

@@ -1,10 +1,17 @@
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type SharedPidFacts = {
+  /** How many containers share the namespace. */
+  containers: number;
+  /** The main container, '' when there is none. */
+  app: string;
+};
+
 /**
  * `shareProcessNamespace` puts every container of the pod in one PID namespace, behind the pause
  * container as PID 1: https://kubernetes.io/docs/tasks/configure-pod-container/share-process-namespace/
  */
-export const sharedProcessNamespace: Rule = {
+export const sharedProcessNamespace: Rule<SharedPidFacts> = {
   id: 'shared-process-namespace',
   defaultSeverity: 'warn',
   summary: 'A multi-container pod shares one process namespace: every container can see, signal and read the others.',
@@ -80,8 +87,12 @@ spec:
           configMap: { name: prometheus-config }
 `,
   },
+  problem: ({ containers, app }) =>
+    app
+      ? `'${app}' shares its PID namespace with ${containers - 1} ${containers > 2 ? 'containers' : 'container'}`
+      : `${containers} containers share one PID namespace`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<SharedPidFacts>[] = [];
     for (const pod of pods) {
       // A single container has nobody to share with; the pause container as PID 1 alone is not worth a warning.
       if (pod.spec.shareProcessNamespace !== true || pod.containers.length < 2) continue;
@@ -89,6 +100,7 @@ spec:
       const app = pod.main ? `'${pod.main.name}'` : 'the app';
       findings.push({
         path: `${pod.specPath}.shareProcessNamespace`,
+        facts: { containers: pod.containers.length, app: pod.main?.name ?? '' },
         message:
           `containers ${names} share one process namespace: each can see and signal the others' processes, read their ` +
           `environment (secrets passed as env vars included) under /proc/<pid>/environ and their filesystems under ` +

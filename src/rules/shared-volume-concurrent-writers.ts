@@ -13,7 +13,13 @@ interface WritableMount {
   subPath: string;
 }
 
-export const sharedVolumeConcurrentWriters: Rule = {
+type SharedVolumeFacts = {
+  volume: string;
+  /** Another container writing to it at the same time. */
+  other: string;
+};
+
+export const sharedVolumeConcurrentWriters: Rule<SharedVolumeFacts> = {
   id: 'shared-volume-concurrent-writers',
   defaultSeverity: 'audit',
   summary: 'Containers that run at the same time mount the same volume read-write at overlapping paths.',
@@ -83,8 +89,9 @@ spec:
           emptyDir: { sizeLimit: 1Gi }
 `,
   },
+  problem: ({ other }) => `and '${other}' both write one volume`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<SharedVolumeFacts>[] = [];
     for (const pod of pods) {
       for (const [volume, mounts] of writableMounts(pod)) {
         const clashes: Array<[WritableMount, WritableMount]> = [];
@@ -108,6 +115,7 @@ spec:
         findings.push({
           container: second.container.name,
           path: `${second.container.path}.volumeMounts[${second.index}]`,
+          facts: { volume, other: first[0].container.name },
           message:
             `volume '${volume}' is mounted read-write at overlapping paths by ${involved.length} containers that run at the same ` +
             `time: ${involved.map(describe).join(', ')}; nothing coordinates their writes, so files written by one can be ` +

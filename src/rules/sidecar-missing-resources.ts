@@ -5,8 +5,13 @@ import type { Rule, RuleFinding } from '../engine/types.js';
 
 const RESOURCES = ['cpu', 'memory'] as const;
 
+type MissingFacts = {
+  /** `cpu`, `memory` or `cpu or memory`. */
+  missing: string;
+};
+
 /** The scheduler reserves the pod's effective request; a sidecar without requests adds nothing to it. */
-export const sidecarMissingResources: Rule = {
+export const sidecarMissingResources: Rule<MissingFacts> = {
   id: 'sidecar-missing-resources',
   defaultSeverity: 'warn',
   summary: 'A sidecar has no cpu or memory request, so the scheduler under-reserves the pod.',
@@ -14,8 +19,9 @@ export const sidecarMissingResources: Rule = {
     "The scheduler places a pod by its effective request: max(max over init containers i of (init_i + native " +
     'sidecars started before i), sum(native sidecars) + sum(containers)). A sidecar runs for the whole life of ' +
     'the pod, so it is part of that sum; without a request (or a limit, which then counts as the request) it ' +
-    'counts as zero, and the node is under-reserved by whatever the sidecar really uses. Under pressure the ' +
-    'sidecar is throttled first, and with no memory request it is the first candidate for the OOM killer. ' +
+    'counts as zero, and the node is under-reserved by whatever the sidecar really uses. Under CPU contention a ' +
+    'sidecar with no cpu request gets the smallest share of CPU, and one with no memory request is among the ' +
+    'first containers the OOM killer picks. ' +
     'Fix: give every sidecar (native sidecars and every regular container but the main one) cpu and memory ' +
     'requests sized to what it uses.',
   example: {
@@ -60,8 +66,9 @@ spec:
             requests: { cpu: 50m, memory: 64Mi }
 `,
   },
+  problem: ({ missing }) => `requests no ${missing} from the scheduler`,
   evaluate({ pods }) {
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<MissingFacts>[] = [];
     for (const pod of pods) {
       const podLevel = podLevelRequests(pod);
       for (const sidecar of pod.sidecars) {
@@ -73,6 +80,7 @@ spec:
         findings.push({
           container: name,
           path: `${sidecar.path}.resources`,
+          facts: { missing: missing.join(' or ') },
           message:
             `${kind} '${name}' has no ${missing.join(' and no ')} request (and no limit to take it from). The scheduler reserves the ` +
             `pod's effective request, max(max over init containers i of (init_i + native sidecars started before i), ` +

@@ -2,8 +2,15 @@ import type { Rule, RuleFinding } from '../engine/types.js';
 
 const DEFAULT_THRESHOLD = 5;
 
+type TooManyFacts = {
+  sidecars: number;
+  threshold: number;
+  /** The main container, '' when there is none. */
+  main: string;
+};
+
 /** Every sidecar is multiplied by the app's replicas and shares the pod's fate. */
-export const tooManySidecars: Rule = {
+export const tooManySidecars: Rule<TooManyFacts> = {
   id: 'too-many-sidecars',
   defaultSeverity: 'warn',
   summary: 'A pod runs many sidecars next to its main container.',
@@ -60,9 +67,11 @@ spec:
         - { name: auth-proxy, image: "quay.io/oauth2-proxy/oauth2-proxy:v7.7.1" }
 `,
   },
+  problem: ({ sidecars, threshold, main }) =>
+    `the pod runs ${sidecars} sidecars next to ${main ? `'${main}'` : 'its main container'} (threshold ${threshold})`,
   evaluate({ pods, options }) {
     const threshold = typeof options.threshold === 'number' ? options.threshold : DEFAULT_THRESHOLD;
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<TooManyFacts>[] = [];
     for (const pod of pods) {
       const sidecars = pod.sidecars;
       const crossing = sidecars[Math.max(Math.ceil(threshold), 1) - 1];
@@ -70,6 +79,7 @@ spec:
       const main = pod.main ? `'${pod.main.name}'` : 'the main container';
       findings.push({
         path: crossing.path,
+        facts: { sidecars: sidecars.length, threshold, main: pod.main?.name ?? '' },
         message:
           `the pod runs ${sidecars.length} sidecars next to ${main} (${sidecars.map((c) => `'${c.name}'`).join(', ')}; the threshold ` +
           `is ${threshold}): each adds its own requests, start-up time, ` +

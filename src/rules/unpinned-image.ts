@@ -2,8 +2,13 @@ import { parseImage } from '../model/image.js';
 import { asString } from '../model/kube.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
+type UnpinnedFacts = {
+  /** '' for an image without a tag. */
+  tag: string;
+};
+
 /** An image reference that names no version runs whatever the registry serves when a node pulls it. */
-export const unpinnedImage: Rule = {
+export const unpinnedImage: Rule<UnpinnedFacts> = {
   id: 'unpinned-image',
   defaultSeverity: 'warn',
   summary: 'A container image has no tag or the `latest` tag, so what runs changes without a change to the manifest.',
@@ -49,9 +54,15 @@ spec:
       image: registry.example.com/web:1.4.2
 `,
   },
+  problem: ({ tag }) =>
+    tag === ''
+      ? 'has no image tag, so it runs the moving latest'
+      : tag === 'latest'
+        ? 'uses the moving latest tag: replicas may differ'
+        : `uses floating tag '${tag}': replicas may differ`,
   evaluate({ pods, options }) {
     const floating = new Set(Array.isArray(options.floatingTags) ? options.floatingTags : []);
-    const findings: RuleFinding[] = [];
+    const findings: RuleFinding<UnpinnedFacts>[] = [];
     for (const pod of pods) {
       for (const container of pod.containers) {
         const image = asString(container.spec.image)?.trim();
@@ -71,6 +82,7 @@ spec:
         findings.push({
           container: name,
           path: `${container.path}.image`,
+          facts: { tag: tag ?? '' },
           message:
             `container '${name}' image \`${image}\` ${problem}: the tag moves, so each node runs whatever it pointed to when that node ` +
             `pulled it; replicas can run different code and rolling back the manifest does not bring the previous image back.`,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MutationStep } from '../admission/mutate.js';
-import { connectToCluster } from '../cluster/client.js';
+import { connectVersionReader } from '../cluster/version-reader.js';
 import { ClusterVersionTracker, type ClusterVersions } from '../cluster/versions.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Rule } from '../engine/types.js';
@@ -77,7 +77,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     metrics.certificateExpiry.set(certificate.notAfter.getTime() / 1000);
 
     const versions = options.versions ?? new ClusterVersionTracker({
-      reader: config.kubernetesVersion && config.minKubeletVersion ? undefined : await connectToCluster(config.cluster),
+      reader: config.kubernetesVersion && config.minKubeletVersion ? undefined : await connectVersionReader({ kubeconfig: config.cluster.kubeconfig, context: config.cluster.context }, { env: config.cluster.env }),
       ...(config.kubernetesVersion && { kubernetesVersion: config.kubernetesVersion }),
       ...(config.minKubeletVersion && { minKubeletVersion: config.minKubeletVersion }),
       refreshIntervalMs: config.cluster.refreshIntervalMs,

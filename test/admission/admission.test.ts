@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateRequest } from '../../src/admission/admit.js';
 import { MAX_ARRAY_ENTRIES } from '../../src/admission/budget.js';
-import { decide, denialMessage } from '../../src/admission/decision.js';
+import { decide, denialMessage, responseFor } from '../../src/admission/decision.js';
 import { annotationKey, boundedAnnotations, boundedWarnings, MAX_ANNOTATION_VALUE_LENGTH, MAX_STATUS_MESSAGE_LENGTH, MAX_WARNINGS } from '../../src/admission/limits.js';
 import { parseMode } from '../../src/admission/mode.js';
 import { mutateRequest, RULES_ON_DROPPED_FIELDS, type MutationSettings } from '../../src/admission/mutate.js';
@@ -20,6 +20,7 @@ const finding = (overrides: Partial<Finding> = {}): Finding => ({
   path: 'spec.containers[1].ports[0].containerPort',
   message: "containers 'app' and 'metrics-proxy' both declare port 8080/TCP",
   fix: "Move 'metrics-proxy' to another port.",
+  problem: "shares port 8080/TCP with 'app': one fails to bind",
   ...overrides,
 });
 
@@ -100,6 +101,18 @@ describe('decide', () => {
     expect(decide([finding({ container: 'sidecar' })], [old], 'enforce').allowed).toBe(false);
   });
 
+  it('warns with the short form while the denial and the audit annotation keep the full message and fix', () => {
+    const long = finding({ message: `${finding().message}: they share the pod's network namespace, so if both listen on it the second to bind fails.` });
+    const warned = responseFor(decide([long], undefined, 'warn'));
+    expect(warned.warnings).toEqual(["'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind (fix: podpatterns rules port-conflict)."]);
+    expect(warned.auditAnnotations).toEqual({ 'port-conflict': long.message });
+    const ratcheted = responseFor(decide([long], [long], 'enforce'));
+    expect(ratcheted.warnings).toEqual(["'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind (pre-existing; fix: podpatterns rules port-conflict)."]);
+    const denied = responseFor(decide([long], undefined, 'enforce'));
+    expect(denied.warnings).toBeUndefined();
+    expect(denied.status?.message).toBe(`port-conflict: ${long.message} Fix: ${long.fix}`);
+  });
+
   it('fits a long list of denials into a message kubectl prints whole', () => {
     const many = Array.from({ length: 40 }, (_, index) => finding({ rule: `rule-${index % 3}`, message: 'm'.repeat(150), path: `p${index}` }));
     const message = denialMessage(many);
@@ -154,7 +167,7 @@ describe('mutateRequest', () => {
     expect(result.response.allowed).toBe(false);
     expect(result.response.status?.message).toMatch(/^native-sidecar-unsupported: /);
     const warned = await mutateRequest(requestFor(sidecarOn128()), settings({ rules, versions: on128, mode: 'warn' }));
-    expect(warned.response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/^native-sidecar-unsupported: /)] });
+    expect(warned.response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/^'log-shipper' is a native sidecar: .* \(fix: podpatterns rules native-sidecar-unsupported\)\.$/)] });
   });
 
   it('returns the patch of a mutation step, and only records it in audit mode', async () => {

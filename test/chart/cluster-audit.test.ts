@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
+import { reportResource } from '../../src/cluster/reports.js';
 import { groupOf, LISTED_KINDS } from '../../src/cluster/resources.js';
+import { REPORT_APIS } from '../../src/report/policyreport.js';
 import { CHART_DIR, HelmError, renderChart, type KubeManifest } from '../support/helm.js';
 import { NAMESPACE, ofKind, single } from './chart.js';
 
@@ -77,6 +79,7 @@ describe('the cluster audit CronJob of the chart', () => {
       expect(cronJob.spec).toMatchObject({ schedule: '0 */2 * * *', timeZone: 'Europe/Paris', concurrencyPolicy: 'Forbid' });
       expect(container.command).toEqual(['/nodejs/bin/node', '/app/dist/cli/main.js']);
       expect(container.args.slice(0, 5)).toEqual(['audit', '--cluster', '--all-namespaces', '--output=policyreport', '--apply']);
+      expect(flag(container, 'report-api')).toBe('openreports');
       expect(flag(container, 'fail-on')).toBe('none');
       expect(flag(container, 'max-report-results')).toBe('500');
       expect(pod.restartPolicy).toBe('Never');
@@ -118,13 +121,28 @@ describe('the cluster audit CronJob of the chart', () => {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: NAMESPACE }]);
     });
 
-    it('may list exactly the kinds the audit reads and write PolicyReports; no nodes, since the kubelet version is pinned', () => {
+    it('may list exactly the kinds the audit reads and write OpenReports; no nodes, since the kubelet version is pinned', () => {
       const role = single<KubeManifest & { rules: Rule[] }>(auditObjects(manifests), 'ClusterRole');
       const reads = LISTED_KINDS.map((kind) => `${groupOf(kind.apiVersion)}/${kind.resource} list`);
-      const reports = ['get', 'list', 'create', 'update'].map((verb) => `wgpolicyk8s.io/policyreports ${verb}`);
+      const reports = ['get', 'list', 'create', 'update'].map((verb) => `openreports.io/reports ${verb}`);
       expect(grants(role.rules)).toEqual([...reads, ...reports].sort());
       expect(flag(container, 'min-kubelet-version')).toBe('1.31');
     });
+  });
+
+  it.each(REPORT_APIS)('with clusterAudit.reportApi=%s, runs --report-api with it and may write reports of that API only', async (api) => {
+    const manifests = await renderChart([CI_VALUES], { 'clusterAudit.reportApi': api });
+    expect(flag(single<CronJob>(manifests, 'CronJob').spec.jobTemplate.spec.template.spec.containers[0]!, 'report-api')).toBe(api);
+    const role = single<KubeManifest & { rules: Rule[] }>(auditObjects(manifests), 'ClusterRole');
+    // reportResource is what the CLI names in its errors: `reports.openreports.io`, `policyreports.wgpolicyk8s.io`.
+    const [resource, ...group] = reportResource(api).split('.');
+    expect(role.rules.filter((rule) => rule.resources.some((name) => name.endsWith('reports')))).toEqual([{ apiGroups: [group.join('.')], resources: [resource], verbs: ['get', 'list', 'create', 'update'] }]);
+  });
+
+  it('refuses a clusterAudit.reportApi it does not know, naming the key', async () => {
+    const error = await renderChart([], { 'clusterAudit.reportApi': 'policyreport' }).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(HelmError);
+    expect((error as HelmError).result.stderr).toContain('/clusterAudit/reportApi');
   });
 
   it('may also list nodes when the oldest kubelet is read from the cluster', async () => {

@@ -65,16 +65,14 @@ describe('podpatterns audit', () => {
     expect(output.summary).toMatchObject({ deny: 0, errors: 0, files: 2, documents: 2, resources: 2 });
   });
 
-  it('exits 1 on a deny finding and prints it under its resource with file:line, rule, container and fix', { timeout: SLOW }, async () => {
+  it('exits 1 on a deny finding and prints it on one line with file:line, rule, container, problem and resource, the fix below', { timeout: SLOW }, async () => {
     const result = await runCli(['audit', join(dir, 'conflict.yaml')]);
     expect(result.code).toBe(1);
     const lines = result.stdout.split('\n');
-    const heading = lines.indexOf(`Pod shop/web (${join(dir, 'conflict.yaml')})`);
-    expect(heading).toBeGreaterThanOrEqual(0);
     const finding = lines.findIndex((line) => line.includes('port-conflict'));
-    expect(finding).toBeGreaterThan(heading);
-    expect(lines[finding]).toMatch(new RegExp(`^  ${join(dir, 'conflict.yaml')}:${CLASH_LINE}  deny +port-conflict  sidecar: containers 'app' and 'sidecar' both declare port 8080/TCP`));
-    expect(lines[finding + 1]).toMatch(/^ {6}fix: Move 'sidecar' to another port/);
+    expect(lines[finding]).toBe(`${join(dir, 'conflict.yaml')}:${CLASH_LINE}  deny   port-conflict  'sidecar' shares port 8080/TCP with 'app': one fails to bind  (Pod shop/web)`);
+    expect(lines[finding + 1]).toMatch(/^ {4}fix: Move 'sidecar' to another port/);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}port-conflict +1 {2}Two containers that run at the same time declare the same port and protocol\.$/));
     expect(lines.at(-2)).toMatch(/^\d+ findings? \(1 deny, \d+ warn, \d+ audit\) in 1 resource \(1 document, 1 file\)\.$/);
     expect(result.stdout).not.toContain('\u001b[');
   });
@@ -130,8 +128,10 @@ describe('podpatterns audit', () => {
     expect(output.summary).toMatchObject({ documents: 3, errors: 1 });
     expect(json.stderr).toContain(`${file}:${brokenStart + 4}: document 2 is not valid YAML`);
     expect(text.code).toBe(2);
-    expect(text.stdout).toContain('Pod shop/first');
-    expect(text.stdout).toContain('Pod shop/last');
+    expect(text.stdout).toContain(`${file}:${CLASH_LINE}  deny`);
+    expect(text.stdout).toContain('(Pod shop/first)');
+    expect(text.stdout).toContain(`${file}:${lastStart - 1 + CLASH_LINE}  deny`);
+    expect(text.stdout).toContain('(Pod shop/last)');
     expect(text.stderr).toMatch(new RegExp(`^error ${file}:${brokenStart + 4}: document 2 is not valid YAML: .+ \\[PODPATTERNS_ERR_INPUT_SYNTAX\\]\\n$`));
   });
 
@@ -166,6 +166,23 @@ describe('podpatterns audit', () => {
     expect(policy.stderr).toContain(`policy file ${join(dir, 'unknown-rule.yaml')}, line 3: rules.port-conflcit: unknown rule 'port-conflcit' (did you mean 'port-conflict'?)`);
     expect(missingPolicy.stderr).toContain(`policy file ${join(dir, 'no-such-policy.yaml')}: cannot be read`);
     expect(noPaths.stderr).toContain("missing required argument 'paths'");
+  });
+
+  it('rejects the policy report flags where they do not apply, and an empty --kubeconfig, before reaching any cluster', { timeout: SLOW }, async () => {
+    const [onFiles, withoutReports, unknownApi, emptyKubeconfig] = await Promise.all([
+      runCli(['audit', '--report-api', 'wgpolicy', join(dir, 'clean')]),
+      runCli(['audit', '--cluster', '--report-api', 'wgpolicy', '-o', 'json']),
+      runCli(['audit', '--cluster', '-o', 'policyreport', '--report-api', 'policyreport']),
+      runCli(['audit', '--cluster', '--kubeconfig', '']),
+    ]);
+    for (const result of [onFiles, withoutReports, unknownApi, emptyKubeconfig]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+    }
+    expect(onFiles.stderr).toContain('--report-api applies only with --cluster');
+    expect(withoutReports.stderr).toContain('--report-api applies only with --output policyreport');
+    expect(unknownApi.stderr).toMatch(/--report-api.*policyreport.*openreports, wgpolicy/s);
+    expect(emptyKubeconfig.stderr).toContain('--kubeconfig: must not be empty');
   });
 
   it('accepts the version forms managed clusters report', { timeout: SLOW }, async () => {

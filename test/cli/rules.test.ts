@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderRulesList, renderRulesMarkdown } from '../../src/cli/rules.js';
+import { renderRuleDoc, renderRulesList, renderRulesMarkdown } from '../../src/cli/rules.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { RULES } from '../report/fixtures.js';
 import { runCli } from './run.js';
@@ -67,7 +67,49 @@ kind: Pod
   });
 });
 
+describe('renderRuleDoc', () => {
+  it('prints one rule: id and severity, summary, description, options with their policy key, and both examples', () => {
+    expect(renderRuleDoc(RULES[1]!)).toBe(`sidecar-limits (default severity: audit)
+A sidecar has no limits.
+
+Limits keep a sidecar small.
+
+Options (policy file: rules.sidecar-limits.<option>):
+  maxSidecars  number (at least 1), default 3: how many
+
+Flagged (on Kubernetes 1.29):
+  kind: Pod
+
+Fixed:
+  kind: Pod
+`);
+  });
+
+  it('wraps the description at 100 columns', () => {
+    for (const rule of ALL_RULES) {
+      const description = renderRuleDoc(rule).split('\n\n')[1]!;
+      expect(description.split('\n').every((line) => line.length <= 100), rule.id).toBe(true);
+      expect(description.replaceAll('\n', ' ')).toBe(rule.description);
+    }
+  });
+});
+
 describe('podpatterns rules', () => {
+  it('prints the full documentation of the rule a warning points at', { timeout: 90_000 }, async () => {
+    const result = await runCli(['rules', 'port-conflict']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(renderRuleDoc(ALL_RULES.find((rule) => rule.id === 'port-conflict')!));
+    expect(result.stdout).toMatch(/^port-conflict \(default severity: deny\)\n/);
+    expect(result.stdout).toContain('Fixed:\n  apiVersion: v1');
+  });
+
+  it('refuses an unknown rule id with one line that names it and the closest rule, and exit 2', { timeout: 90_000 }, async () => {
+    const result = await runCli(['rules', 'port-conflcit']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe("podpatterns: unknown rule 'port-conflcit' (did you mean 'port-conflict'?); `podpatterns rules` lists them all [PODPATTERNS_ERR_USAGE]\n");
+  });
+
   it('lists every rule, or prints the markdown reference with --markdown', { timeout: 90_000 }, async () => {
     const [list, markdown] = await Promise.all([runCli(['rules']), runCli(['rules', '--markdown'])]);
     expect(list.code).toBe(0);

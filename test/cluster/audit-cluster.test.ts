@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApi } from '../../src/cluster/api.js';
@@ -174,8 +174,7 @@ describe('audit --cluster against a fake API server', () => {
   });
 
   async function audit(scope: NamespaceScope, pageSize = 500): Promise<ClusterAudit> {
-    const { config } = await loadKubeConfig({ kubeconfig }, { env: {} });
-    return auditCluster(new KubeApi(config), { scope, pageSize, settings });
+    return auditCluster(new KubeApi(await loadKubeConfig({ kubeconfig }, { env: {} })), { scope, pageSize, settings });
   }
 
   const audited = (result: ClusterAudit, namespace = 'shop') => (result.namespaces.get(namespace) ?? []).map(({ resource }) => `${resource.kind}/${resource.name}`);
@@ -292,7 +291,7 @@ describe('audit --cluster against a fake API server', () => {
         stdout: { write: (text: string) => (captured.stdout += text) },
         stderr: { write: (text: string) => (captured.stderr += text) },
         settings: async (versions) => ({ ...settings, context: versions }),
-        render: (report) => (output === 'json' ? renderJson(report) : output === 'sarif' ? renderSarif(report, { rules: ALL_RULES, toolVersion: '0.0.0', cwd: directory }) : renderText(report, { color: false })),
+        render: (report) => (output === 'json' ? renderJson(report) : output === 'sarif' ? renderSarif(report, { rules: ALL_RULES, toolVersion: '0.0.0', cwd: directory }) : renderText(report, { color: false, rules: ALL_RULES })),
         renderErrors: (errors) => renderTextErrors(errors, { color: false }),
       };
       return captured;
@@ -382,11 +381,24 @@ describe('audit --cluster against a fake API server', () => {
       expect((failure as PodpatternsError).message).toMatch(new RegExp(`^get /version: the API server https://127\\.0\\.0\\.1:\\d+ refused the credentials of kubeconfig ${escaped}, context fake \\(401 Unauthorized\\)$`));
     });
 
-    it('prints one PolicyReport per namespace read completely', async () => {
+    it('prints one OpenReports Report per namespace read completely', async () => {
       const run = capture('policyreport');
       expect(await runClusterAudit(flags({ output: 'policyreport', allNamespaces: true, failOn: 'none' }), run.io)).toBe(0);
-      expect(run.stdout.match(/^kind: PolicyReport$/gm)).toHaveLength(2);
+      expect(run.stdout.match(/^apiVersion: openreports\.io\/v1alpha1\nkind: Report$/gm)).toHaveLength(2);
       expect(run.stdout).toContain('namespace: batch');
+    });
+
+    it('prints wg-policy PolicyReports with --report-api wgpolicy', async () => {
+      const run = capture('policyreport');
+      expect(await runClusterAudit(flags({ output: 'policyreport', reportApi: 'wgpolicy', allNamespaces: true, failOn: 'none' }), run.io)).toBe(0);
+      expect(run.stdout.match(/^apiVersion: wgpolicyk8s\.io\/v1alpha2\nkind: PolicyReport$/gm)).toHaveLength(2);
+    });
+
+    it('finds the cluster through the files of KUBECONFIG as serve does, skipping missing ones', async () => {
+      const run = capture('json');
+      run.io.env = { KUBECONFIG: [join(directory, 'missing'), kubeconfig, unreachable].join(delimiter) };
+      expect(await runClusterAudit(flags({ kubeconfig: undefined }), run.io)).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({ summary: { resources: 5 } });
     });
   });
 });

@@ -1,15 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { Finding, ResourceRef } from '../../src/engine/types.js';
-import { policyReport, renderPolicyReports, type AuditedObject } from '../../src/report/policyreport.js';
+import { policyReport, renderPolicyReports, REPORT_APIS, type AuditedObject } from '../../src/report/policyreport.js';
 
 const TIMESTAMP = new Date('2026-03-01T10:20:30.456Z');
-const options = { timestamp: TIMESTAMP, enabledRules: 17 };
+const OPENREPORTS_CRDS = join(import.meta.dirname, '..', 'e2e', 'cluster-audit', 'openreports-crds.yaml');
 
 const web: ResourceRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
 
 function finding(rule: string, severity: Finding['severity'], resource: ResourceRef = web): Finding {
-  return { rule, severity, resource, container: 'proxy', path: 'spec.template.spec.containers[1]', message: `${rule} breaks.`, fix: `Fix ${rule}.` };
+  return { rule, severity, resource, container: 'proxy', path: 'spec.template.spec.containers[1]', message: `${rule} breaks.`, fix: `Fix ${rule}.`, problem: 'breaks' };
 }
 
 function object(resource: ResourceRef, findings: Finding[] = [], extra: Partial<AuditedObject> = {}): AuditedObject {
@@ -20,7 +23,9 @@ function pod(name: string): ResourceRef {
   return { apiVersion: 'v1', kind: 'Pod', namespace: 'shop', name };
 }
 
-describe('PolicyReport of a namespace', () => {
+describe.each(REPORT_APIS)('the report of a namespace (%s)', (api) => {
+  const options = { api, timestamp: TIMESTAMP, enabledRules: 17 };
+
   it('maps deny to a scored fail of high severity, with the container, path, fix and podpatterns severity as properties', () => {
     const report = policyReport('shop', [object(web, [finding('port-conflict', 'deny')])], options);
     expect(report.results).toEqual([
@@ -121,3 +126,81 @@ describe('PolicyReport of a namespace', () => {
     expect(parsed).toEqual(JSON.parse(JSON.stringify(reports)));
   });
 });
+
+describe('the two report APIs', () => {
+  const objects = [object(web, [finding('port-conflict', 'deny')]), object(pod('clean'))];
+  const reportOf = (api: (typeof REPORT_APIS)[number]) => policyReport('shop', objects, { api, timestamp: TIMESTAMP, enabledRules: 17, maxResults: 500 });
+
+  it('writes an OpenReports Report by default, naming its source and its result cap', () => {
+    const report = policyReport('shop', objects, { timestamp: TIMESTAMP, enabledRules: 17, maxResults: 500 });
+    expect(Object.keys(report)).toEqual(['apiVersion', 'kind', 'metadata', 'source', 'configuration', 'summary', 'results']);
+    expect(report).toMatchObject({ apiVersion: 'openreports.io/v1alpha1', kind: 'Report', source: 'podpatterns', configuration: { limits: { maxResults: 500 } } });
+    expect(reportOf('openreports')).toEqual(report);
+  });
+
+  it('writes a wg-policy PolicyReport with --report-api wgpolicy, without the fields that API lacks', () => {
+    const report = reportOf('wgpolicy');
+    expect(Object.keys(report)).toEqual(['apiVersion', 'kind', 'metadata', 'summary', 'results']);
+    expect(report).toMatchObject({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport' });
+  });
+
+  it('carries the same metadata, summary and results in both', () => {
+    const { metadata, summary, results } = reportOf('openreports');
+    expect(reportOf('wgpolicy')).toMatchObject({ metadata, summary, results });
+  });
+
+  describe('against the published OpenReports CRD', () => {
+    const crds = parseAllDocuments(readFileSync(OPENREPORTS_CRDS, 'utf8')).map((document) => document.toJS() as Crd);
+    const reports = crds.find((crd) => crd.metadata.name === 'reports.openreports.io')!;
+    const schema = reports.spec.versions.find((version) => version.name === 'v1alpha1')!.schema.openAPIV3Schema;
+    const full = policyReport(
+      'shop',
+      [
+        object(web, [finding('port-conflict', 'deny'), finding('too-many-sidecars', 'warn'), finding('sidecar-missing-resources', 'audit')]),
+        object(pod('broken'), [], { errors: [{ rule: 'port-conflict', resource: pod('broken'), message: 'boom' }] }),
+        object(pod('exempt'), [], { exemptions: [{ rules: ['unpinned-image'], reason: 'pinned in CI' }] }),
+        ...['a', 'b', 'c'].map((name) => object(pod(name))),
+      ],
+      { api: 'openreports', timestamp: TIMESTAMP, enabledRules: 17, maxResults: 8 },
+    );
+
+    it('is namespaced, served as reports in openreports.io/v1alpha1', () => {
+      expect(reports.spec).toMatchObject({ group: 'openreports.io', scope: 'Namespaced', names: { kind: 'Report', plural: 'reports' } });
+    });
+
+    it('passes its schema: types, enums and required fields, every kind of result and the omission note included', () => {
+      expect(new Set(full.results.map((result) => result.result))).toEqual(new Set(['fail', 'warn', 'error', 'skip', 'pass']));
+      expect(full.results.at(-1)?.properties).toMatchObject({ note: 'results omitted' });
+      const validate = new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(schema);
+      expect(validate(JSON.parse(JSON.stringify(full))) ? [] : validate.errors).toEqual([]);
+    });
+
+    it('holds no field the API server would prune', () => {
+      expect(unknownFields(JSON.parse(JSON.stringify(full)) as unknown, schema, '')).toEqual([]);
+    });
+  });
+});
+
+interface Schema {
+  type?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+}
+
+interface Crd {
+  metadata: { name: string };
+  spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: Array<{ name: string; schema: { openAPIV3Schema: Schema } }> };
+}
+
+/** Paths of fields a structural schema does not declare: the API server drops them on write. */
+function unknownFields(value: unknown, schema: Schema, path: string): string[] {
+  if (Array.isArray(value)) return schema.items ? value.flatMap((item, index) => unknownFields(item, schema.items!, `${path}[${index}]`)) : [];
+  if (typeof value !== 'object' || value === null || path === '.metadata') return [];
+  if (schema['x-kubernetes-preserve-unknown-fields']) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const declared = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    return declared ? unknownFields(child, declared, `${path}.${key}`) : [`${path}.${key}`];
+  });
+}

@@ -17,11 +17,12 @@ const flaggedByRelated: Rule = {
   summary: 'test rule',
   description: 'test rule',
   example,
+  problem: () => 'is flagged by a ConfigMap',
   evaluate({ object, objectPath, context }) {
     if (object.kind !== 'Pod') return [];
     const flagged = (context.related ?? []).some((other) => other.kind === 'ConfigMap' && (other.data as Record<string, string> | undefined)?.flag === object.metadata?.name);
     const at = objectPath ? `${objectPath}.` : '';
-    return flagged ? [{ container: 'app', path: `${at}spec.containers[0].image`, message: 'flagged by a ConfigMap', fix: 'unflag it' }] : [];
+    return flagged ? [{ container: 'app', path: `${at}spec.containers[0].image`, message: 'flagged by a ConfigMap', fix: 'unflag it', facts: {} }] : [];
   },
 };
 
@@ -31,6 +32,7 @@ const throwsOnBoom: Rule = {
   summary: 'test rule',
   description: 'test rule',
   example,
+  problem: () => 'is not evaluated',
   evaluate({ object }) {
     if (object.metadata?.name === 'boom') throw new Error('cannot read this one');
     return [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderJson } from '../../src/report/json.js';
 import { renderText, renderTextErrors } from '../../src/report/text.js';
-import { sampleReport } from './fixtures.js';
+import { RULES, sampleReport } from './fixtures.js';
 
 describe('renderJson', () => {
   it('prints findings with every documented key, nulls where a value does not apply', () => {
@@ -31,19 +31,21 @@ describe('renderJson', () => {
 });
 
 describe('renderText', () => {
-  it('groups findings per resource with file:line, severity, rule, container, message and the fix below', () => {
-    const text = renderText(sampleReport(), { color: false });
-    expect(text).toBe(
+  const options = { color: false, rules: RULES };
+
+  it('prints one line per finding with its fix below, explains each rule found once, then sums up', () => {
+    expect(renderText(sampleReport(), options)).toBe(
       [
-        'Deployment shop/web (manifests/web app.yaml)',
-        "  manifests/web app.yaml:27  deny   port-clash  proxy: containers 'app' and 'proxy' both declare port 8080/TCP.",
-        "      fix: Move 'proxy' to another port.",
-        '  manifests/web app.yaml:12  audit  sidecar-limits  the pod has no limits.',
-        '      fix: Add limits.',
+        "manifests/web app.yaml:27  deny   port-clash  'proxy' shares port 8080/TCP with 'app'  (Deployment shop/web)",
+        "    fix: Move 'proxy' to another port.",
+        'manifests/web app.yaml:12  audit  sidecar-limits  The pod has no limits  (Deployment shop/web)',
+        '    fix: Add limits.',
+        "stdin:3  warn   sidecar-limits  'x' is odd  (ClusterRole reader)",
+        '    fix: Even it.',
         '',
-        'ClusterRole reader (stdin)',
-        '  stdin:3  warn   sidecar-limits  x: odd.',
-        '      fix: Even it.',
+        'Rules found (podpatterns rules <id> explains one in full, with a fixed example):',
+        '  port-clash         1  Two containers bind one port.',
+        '  sidecar-limits     2  A sidecar has no limits.',
         '',
         '3 findings (1 deny, 1 warn, 1 audit) in 8 resources (7 documents, 3 files). 1 error: not everything could be checked.',
         '',
@@ -51,17 +53,50 @@ describe('renderText', () => {
     );
   });
 
+  it('explains a rule once however many findings it has', () => {
+    const report = sampleReport();
+    const many = Array.from({ length: 200 }, (_, index) => ({ ...report.findings[0]!, line: index + 1 }));
+    const text = renderText({ ...report, findings: many }, options);
+    expect(text.split('\n').filter((line) => line.includes('Two containers bind one port.'))).toHaveLength(1);
+    // Two lines a finding, the legend's heading and rule, the summary and the blank lines between blocks.
+    expect(text.trimEnd().split('\n')).toHaveLength(200 * 2 + 2 + 1 + 2);
+  });
+
+  it('reads whole for a single finding in a single file', () => {
+    const report = { ...sampleReport(), findings: [sampleReport().findings[0]!], errors: [], resources: 1, documents: 1, files: 1 };
+    expect(renderText(report, options)).toBe(
+      [
+        "manifests/web app.yaml:27  deny   port-clash  'proxy' shares port 8080/TCP with 'app'  (Deployment shop/web)",
+        "    fix: Move 'proxy' to another port.",
+        '',
+        'Rules found (podpatterns rules <id> explains one in full, with a fixed example):',
+        '  port-clash     1  Two containers bind one port.',
+        '',
+        '1 finding (1 deny, 0 warn, 0 audit) in 1 resource (1 document, 1 file).',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names an object read from a cluster by its location alone', () => {
+    const report = sampleReport();
+    const fromCluster = { ...report.findings[0]!, file: 'cluster://shop/Deployment/web', line: undefined };
+    expect(renderText({ ...report, findings: [fromCluster] }, options).split('\n')[0]).toBe(
+      "cluster://shop/Deployment/web  deny   port-clash  'proxy' shares port 8080/TCP with 'app'",
+    );
+  });
+
   it('says so when nothing was found', () => {
     const report = { ...sampleReport(), findings: [], errors: [], resources: 1, documents: 1, files: 1 };
-    expect(renderText(report, { color: false })).toBe('No findings in 1 resource (1 document, 1 file).\n');
+    expect(renderText(report, options)).toBe('No findings in 1 resource (1 document, 1 file).\n');
   });
 
   it('colours only when asked to', () => {
-    expect(renderText(sampleReport(), { color: false })).not.toContain('\u001b[');
-    const coloured = renderText(sampleReport(), { color: true });
+    expect(renderText(sampleReport(), options)).not.toContain('\u001b[');
+    const coloured = renderText(sampleReport(), { ...options, color: true });
     expect(coloured).toContain('\u001b[31m');
     const ansi = new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g');
-    expect(coloured.replace(ansi, '')).toBe(renderText(sampleReport(), { color: false }));
+    expect(coloured.replace(ansi, '')).toBe(renderText(sampleReport(), options));
   });
 
   it('prints errors with file, line and code', () => {

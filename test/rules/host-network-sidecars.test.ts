@@ -13,6 +13,10 @@ describe('host-network-sidecars', () => {
     // A DaemonSet runs one pod per node: "two replicas on a node" is not its problem.
     expect(findings[0]!.message).not.toContain('two replicas');
     expect(findings[0]!.fix).toContain("if 'node-exporter' does not need the node's network");
+    // Declared ports keep pods apart at scheduling (hostPort defaults to containerPort there); only a port
+    // held outside the scheduler's view fails at bind time.
+    expect(findings[0]!.message).not.toContain('the second to bind crash-loops');
+    expect(findings[0]!.message).toContain('a port a node daemon holds, or another pod binds without declaring it, fails to bind');
   });
 
   it('finds the hostNetwork pods with sidecars the corpus lists, and only those', () => {

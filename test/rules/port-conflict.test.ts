@@ -52,12 +52,25 @@ describe('port-conflict', () => {
     expect(findings.map((f) => f.container)).toEqual(['after']);
   });
 
-  it('denies the same hostPort on two containers', () => {
+  it('reports the same hostPort on two containers as the API server rejection it is, not as a crash loop', () => {
     const findings = ruleFindings('port-conflict', pod('[]', `
     - { name: a, image: a:1, ports: [{ containerPort: 80, hostPort: 8080 }] }
     - { name: b, image: b:1, ports: [{ containerPort: 81, hostPort: 8080 }] }`));
     expect(findings).toHaveLength(1);
     expect(findings[0]!.path).toBe('spec.containers[1].ports[0].hostPort');
+    expect(findings[0]!.message).toContain('the API server rejects the Pod (spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8080")');
+    expect(findings[0]!.message).not.toMatch(/crash-loop|address already in use/);
+    expect(findings[0]!.problem).toBe("repeats hostPort 8080/TCP of 'a': rejected");
+  });
+
+  it('leaves a hostPort the API server accepts: on other host IPs, or on a native sidecar', () => {
+    expect(ruleFindings('port-conflict', pod('[]', `
+    - { name: a, image: a:1, ports: [{ containerPort: 80, hostPort: 8080, hostIP: 10.0.0.1 }] }
+    - { name: b, image: b:1, ports: [{ containerPort: 81, hostPort: 8080, hostIP: 10.0.0.2 }] }`))).toEqual([]);
+    // Init containers, native sidecars included, are only checked one by one (validateInitContainers).
+    expect(ruleFindings('port-conflict', pod(`
+    - { name: proxy, image: s:1, restartPolicy: Always, ports: [{ containerPort: 15001, hostPort: 8080 }] }`, `
+    - { name: app, image: a:1, ports: [{ containerPort: 80, hostPort: 8080 }] }`))).toEqual([]);
   });
 
   it('reaches the pod template of every workload kind', () => {

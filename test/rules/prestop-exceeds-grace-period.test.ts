@@ -28,6 +28,10 @@ describe('prestop-exceeds-grace-period', () => {
   it('judges the native sleep action against an explicit grace period', () => {
     const findings = ruleFindings(RULE, pod('{ sleep: { seconds: 40 } }', '20'));
     expect(findings.map((f) => f.path)).toEqual(['spec.containers[0].lifecycle.preStop.sleep.seconds']);
+    // validateSleepAction: the API server refuses a sleep action longer than the grace period outright.
+    expect(findings[0]!.message).toContain('the API server rejects the Pod');
+    expect(findings[0]!.message).not.toContain('SIGKILL');
+    expect(findings[0]!.problem).toBe('sleeps past the grace period: rejected');
     expect(findings[0]!.message).toContain("grace period is 20s:");
   });
 

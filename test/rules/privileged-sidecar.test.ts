@@ -36,6 +36,9 @@ describe('privileged-sidecar', () => {
       ['fuse', 'spec.containers[2].securityContext.capabilities.add[0]'],
     ]);
     expect(findings[0]!.message).toContain('intercept or redirect all of the app');
+    // NET_ADMIN works inside the pod's network namespace: the app's traffic is at stake, not the node.
+    expect(findings[0]!.message).toContain("a compromise of the app's traffic, not just");
+    expect(findings[1]!.message).toContain('a compromise of the node, not just');
   });
 
   it('ignores harmless capabilities and unprivileged sidecars', () => {

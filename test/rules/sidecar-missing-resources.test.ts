@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sidecarMissingResources } from '../../src/rules/sidecar-missing-resources.js';
 import { ruleFindings } from '../support/engine.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
@@ -144,5 +145,13 @@ spec:
     ['metrics-server-helm-addon-resizer.yaml', 'the nanny has resources'],
   ])('raises nothing on real-world %s (%s)', (file) => {
     expect(ruleFindings(RULE, realWorld(file))).toEqual([]);
+  });
+});
+
+describe('sidecar-missing-resources documentation', () => {
+  it('says what a missing request costs under contention without calling it throttling', () => {
+    // CPU throttling is the limit's doing (CFS quota); a missing request means the smallest share of CPU.
+    expect(sidecarMissingResources.description).not.toContain('throttled');
+    expect(sidecarMissingResources.description).toContain('gets the smallest share of CPU');
   });
 });

@@ -11,7 +11,7 @@ describe('resolveServerConfig', () => {
       port: 8443,
       metricsPort: 9090,
       tls: { kind: 'development', caFile: join(tmpdir(), 'podpatterns-dev-ca.pem') },
-      cluster: { inCluster: false, refreshIntervalMs: 300_000 },
+      cluster: { env: {}, refreshIntervalMs: 300_000 },
       logLevel: 'info',
       shutdownDelayMs: 5000,
     });
@@ -25,10 +25,16 @@ describe('resolveServerConfig', () => {
     expect(config).toMatchObject({ port: 10443, metricsPort: 9100, shutdownDelayMs: 90_000, kubernetesVersion: { major: 1, minor: 29 } });
   });
 
-  it('uses the TLS files, the kubeconfig and the in-cluster service account it is given', () => {
-    const config = resolveServerConfig({ tlsCert: '/tls/tls.crt', tlsKey: '/tls/tls.key' }, { KUBECONFIG: '/home/me/.kube/config', KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' });
+  it('uses the TLS files, and hands the kubeconfig flags and the variables kubectl reads to the kubeconfig loader', () => {
+    const env = { KUBECONFIG: '/a.yaml:/b.yaml', HOME: '/home/me', KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', PODPATTERNS_CONTEXT: 'prod', PATH: '/usr/bin' };
+    const config = resolveServerConfig({ tlsCert: '/tls/tls.crt', tlsKey: '/tls/tls.key', kubeconfig: '/etc/kubeconfig' }, env);
     expect(config.tls).toEqual({ kind: 'files', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
-    expect(config.cluster).toMatchObject({ kubeconfig: '/home/me/.kube/config', inCluster: true });
+    expect(config.cluster).toEqual({
+      kubeconfig: '/etc/kubeconfig',
+      context: 'prod',
+      env: { KUBECONFIG: '/a.yaml:/b.yaml', HOME: '/home/me', KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      refreshIntervalMs: 300_000,
+    });
   });
 
   it('is frozen', () => {
@@ -47,6 +53,8 @@ describe('resolveServerConfig', () => {
     [{ kubernetesVersion: '1.29', minKubeletVersion: '1.30' }, {}, '--min-kubelet-version "1.30": is newer than --kubernetes-version 1.29'],
     [{ logLevel: 'verbose' }, {}, '--log-level "verbose": must be one of trace, debug, info, warn, error, fatal, silent'],
     [{ reloadInterval: '10ms' }, {}, '--reload-interval "10ms": must be at least 100ms'],
+    [{ kubeconfig: '' }, {}, '--kubeconfig "": must not be empty'],
+    [{}, { PODPATTERNS_KUBECONFIG: ' ' }, '--kubeconfig (from PODPATTERNS_KUBECONFIG=" "): must not be empty'],
   ])('rejects %j %j naming the flag', (flags, env, message) => {
     expect(() => resolveServerConfig(flags, env)).toThrow(message);
   });

@@ -60,7 +60,7 @@ describe('podpatterns serve over HTTPS', () => {
     const { response } = (await validate(warnServer, admissionReview(webPod()))).json;
     expect(response.allowed).toBe(true);
     expect(response.warnings).toHaveLength(1);
-    expect(response.warnings[0]).toMatch(/^port-conflict: containers 'app' and 'metrics-proxy'/);
+    expect(response.warnings[0]).toBe("'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind (fix: podpatterns rules port-conflict).");
     expect([...response.warnings[0]].length).toBeLessThanOrEqual(120);
     expect(response.auditAnnotations['port-conflict']).toContain('8080/TCP');
   });
@@ -69,7 +69,7 @@ describe('podpatterns serve over HTTPS', () => {
     const { response } = (await validate(server, admissionReview(webPod()), '?mode=warn')).json;
     expect(response.allowed).toBe(true);
     expect(response.status).toBeUndefined();
-    expect(response.warnings).toEqual([expect.stringMatching(/^port-conflict: /)]);
+    expect(response.warnings).toEqual([expect.stringMatching(/\(fix: podpatterns rules port-conflict\)\.$/)]);
   });
 
   it('allows silently with ?mode=audit and keeps the findings in audit annotations and logs', async () => {
@@ -83,7 +83,7 @@ describe('podpatterns serve over HTTPS', () => {
   it('takes the mode from the path, as the chart registers it, ignoring the API server\'s ?timeout=', async () => {
     const warn = (await validate(server, admissionReview(webPod()), '/warn?timeout=5s')).json.response;
     expect(warn.allowed).toBe(true);
-    expect(warn.warnings).toEqual([expect.stringMatching(/^port-conflict: /)]);
+    expect(warn.warnings).toEqual([expect.stringMatching(/\(fix: podpatterns rules port-conflict\)\.$/)]);
     const audit = (await validate(server, admissionReview(webPod()), '/audit')).json.response;
     expect(audit.allowed).toBe(true);
     expect(audit.warnings).toBeUndefined();
@@ -105,7 +105,7 @@ describe('podpatterns serve over HTTPS', () => {
     const after = webPod({ labels: { team: 'checkout' } });
     const { response } = (await validate(server, admissionReview(after, { operation: 'UPDATE', oldObject: before }))).json;
     expect(response.allowed).toBe(true);
-    expect(response.warnings).toEqual([expect.stringMatching(/^port-conflict \(pre-existing\): /)]);
+    expect(response.warnings).toEqual(["'metrics-proxy' shares port 8080/TCP with 'app': one fails to bind (pre-existing; fix: podpatterns rules port-conflict)."]);
   });
 
   it('denies an UPDATE that introduces a new violation', async () => {
@@ -204,7 +204,7 @@ describe('podpatterns serve /mutate', () => {
 
   it('only warns about it with ?mode=warn', async () => {
     const { response } = (await post(`${server.url}/mutate?mode=warn`, JSON.stringify(admissionReview(nativeSidecar)), { ca: server.ca })).json;
-    expect(response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/^native-sidecar-unsupported: /)] });
+    expect(response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/\(fix: podpatterns rules native-sidecar-unsupported\)\.$/)] });
   });
 });
 
@@ -222,7 +222,7 @@ describe('podpatterns serve when a rule fails', () => {
     const { response } = (await post(`${server.url}/validate`, JSON.stringify(review), { ca: server.ca })).json;
     expect(response.allowed).toBe(true);
     expect(response.warnings[0]).toMatch(/^podpatterns could not check this object and admitted it unchecked: rule exploding-rule failed/);
-    expect(response.warnings).toContainEqual(expect.stringMatching(/^port-conflict: /));
+    expect(response.warnings).toContainEqual(expect.stringMatching(/\(fix: podpatterns rules port-conflict\)\.$/));
     expect(response.auditAnnotations['evaluation-error']).toContain('cannot read properties of undefined');
     expect(server.logs.find((line) => line.uid === review.request.uid)).toMatchObject({ level: 'error', err: expect.stringContaining('exploding-rule') });
     expect(counter(await metricsText(server), 'podpatterns_rule_errors_total{rule="exploding-rule"}')).toBe(1);

@@ -1,11 +1,11 @@
-import { join } from 'node:path';
-import { CoreV1Api, VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import { writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApi, type ApiCall } from '../../../src/cluster/api.js';
 import { auditCluster, type ClusterAudit, type NamespaceScope } from '../../../src/cluster/audit.js';
 import { auditVersions } from '../../../src/cluster/audit-versions.js';
-import { KubeApiReader } from '../../../src/cluster/client.js';
-import { parseVersion } from '../../../src/model/version.js';
+import { formatVersion, parseVersion } from '../../../src/model/version.js';
 import { defaultPolicy } from '../../../src/policy/policy.js';
 import type { AuditSettings } from '../../../src/report/audit.js';
 import { ALL_RULES } from '../../../src/rules/index.js';
@@ -13,7 +13,7 @@ import { E2eHarness } from '../harness.js';
 import { kubeConfigFor } from '../support/cluster.js';
 import { conflictingContainers, deployment } from '../support/manifests.js';
 import { namespaceAuditor, writeKubeconfig } from './access.js';
-import { recordedRequests, runPodpatterns } from './run.js';
+import { recordedRequests, runPodpatterns, serveUntilVersionsRead } from './run.js';
 import { createBatch, createScale, createShop } from './workloads.js';
 
 const harness = await E2eHarness.start('cluster-audit');
@@ -59,7 +59,7 @@ function adminToken(config: KubeConfig): string {
 }
 
 function audit(scope: NamespaceScope, options: { pageSize?: number; config?: KubeConfig; onRequest?: (call: ApiCall) => void } = {}): Promise<ClusterAudit> {
-  const api = new KubeApi(options.config ?? harness.clients.config, { ...(options.onRequest && { onRequest: options.onRequest }) });
+  const api = new KubeApi({ config: options.config ?? harness.clients.config, source: 'the e2e kubeconfig' }, { ...(options.onRequest && { onRequest: options.onRequest }) });
   return auditCluster(api, { scope, pageSize: options.pageSize ?? 500, settings });
 }
 
@@ -130,9 +130,7 @@ describe('podpatterns audit --cluster against a real kube-apiserver', () => {
   });
 
   it('reads the Kubernetes version from the API server and, with no node, takes it for the kubelets', async () => {
-    const config = harness.clients.config;
-    const api = new KubeApi(config);
-    const versions = await auditVersions(api, new KubeApiReader(config, config.makeApiClient(VersionApi), config.makeApiClient(CoreV1Api)), {});
+    const versions = await auditVersions(new KubeApi({ config: harness.clients.config, source: 'the e2e kubeconfig' }), {});
     const nodes = (await harness.clients.core.listNode()).items;
     expect(versions.kubernetesVersion).toEqual(kubernetesVersion);
     if (nodes.length === 0) expect(versions.minKubeletVersion).toEqual(kubernetesVersion);
@@ -210,5 +208,44 @@ describe('a user allowed to list workloads in one namespace only', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^podpatterns: forbidden to list namespaces \(to audit them one by one, .*\): namespaces is forbidden: User "system:serviceaccount:[^"]+:nobody" cannot list resource "namespaces" .*\[PODPATTERNS_ERR_CLUSTER\]\n$/);
+  });
+});
+
+describe('one way to reach the cluster, for serve and audit --cluster', () => {
+  it('both find the API server through the same merged KUBECONFIG: a missing file skipped, the first definition of a name winning', async () => {
+    // The same context, cluster and user names as admin.kubeconfig, pointing nowhere: merged after it, it must lose.
+    const decoy = join(harness.directory, 'decoy.kubeconfig');
+    await writeFile(
+      decoy,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [{ name: 'admin', user: { token: 'not-the-admin' } }],
+        contexts: [{ name: 'admin', context: { cluster: 'e2e', user: 'admin', namespace: locked } }],
+        'current-context': 'admin',
+      }),
+    );
+    const KUBECONFIG = [join(harness.directory, 'missing.kubeconfig'), adminKubeconfig, decoy].join(delimiter);
+
+    const audit = await runPodpatterns(harness.cluster, ['audit', '--cluster', '-o', 'json', '--fail-on', 'none'], { KUBECONFIG });
+    expect([audit.code, audit.stderr]).toEqual([0, '']);
+    expect((JSON.parse(audit.stdout) as JsonOutput).findings.map((finding) => finding.resource.namespace)).toEqual(expect.arrayContaining([shop]));
+
+    const logs = await serveUntilVersionsRead(harness.cluster, harness.directory, { KUBECONFIG });
+    expect(logs.find((line) => line.msg === 'cluster versions read from the API server')).toMatchObject({
+      server: harness.clients.config.getCurrentCluster()!.server,
+      kubernetesVersion: formatVersion(kubernetesVersion),
+    });
+  });
+
+  it('both refuse a --kubeconfig that does not exist, with the same message, where KUBECONFIG would skip it', async () => {
+    const missing = join(harness.directory, 'missing.kubeconfig');
+    const audit = await runPodpatterns(harness.cluster, ['audit', '--cluster', '--kubeconfig', missing]);
+    const serve = await runPodpatterns(harness.cluster, ['serve', '--kubeconfig', missing, '--host=127.0.0.1', '--port=0', '--metrics-port=0', `--dev-ca-file=${join(harness.directory, 'dev-ca.pem')}`]);
+    expect([audit.code, audit.stdout]).toEqual([2, '']);
+    expect(audit.stderr).toBe(`podpatterns: --kubeconfig ${missing}: no such file [PODPATTERNS_ERR_CLUSTER]\n`);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toBe(audit.stderr);
   });
 });
