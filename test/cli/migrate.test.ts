@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { asArray, isObject, type KubeObject } from '../../src/model/kube.js';
 import { EXPECTED_SIDECARS, names, podSpecOf, podSpecViolations, REAL_WORLD } from '../migration/support.js';
+import { realWorldCorpus } from '../support/corpus.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -213,7 +214,7 @@ ${CONFIG_MAP}`);
     expect(run.stdout).toContain('restartPolicy: Always');
   });
 
-  it('migrates exactly the classic sidecars INDEX.md names across the whole real-world corpus', async () => {
+  it.skipIf(!realWorldCorpus.available)('migrates exactly the classic sidecars INDEX.md names across the whole real-world corpus', async () => {
     const corpus = fileURLToPath(REAL_WORLD);
     const files = (await readdir(corpus)).filter((name) => name.endsWith('.yaml')).sort().map((name) => join(corpus, name));
     const run = await podpatterns(['migrate', '--cronjobs', '--output', 'json', ...files]);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/model/kube.js';
 import { effectivePodRequest } from '../../src/model/resources.js';
 import { planMigration } from '../../src/migration/index.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { applyPlan, EXPECTED_SIDECARS, names, objectsIn, options, podSpecOf, podSpecViolations, REAL_WORLD, realWorldObjects } from './support.js';
 
 const jobs = realWorldObjects(['Job', 'CronJob']);
@@ -10,7 +11,7 @@ const withCronJobs = options({ settings: { cronJobs: true } });
 const jobOf = (file: string): KubeObject => objectsIn(readFileSync(new URL(file, REAL_WORLD), 'utf8')).find((o) => o.kind === 'Job')!;
 const key = (file: string, object: { kind?: string; metadata?: { name?: string } }): string => `${file} ${object.kind}/${object.metadata?.name}`;
 
-describe('the Jobs and CronJobs of the real-world corpus', () => {
+describe.skipIf(!realWorldCorpus.available)('the Jobs and CronJobs of the real-world corpus', () => {
   it('holds the 11 Jobs and 5 CronJobs INDEX.md counts', () => {
     expect(jobs.filter(({ object }) => object.kind === 'Job')).toHaveLength(11);
     expect(jobs.filter(({ object }) => object.kind === 'CronJob')).toHaveLength(5);

@@ -6,9 +6,10 @@ import { asArray, asString, isObject, type JsonObject, type KubeObject, type Pod
 import { atLeast, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../../src/model/version.js';
 import type { MigrationPlan, MigrationOptions } from '../../src/migration/index.js';
 import type { MigrationSettings } from '../../src/policy/policy.js';
+import { realWorldCorpus, seedArticles } from '../support/corpus.js';
 
-export const REAL_WORLD = new URL('../../../shared/real-world/', import.meta.url);
-export const SEEDS = new URL('../../../shared/seeds/', import.meta.url);
+export const REAL_WORLD = realWorldCorpus.url;
+export const SEEDS = seedArticles.url;
 
 export const APPLY: MigrationSettings = { mode: 'apply', cronJobs: false, pods: false };
 
@@ -121,10 +122,14 @@ export interface RealWorldObject {
   object: KubeObject;
 }
 
+/** The manifest files of the real-world corpus, sorted; none when it is absent (the tests that read it are skipped then). */
+export function realWorldFiles(): string[] {
+  if (!realWorldCorpus.available) return [];
+  return readdirSync(REAL_WORLD).filter((file) => file.endsWith('.yaml')).sort();
+}
+
 export function realWorldObjects(kinds: readonly string[]): RealWorldObject[] {
-  return readdirSync(REAL_WORLD)
-    .filter((file) => file.endsWith('.yaml'))
-    .sort()
+  return realWorldFiles()
     .flatMap((file) => objectsIn(readFileSync(new URL(file, REAL_WORLD), 'utf8')).map((object) => ({ file, object })))
     .filter(({ object }) => kinds.includes(String(object.kind)));
 }

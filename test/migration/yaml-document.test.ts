@@ -1,15 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { applyChangeToDocument, planMigration } from '../../src/migration/index.js';
-import { applyPlan, options, REAL_WORLD } from './support.js';
+import { realWorldCorpus } from '../support/corpus.js';
+import { applyPlan, options, REAL_WORLD, realWorldFiles } from './support.js';
 
 const everything = options({ settings: { cronJobs: true, pods: true } });
 
 describe('applying a change to YAML documents', () => {
-  const files = readdirSync(REAL_WORLD).filter((file) => file.endsWith('.yaml')).sort();
-
-  it.each(files)('%s: edits the document nodes into exactly what the JSON Patch produces', (file) => {
+  it.skipIf(!realWorldCorpus.available).each(realWorldFiles())('%s: edits the document nodes into exactly what the JSON Patch produces', (file) => {
     for (const document of parseAllDocuments(readFileSync(new URL(file, REAL_WORLD), 'utf8'))) {
       const object: unknown = document.toJS();
       const plan = planMigration(object, everything);

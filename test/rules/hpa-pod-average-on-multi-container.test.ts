@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { realWorld } from './workloads.js';
 
 const RULE = 'hpa-pod-average-on-multi-container';
@@ -34,7 +35,27 @@ const CPU_UTILIZATION = `  metrics:
 `;
 
 describe('hpa-pod-average-on-multi-container', () => {
-  it('warns on the WordPress HPA whose pods also run the Cloud SQL proxy, and names wordpress in the fix', () => {
+  it('leaves a Resource metric alone when the target runs a single container, and warns once a sidecar joins it', () => {
+    const collector = (sidecar = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: collector, namespace: shop }
+spec:
+  template:
+    spec:
+      containers:
+        - { name: otelcol, image: otel/opentelemetry-collector-contrib:0.116.0, resources: { requests: { cpu: 200m, memory: 256Mi } } }
+${sidecar}` + hpa('autoscaling/v2', `  metrics:
+    - type: Resource
+      resource: { name: memory, target: { type: Utilization, averageUtilization: 75 } }
+    - type: Pods
+      pods: { metric: { name: otelcol_exporter_queue_size }, target: { type: AverageValue, averageValue: "100" } }
+`).replace('name: web-app }', 'name: collector }');
+    expect(ruleFindings(RULE, collector())).toEqual([]);
+    const withSidecar = collector('        - { name: config-reloader, image: ghcr.io/example/config-reloader:0.9.0, resources: { requests: { memory: 16Mi } } }\n');
+    expect(ruleFindings(RULE, withSidecar).map((f) => f.path)).toEqual(['spec.metrics[0].type']);
+  });
+
+  it.skipIf(!realWorldCorpus.available)('warns on the WordPress HPA whose pods also run the Cloud SQL proxy, and names wordpress in the fix', () => {
     const findings = ruleFindings(RULE, realWorld('gke-samples-sidecars-hpa.yaml'));
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}`)).toEqual(['HorizontalPodAutoscaler/wordpress-hpa']);
     expect(findings[0]).toMatchObject({ severity: 'warn', path: 'spec.metrics[0].type' });
@@ -44,7 +65,7 @@ describe('hpa-pod-average-on-multi-container', () => {
     expect(findings[0]!.fix).toContain('type: ContainerResource');
   });
 
-  it('leaves the single-container collector alone even with Resource metrics among Pods/Object/External ones', () => {
+  it.skipIf(!realWorldCorpus.available)('leaves the single-container collector alone even with Resource metrics among Pods/Object/External ones', () => {
     expect(ruleFindings(RULE, realWorld('otel-collector-example-custom-metrics-hpa.yaml'))).toEqual([]);
     expect(ruleFindings(RULE, realWorld('k8s-website-classic-multicontainer.yaml'))).toEqual([]);
     expect(ruleFindings(RULE, realWorld('k8s-examples-ai-vllm.yaml'))).toEqual([]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'init-container-never-exits';
@@ -96,7 +97,7 @@ spec:
     }
   });
 
-  it.each([
+  it.skipIf(!realWorldCorpus.available).each([
     ['otel-demo-helm-rendered.yaml', 'wait-for-* loops `until nc -z …; do sleep 2; done`'],
     ['microservices-demo-release.yaml', 'the loadgenerator frontend-check retries a bounded 12x10s loop'],
     ['otel-collector-examples-sharedpid-prestop.yaml', 'the agent init runs `cp /bin/sleep /test/sleep`'],

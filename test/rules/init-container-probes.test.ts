@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'init-container-probes';
@@ -93,7 +94,35 @@ spec:
     }
   });
 
-  it.each([
+  it('allows every probe and a preStop hook on an injected native mesh proxy', () => {
+    const injected = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: reviews, namespace: shop }
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: mesh-proxy
+          image: registry.example.com/mesh/proxy:1.24.2
+          restartPolicy: Always
+          args: [proxy, sidecar]
+          readinessProbe: { httpGet: { path: /healthz/ready, port: 15021 }, periodSeconds: 15 }
+          startupProbe: { httpGet: { path: /healthz/ready, port: 15021 }, failureThreshold: 600, periodSeconds: 1 }
+          livenessProbe: { tcpSocket: { port: 15021 } }
+          lifecycle: { preStop: { exec: { command: [pilot-agent, request, --debug-port=15020, POST, drain] } } }
+      containers:
+        - { name: reviews, image: "registry.example.com/shop/reviews:1.19.1" }
+`;
+    expect(ruleFindings(RULE, injected)).toEqual([]);
+    expect(ruleFindings(RULE, injected.replace('          restartPolicy: Always\n', '')).map((f) => f.path)).toEqual([
+      'spec.template.spec.initContainers[0].livenessProbe',
+      'spec.template.spec.initContainers[0].readinessProbe',
+      'spec.template.spec.initContainers[0].startupProbe',
+      'spec.template.spec.initContainers[0].lifecycle',
+    ]);
+  });
+
+  it.skipIf(!realWorldCorpus.available).each([
     ['istio-injected-native-sidecar.yaml', 'native istio-proxy has readiness and startup probes and a preStop hook'],
     ['k8s-website-native-sidecars.yaml', 'native config-sidecar has a startupProbe'],
     ['linkerd-inject-native-sidecar.yaml', 'native linkerd-proxy has liveness, readiness and startup probes'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'restart-policy-on-container';
@@ -128,7 +129,7 @@ spec:
     }
   });
 
-  it.each(['k8s-website-native-sidecars.yaml', 'istio-injected-native-sidecar.yaml', 'linkerd-install-default.yaml'])(
+  it.skipIf(!realWorldCorpus.available).each(['k8s-website-native-sidecars.yaml', 'istio-injected-native-sidecar.yaml', 'linkerd-install-default.yaml'])(
     'raises nothing on real-world %s, whose sidecars set restartPolicy on init containers only',
     (file) => {
       expect(ruleFindings(RULE, realWorld(file), { kubernetesVersion: '1.34' })).toEqual([]);

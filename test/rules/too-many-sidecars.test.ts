@@ -4,6 +4,7 @@ import { PodpatternsError } from '../../src/policy/errors.js';
 import { parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'too-many-sidecars';
@@ -50,7 +51,25 @@ describe('too-many-sidecars', () => {
     }
   });
 
-  it('flags the real-world CSI pods with five and seven sidecars, and not the smaller ones', () => {
+  it('counts the sidecars of a CSI controller next to its driver, wherever the driver is listed', () => {
+    const sidecar = (name: string) => `        - { name: ${name}, image: "registry.k8s.io/sig-storage/${name}:v1.0.0", args: [--csi-address=/csi/csi.sock] }\n`;
+    const controller = (sidecars: string[]) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: csi-controller, namespace: kube-system }
+spec:
+  template:
+    spec:
+      containers:
+${sidecars.slice(0, 2).map(sidecar).join('')}        - { name: disk-driver, image: "registry.example.com/disk-csi-driver:1.37.0", args: [controller, --endpoint=unix:///csi/csi.sock] }
+${sidecars.slice(2).map(sidecar).join('')}`;
+    const five = ['csi-provisioner', 'csi-attacher', 'csi-snapshotter', 'csi-resizer', 'liveness-probe'];
+    const findings = ruleFindings(RULE, controller(five));
+    expect(findings.map((f) => [f.resource.name, f.path])).toEqual([['csi-controller', 'spec.template.spec.containers[5]']]);
+    expect(findings[0]!.message).toContain("5 sidecars next to 'disk-driver'");
+    expect(ruleFindings(RULE, controller(five.slice(0, 4)))).toEqual([]);
+  });
+
+  it.skipIf(!realWorldCorpus.available)('flags the real-world CSI pods with five and seven sidecars, and not the smaller ones', () => {
     const hostpath = ruleFindings(RULE, realWorld('csi-driver-host-path.yaml'));
     expect(hostpath.map((f) => f.resource.name)).toEqual(['csi-hostpathplugin']);
     expect(hostpath[0]!.message).toContain("7 sidecars next to 'hostpath'");

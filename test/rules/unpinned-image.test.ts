@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { ruleFindings } from '../support/engine.js';
+import { realWorldCorpus } from '../support/corpus.js';
 import { everyWorkloadKind, realWorld } from './workloads.js';
 
 const RULE = 'unpinned-image';
@@ -95,7 +96,7 @@ spec:
     }
   });
 
-  it('flags the `latest` images INDEX.md lists for Argo CD, init containers included', () => {
+  it.skipIf(!realWorldCorpus.available)('flags the `latest` images INDEX.md lists for Argo CD, init containers included', () => {
     const findings = ruleFindings(RULE, realWorld('argocd-ha-namespace-install.yaml'));
     expect(findings.map((f) => `${f.resource.kind}/${f.resource.name}[${f.container}]`).sort()).toEqual([
       'Deployment/argocd-applicationset-controller[argocd-applicationset-controller]',
@@ -109,7 +110,7 @@ spec:
     ]);
   });
 
-  it('flags the untagged and latest busybox init containers of the otel demo', () => {
+  it.skipIf(!realWorldCorpus.available)('flags the untagged and latest busybox init containers of the otel demo', () => {
     const findings = ruleFindings(RULE, realWorld('otel-demo-helm-rendered.yaml'));
     expect(findings.map((f) => `${f.resource.name}[${f.container}]`).sort()).toEqual([
       'accounting[wait-for-kafka]',
@@ -121,7 +122,7 @@ spec:
     ]);
   });
 
-  it('accepts the digest-pinned real-world images and leaves redis:alpine to policy', () => {
+  it.skipIf(!realWorldCorpus.available)('accepts the digest-pinned real-world images and leaves redis:alpine to policy', () => {
     expect(ruleFindings(RULE, realWorld('ingress-nginx-cloud.yaml'))).toEqual([]);
     expect(ruleFindings(RULE, realWorld('fluent-bit-kubernetes-logging.yaml'))).toEqual([]);
     const demo = realWorld('microservices-demo-release.yaml');

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { realWorldCorpus } from '../support/corpus.js';
 
 export interface Workload {
   kind: string;
@@ -41,7 +41,7 @@ export function everyWorkloadKind(podSpec: Record<string, unknown>): Workload[] 
   return workloads;
 }
 
-/** A manifest of the real-world corpus (shared/real-world beside the repository). */
+/** A manifest of the real-world corpus (test/support/corpus.ts); the tests that read it are skipped when it is absent. */
 export function realWorld(file: string): string {
-  return readFileSync(new URL(`../../../shared/real-world/${file}`, import.meta.url), 'utf8');
+  return realWorldCorpus.read(file);
 }
