@@ -67,28 +67,34 @@ describe('the npm package', () => {
   let project: string;
   let packageJson: PackageJson;
   let packed: string[];
+  let packStdout: string;
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'podpatterns-package-'));
     // Packing a copy leaves this checkout's dist/ alone and proves the package builds from sources alone.
     const source = join(directory, 'source');
     await mkdir(source);
-    for (const entry of ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
+    for (const entry of ['package.json', 'package-lock.json', '.npmrc', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
       await cp(join(REPO_ROOT, entry), join(source, entry), { recursive: true });
     }
     await symlink(join(REPO_ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
     packageJson = JSON.parse(await readFile(join(source, 'package.json'), 'utf8')) as PackageJson;
 
-    const pack = succeeded('npm pack', await run('npm', ['pack', '--json', '--pack-destination', directory], source));
-    const [report] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [{ filename: string; files: { path: string }[] }];
-    packed = report.files.map((file) => file.path).sort();
+    // pre-commit installs a node hook the same way, and takes the tarball's name from this stdout.
+    packStdout = succeeded('npm pack', await run('npm', ['pack', '--pack-destination', directory], source)).stdout;
+    const filename = `${packageJson.name}-${packageJson.version}.tgz`;
+    packed = (await run('tar', ['-tzf', join(directory, filename)], directory)).stdout.split('\n').filter(Boolean).map((path) => path.replace(/^package\//, '')).sort();
 
     project = join(directory, 'project');
     await mkdir(project);
-    succeeded('npm install', await run('npm', ['install', join(directory, report.filename), '--omit=dev', '--prefer-offline'], project));
+    succeeded('npm install', await run('npm', ['install', join(directory, filename), '--omit=dev', '--prefer-offline'], project));
   }, PACK_AND_INSTALL);
 
   afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it('prints only the tarball\'s name on standard output when packed, which pre-commit reads to install the hook', () => {
+    expect(packStdout).toBe(`${packageJson.name}-${packageJson.version}.tgz\n`);
+  });
 
   it('holds the built CLI, package.json and README, and no sources, tests or source maps', () => {
     expect(packed).toEqual(expect.arrayContaining(['package.json', 'README.md', ...Object.values(packageJson.bin).map((path) => path.replace(/^\.\//, ''))]));
