@@ -1,6 +1,6 @@
 import { shortForm } from '../engine/short-form.js';
 import type { Finding } from '../engine/types.js';
-import { MAX_STATUS_MESSAGE_LENGTH, truncate } from './limits.js';
+import { MAX_ANNOTATION_VALUE_LENGTH, MAX_STATUS_MESSAGE_LENGTH, truncate } from './limits.js';
 import type { AdmissionMode } from './mode.js';
 import { allowed, denied, withAuditAnnotations, withWarnings, type AdmissionResponse } from './response.js';
 
@@ -45,7 +45,7 @@ export function decide(findings: readonly Finding[], previous: readonly Finding[
 export function responseFor(decision: Decision): AdmissionResponse {
   const ratcheted = new Set(decision.ratcheted);
   const base = decision.allowed ? allowed() : denied(denialMessage(decision.denials));
-  const warned = withWarnings(base, ...decision.warnings.map((finding) => warningFor(finding, ratcheted.has(finding))));
+  const warned = withWarnings(base, decision.warnings.map((finding) => warningFor(finding, ratcheted.has(finding))));
   return withAuditAnnotations(warned, auditAnnotationsFor(decision.findings));
 }
 
@@ -86,13 +86,19 @@ export function denialMessage(denials: readonly Finding[]): string {
   return lines.join('\n');
 }
 
-/** `<rule id>: <message>`; several findings of one rule share its key, their messages joined. */
+/**
+ * `<rule id>: <message>`; several findings of one rule share its key, their messages joined. Joining stops once
+ * a value is longer than an annotation may be (boundedAnnotations cuts it there), so 100,000 findings of one
+ * rule do not build a string of megabytes.
+ */
 export function auditAnnotationsFor(findings: readonly Finding[]): Record<string, string> {
-  const byRule = new Map<string, string[]>();
+  const byRule = new Map<string, { messages: Set<string>; length: number }>();
   for (const finding of findings) {
-    const messages = byRule.get(finding.rule) ?? [];
-    messages.push(finding.message);
-    byRule.set(finding.rule, messages);
+    const entry = byRule.get(finding.rule) ?? { messages: new Set<string>(), length: 0 };
+    byRule.set(finding.rule, entry);
+    if (entry.length > MAX_ANNOTATION_VALUE_LENGTH || entry.messages.has(finding.message)) continue;
+    entry.messages.add(finding.message);
+    entry.length += finding.message.length + 3;
   }
-  return Object.fromEntries([...byRule].map(([rule, messages]) => [rule, [...new Set(messages)].join(' | ')]));
+  return Object.fromEntries([...byRule].map(([rule, { messages }]) => [rule, [...messages].join(' | ')]));
 }

@@ -41,12 +41,27 @@ export function warningText(text: string): string {
   return truncate(text.replace(CONTROL_CHARACTERS, ' ').trim(), MAX_WARNING_LENGTH);
 }
 
-/** The warnings to send: each made acceptable, duplicates dropped (the API server drops them too), the count capped. */
+/**
+ * The warnings to send: each made acceptable, duplicates dropped (the API server drops them too), the count
+ * capped. Warnings past the cap are only counted, not read: a pod with 100,000 findings must not cost a rewrite
+ * (or a hash) of each, so the count of those not shown may include repeats.
+ */
 export function boundedWarnings(warnings: readonly string[]): string[] {
-  const unique = [...new Set(warnings.map(warningText).filter((text) => text !== ''))];
-  if (unique.length <= MAX_WARNINGS) return unique;
-  const kept = unique.slice(0, MAX_WARNINGS - 1);
-  return [...kept, warningText(`podpatterns: ${unique.length - kept.length} more warnings not shown (see the audit annotations or the webhook's logs)`)];
+  const unique = new Set<string>();
+  const seen = new Set<string>();
+  let index = 0;
+  for (; index < warnings.length && unique.size <= MAX_WARNINGS; index++) {
+    // Many findings can share one text: hashing it again is cheaper than cleaning it up again.
+    const warning = warnings[index]!;
+    if (seen.has(warning)) continue;
+    seen.add(warning);
+    const text = warningText(warning);
+    if (text !== '') unique.add(text);
+  }
+  if (unique.size <= MAX_WARNINGS) return [...unique];
+  const kept = [...unique].slice(0, MAX_WARNINGS - 1);
+  const notShown = unique.size - kept.length + (warnings.length - index);
+  return [...kept, warningText(`podpatterns: ${notShown} more warnings not shown (see the audit annotations or the webhook's logs)`)];
 }
 
 /** The key as the API server will accept it after `<webhook name>/`, or undefined when nothing usable is left. */
@@ -75,10 +90,19 @@ export function boundedAnnotations(annotations: Readonly<Record<string, string>>
   return result;
 }
 
-/** Cuts text to at most `length` characters (code points, as the API server counts runes), marking the cut. */
+/**
+ * Cuts text to at most `length` characters (code points, as the API server counts runes), marking the cut.
+ * Reads no further than the cut: the text may be megabytes.
+ */
 export function truncate(text: string, length: number): string {
   if (text.length <= length) return text;
-  const characters = Array.from(text);
-  if (characters.length <= length) return text;
-  return `${characters.slice(0, Math.max(0, length - 1)).join('')}…`;
+  let units = 0;
+  let cut = 0;
+  for (let points = 0; points < length; points++) {
+    if (units >= text.length) return text;
+    if (points === length - 1) cut = units;
+    units += text.codePointAt(units)! > 0xffff ? 2 : 1;
+  }
+  if (units >= text.length) return text;
+  return `${text.slice(0, length > 0 ? cut : 0)}…`;
 }

@@ -48,9 +48,12 @@ export function errored(code: number, error: unknown): AdmissionResponse {
   return { allowed: false, status: { status: 'Failure', code, message: truncate(errorMessage(error), MAX_STATUS_MESSAGE_LENGTH) } };
 }
 
-/** Adds warnings (kubectl prints each as `Warning: <text>`), made to fit what the API server passes on. */
-export function withWarnings(response: AdmissionResponse, ...warnings: string[]): AdmissionResponse {
-  const all = boundedWarnings([...(response.warnings ?? []), ...warnings]);
+/**
+ * Adds warnings (kubectl prints each as `Warning: <text>`), made to fit what the API server passes on. Lists are
+ * taken whole rather than spread into arguments: a pod with 100,000 findings must not overflow the call stack.
+ */
+export function withWarnings(response: AdmissionResponse, ...warnings: Array<string | readonly string[]>): AdmissionResponse {
+  const all = boundedWarnings([...(response.warnings ?? []), ...warnings.flat()]);
   if (all.length === 0) return response;
   return { ...response, warnings: all };
 }

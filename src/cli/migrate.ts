@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { asArray, asString, isObject } from '../model/kube.js';
 import { NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { applyChangeToDocument, planMigration, type MigrationOptions } from '../migration/index.js';
@@ -105,10 +105,8 @@ async function settingsFrom(path: string | undefined): Promise<MigrationSettings
   } catch (error) {
     throw new PodpatternsError('PODPATTERNS_ERR_POLICY_READ', `policy file ${path}: cannot be read: ${errorMessage(error)}`, { cause: error });
   }
-  const { migration } = parsePolicy(text, path, ALL_RULES);
-  const raw: unknown = parseDocument(text).toJS();
-  const modeGiven = isObject(raw) && isObject(raw.migration) && raw.migration.mode !== undefined;
-  return { ...migration, mode: modeGiven ? migration.mode : 'apply' };
+  const { migration, explicit } = parsePolicy(text, path, ALL_RULES);
+  return { ...migration, mode: explicit.migration.mode ? migration.mode : 'apply' };
 }
 
 async function readInputs(paths: string[]): Promise<{ inputs: Input[]; unreadable: number }> {

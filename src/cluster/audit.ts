@@ -2,6 +2,7 @@ import { evaluate } from '../engine/engine.js';
 import type { EvaluationContext } from '../engine/types.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
+import { expiredExemptions } from '../policy/exemptions.js';
 import type { AuditError, AuditReport, AuditSettings } from '../report/audit.js';
 import type { AuditedObject } from '../report/policyreport.js';
 import { ApiStatusError, type KubeApi } from './api.js';
@@ -102,11 +103,13 @@ class AuditRun {
   private readonly targets = new Map<string, KubeObject | undefined>();
   private readonly outcomes = new Map<string, AuditedObject[]>();
   private readonly refusals = new Map<string, Refusal>();
-  private readonly report: AuditReport = { findings: [], errors: [], exemptions: [], files: 0, documents: 0, resources: 0 };
+  private readonly report: AuditReport;
   private readonly context: EvaluationContext;
 
   constructor(private readonly options: ClusterAuditOptions) {
     this.context = { ...options.settings.context, related: [] };
+    const expired = expiredExemptions(options.settings.policy.exemptions, options.settings.context.now ?? Date.now());
+    this.report = { findings: [], errors: [], exempted: [], expiredExemptions: expired, files: 0, documents: 0, resources: 0 };
   }
 
   async list(api: KubeApi, kind: ListedKind, namespace: string | undefined): Promise<void> {
@@ -171,10 +174,10 @@ class AuditRun {
     for (const error of result.errors) {
       this.report.errors.push({ file, rule: error.rule, resource: error.resource, message: `rule ${error.rule} failed: ${error.message}` });
     }
-    for (const exemption of result.exemptions) this.report.exemptions.push({ ...exemption, file });
+    for (const exempted of result.exempted) this.report.exempted.push({ ...exempted, file });
     const namespace = resource.namespace ?? '';
     const uid = uidOf(object);
-    const outcome: AuditedObject = { resource, ...(uid !== undefined && { uid }), findings, errors: result.errors, exemptions: result.exemptions };
+    const outcome: AuditedObject = { resource, ...(uid !== undefined && { uid }), findings, errors: result.errors, exempted: result.exempted };
     const outcomes = this.outcomes.get(namespace);
     if (outcomes) outcomes.push(outcome);
     else this.outcomes.set(namespace, [outcome]);

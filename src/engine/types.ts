@@ -67,6 +67,13 @@ export interface EvaluationContext {
   oldObject?: KubeObject;
   /** Other objects from the same input or cluster (an HPA's target workload, …). */
   related?: readonly KubeObject[];
+  /**
+   * The namespace the object is in when it is known from outside the object (an AdmissionRequest's namespace);
+   * otherwise the object's own `metadata.namespace` is used. Exemptions are matched against it.
+   */
+  namespace?: string;
+  /** The time exemption expiry is judged at (epoch milliseconds); now when absent. */
+  now?: number;
 }
 
 export type RuleOptionValue = number | string | boolean | string[];
@@ -129,9 +136,28 @@ export interface RuleError {
   message: string;
 }
 
+/**
+ * What exempted a finding: the `podpatterns.io/ignore` annotation on the object (honoured only when the policy
+ * says so), or an entry of the policy's `exemptions.list`.
+ */
+export interface AppliedExemption {
+  source: 'annotation' | 'policy';
+  /** `podpatterns.io/ignore-reason`, or the policy entry's `reason`; absent when an annotation gave none. */
+  reason?: string;
+  /** For a policy entry: how it is named in messages (`legacy/Deployment/billing-*`, with its line). */
+  entry?: string;
+  /** For a policy entry with `expires`: its last day (YYYY-MM-DD, UTC). */
+  expires?: string;
+}
+
+/** A finding an exemption suppressed: the rule ran and found it, and the exemption kept it from counting. */
+export interface ExemptedFinding extends Finding {
+  exemption: AppliedExemption;
+}
+
 export interface EvaluationResult {
   findings: Finding[];
   errors: RuleError[];
-  /** Rules skipped for a resource by its `podpatterns.io/ignore` annotation, with the reason given. */
-  exemptions: Array<{ resource: ResourceRef; rules: string[]; reason?: string }>;
+  /** Findings moved out of `findings` by an exemption: every exemption that was used, and what it suppressed. */
+  exempted: ExemptedFinding[];
 }

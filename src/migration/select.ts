@@ -62,9 +62,12 @@ function guessed(pod: PodModel, regular: Entry[], models: Map<string, ContainerM
 function named(pod: PodModel, names: string[], regular: Entry[], init: Entry[], models: Map<string, ContainerModel>): Selection {
   const problems: string[] = [];
   const wanted = new Set<string>();
+  // Names are unique in the pod (checked above): look them up, a long annotation must not cost names × containers.
+  const inits = new Map(init.map((entry) => [entry.name, entry]));
+  const regulars = new Set(regular.map((entry) => entry.name));
   for (const name of names) {
-    const initEntry = init.find((entry) => entry.name === name);
-    if (regular.some((entry) => entry.name === name)) wanted.add(name);
+    const initEntry = inits.get(name);
+    if (regulars.has(name)) wanted.add(name);
     else if (initEntry?.spec.restartPolicy === 'Always') continue; // already native: a second pass changes nothing
     else if (initEntry) problems.push(`${SIDECARS_ANNOTATION} names ${name}, a regular init container`);
     else problems.push(`${SIDECARS_ANNOTATION} names ${name}, which is not a container of this pod`);

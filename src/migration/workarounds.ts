@@ -28,12 +28,20 @@ const WORKAROUNDS: readonly Workaround[] = [
   },
   { label: 'Istio quitquitquit call', matches: (_c, text) => /:(15020|15000)\/quitquitquit/.test(text) },
   { label: 'cloud-sql-proxy --quitquitquit', matches: (_c, text) => /--quitquitquit\b|:9091\/quitquitquit/.test(text) },
-  { label: 'linkerd-await --shutdown', matches: (_c, text) => /\blinkerd-await\b[^;&|]*--shutdown/.test(text) || /:4191\/shutdown/.test(text) },
+  { label: 'linkerd-await --shutdown', matches: (_c, text) => linkerdAwaitShutdown(text) || /:4191\/shutdown/.test(text) },
   { label: 'Dapr /v1.0/shutdown call', matches: (_c, text) => text.includes('/v1.0/shutdown') },
   { label: 'KRUISE_TERMINATE_SIDECAR_WHEN_JOB_EXIT', matches: (c) => envNames(c).includes('KRUISE_TERMINATE_SIDECAR_WHEN_JOB_EXIT') },
   { label: 'shared "done" file', matches: (_c, text) => DONE_FILE.test(text) },
   { label: 'shareProcessNamespace + kill', matches: (_c, text, spec) => spec.shareProcessNamespace === true && /\b(pkill|killall|kill)\b/.test(text) },
 ];
+
+/** `linkerd-await … --shutdown` within one command (no `;`, `&` or `|` between), each command looked at once. */
+function linkerdAwaitShutdown(text: string): boolean {
+  return text.split(/[;&|]/).some((command) => {
+    const at = command.search(/\blinkerd-await\b/);
+    return at >= 0 && command.includes('--shutdown', at);
+  });
+}
 
 /** Everything a container runs: command, args and lifecycle hook commands. */
 function commandText(container: Container): string {

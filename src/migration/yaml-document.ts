@@ -20,12 +20,14 @@ export function applyChangeToDocument(document: Document, change: MigrationChang
     for (const fix of move.fixes) applyFix(document, node, fix);
     return node;
   });
-  for (const index of change.moves.map((move) => move.from).sort((a, b) => b - a)) containers.items.splice(index, 1);
+  const moved = new Set(change.moves.map((move) => move.from));
+  containers.items = containers.items.filter((_, index) => !moved.has(index));
 
   if (nodes.length > 0) {
     const init = initContainersOf(document, spec);
-    if (change.placement === 'after-init-containers') init.items.push(...nodes);
-    else init.items.unshift(...nodes);
+    // Whole arrays, not spread arguments: those overflow the call stack for very long lists.
+    if (change.placement === 'after-init-containers') init.items = init.items.concat(nodes);
+    else init.items = (nodes as unknown[]).concat(init.items);
   }
   if (Object.keys(change.annotations).length > 0) {
     const holder = mapAt(document, [...objectPath, ...change.metadataPath.slice(0, -1)]);

@@ -41,14 +41,15 @@ const HOST_SUFFIX = /^(.*?)(HOST|HOSTNAME|SERVER|ADDR|ADDRESS)$/i;
 /** The ports a container is told to listen on and the loopback addresses it is told to reach, from its args and env. */
 export function endpointsOf(container: ContainerModel): ContainerEndpoints {
   const result: ContainerEndpoints = { listens: [], connects: [] };
-  const env = literalEnv(container);
+  const expand = expander(container);
+  const env = literalEnv(container, expand);
   const paired = hostPortPairs(container, env, result);
   for (const entry of env) {
     if (paired.has(entry.index)) continue;
     classify(entry.name, entry.value, `${container.path}.env[${entry.index}].value`, `env ${entry.name}`, result);
   }
   const values = new Map(env.map((entry) => [entry.name, entry.value]));
-  const tokens = argvTokens(container, values);
+  const tokens = argvTokens(container, values, expand);
   for (let i = 0; i < tokens.length; i++) {
     const { text, path, field } = tokens[i]!;
     const flag = /^--?([A-Za-z][\w.-]*)(?:=(.*))?$/.exec(text);
@@ -122,8 +123,21 @@ function listenPorts(value: string): number[] {
   const trimmed = value.trim();
   if (/^\d{1,5}$/.test(trimmed)) return validPort(Number(trimmed)) ? [Number(trimmed)] : [];
   // IPv6 hosts are bracketed; their colons are not ports.
-  const unbracketed = trimmed.replace(/\[[^\]]*\]/g, 'h');
+  const unbracketed = withoutBrackets(trimmed);
   return [...unbracketed.matchAll(/:(\d{1,5})(?![\d.])/g)].map((match) => Number(match[1])).filter(validPort);
+}
+
+/** `[::1]:8080` → `h:8080`: each `[…]` becomes `h`, in one pass (a `[` with no `]` after it is left as is). */
+function withoutBrackets(text: string): string {
+  let result = '';
+  let from = 0;
+  for (let open = text.indexOf('[', from); open >= 0; open = text.indexOf('[', from)) {
+    const close = text.indexOf(']', open + 1);
+    if (close < 0) break;
+    result += `${text.slice(from, open)}h`;
+    from = close + 1;
+  }
+  return result + text.slice(from);
 }
 
 /** Cloud SQL Auth Proxy listeners: v1 `-instances=project:region:db=tcp:3306`, v2 `project:region:db?port=5432`. */
@@ -142,8 +156,33 @@ interface EnvEntry {
   value: string;
 }
 
+type Expand = (text: string, values: ReadonlyMap<string, string>) => string;
+
+/**
+ * Expands `$(VAR)` references as the kubelet does, within a budget of characters: values that reference
+ * earlier ones twice over double at each step, so without one a few dozen env entries would expand to more than
+ * any string can hold. The budget, twice the container's own env and argv plus 64 KiB, is far beyond what
+ * addresses need; once it is spent, references stay as written.
+ */
+function expander(container: ContainerModel): Expand {
+  let budget = 65_536;
+  for (const entry of Array.isArray(container.spec.env) ? container.spec.env : []) {
+    if (isObject(entry) && typeof entry.value === 'string') budget += 2 * entry.value.length;
+  }
+  for (const list of [container.spec.command, container.spec.args]) {
+    for (const item of Array.isArray(list) ? list : []) if (typeof item === 'string') budget += 2 * item.length;
+  }
+  return (text, values) =>
+    text.replace(/\$\(([A-Za-z_][\w.-]*)\)/g, (whole, name: string) => {
+      const value = values.get(name);
+      if (value === undefined || value.length > budget) return whole;
+      budget -= value.length;
+      return value;
+    });
+}
+
 /** Env vars with a literal value, `$(VAR)` references to earlier ones expanded as the kubelet does. */
-function literalEnv(container: ContainerModel): EnvEntry[] {
+function literalEnv(container: ContainerModel, expand: Expand): EnvEntry[] {
   const entries: EnvEntry[] = [];
   const known = new Map<string, string>();
   (Array.isArray(container.spec.env) ? container.spec.env : []).forEach((entry, index) => {
@@ -158,18 +197,22 @@ function literalEnv(container: ContainerModel): EnvEntry[] {
   return entries;
 }
 
-function expand(text: string, values: ReadonlyMap<string, string>): string {
-  return text.replace(/\$\(([A-Za-z_][\w.-]*)\)/g, (whole, name: string) => values.get(name) ?? whole);
-}
-
 /** `DB_HOST=localhost` with `DB_PORT=5432` is a connection to localhost:5432; the port var is then not a listener. */
 function hostPortPairs(container: ContainerModel, env: EnvEntry[], result: ContainerEndpoints): Set<number> {
   const paired = new Set<number>();
+  let byName: Map<string, EnvEntry> | undefined;
   for (const host of env) {
     const match = HOST_SUFFIX.exec(host.name);
     if (!match || !LOOPBACK_HOST.test(host.value.trim())) continue;
-    const portName = `${match[1]}port`.toLowerCase();
-    const port = env.find((entry) => entry.name.toLowerCase() === portName);
+    if (!byName) {
+      // The first entry of each name, case-insensitively, as a search in env order would find it.
+      byName = new Map();
+      for (const entry of env) {
+        const lower = entry.name.toLowerCase();
+        if (!byName.has(lower)) byName.set(lower, entry);
+      }
+    }
+    const port = byName.get(`${match[1]}port`.toLowerCase());
     if (!port || !/^\d{1,5}$/.test(port.value.trim()) || !validPort(Number(port.value))) continue;
     paired.add(host.index).add(port.index);
     result.connects.push({
@@ -190,7 +233,7 @@ interface ArgvToken {
 }
 
 /** Every whitespace-separated word of command and args (shell scripts included), `$(VAR)` expanded. */
-function argvTokens(container: ContainerModel, env: ReadonlyMap<string, string>): ArgvToken[] {
+function argvTokens(container: ContainerModel, env: ReadonlyMap<string, string>, expand: Expand): ArgvToken[] {
   const tokens: ArgvToken[] = [];
   for (const section of ['command', 'args'] as const) {
     const list = container.spec[section];
@@ -199,10 +242,19 @@ function argvTokens(container: ContainerModel, env: ReadonlyMap<string, string>)
       if (typeof item !== 'string') return;
       const field = `${section}[${index}]`;
       for (const word of expand(item, env).split(/\s+/)) {
-        const text = word.replace(/^['"]+|['";]+$/g, '');
+        const text = unquoted(word);
         if (text) tokens.push({ text, path: `${container.path}.${field}`, field });
       }
     });
   }
   return tokens;
+}
+
+/** A word without the quotes around it and a trailing `;`: `'--port=80';` → `--port=80`. */
+function unquoted(word: string): string {
+  let start = 0;
+  let end = word.length;
+  while (start < end && (word[start] === "'" || word[start] === '"')) start++;
+  while (end > start && (word[end - 1] === "'" || word[end - 1] === '"' || word[end - 1] === ';')) end--;
+  return word.slice(start, end);
 }

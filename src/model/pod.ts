@@ -51,14 +51,25 @@ export interface PodModel {
   sidecars: ContainerModel[];
   /** Containers that keep running once the pod has started: native sidecars and regular containers. */
   longRunning: ContainerModel[];
-  /** Job and CronJob pods are meant to complete. */
+  /**
+   * The pod is meant to complete: a Job's or CronJob's, or a Pod a Job owns (the Job controller's pods, into
+   * which meshes inject their proxies at Pod creation, not into the Job).
+   */
   runToCompletion: boolean;
+  /** The name of the Job that owns a Pod, when one does. */
+  ownerJob?: string;
   /** The pod's restartPolicy with the API server's defaults (Always for pods, none for Jobs since they must set it). */
   restartPolicy: string;
 }
 
 const UNBOUNDED = Number.POSITIVE_INFINITY;
 
+/**
+ * Whether two containers run at the same time. In the order of `PodModel.containers`, a container runs together
+ * with an earlier one exactly when the earlier one is long-running (a native sidecar or a regular container):
+ * an earlier regular init container has exited before anything after it starts. So the first earlier container
+ * that runs together with a later one is the first long-running one, which keeps pairwise checks linear.
+ */
 export function runTogether(a: ContainerModel, b: ContainerModel): boolean {
   return a !== b && a.firstPhase <= b.lastPhase && b.firstPhase <= a.lastPhase;
 }
@@ -96,11 +107,12 @@ export function podModelOf(object: KubeObject, objectPath = ''): PodModel | unde
   );
   const main = chooseMain(regularModels, template.annotations[DEFAULT_CONTAINER_ANNOTATION]);
   if (main) main.role = 'main';
-  containers.push(...regularModels);
+  for (const regular of regularModels) containers.push(regular);
 
   const longRunning = containers.filter((c) => c.kind !== 'init');
   const kind = asString(object.kind) ?? '';
-  const runToCompletion = kind === 'Job' || kind === 'CronJob';
+  const ownerJob = kind === 'Pod' ? owningJob(object) : undefined;
+  const runToCompletion = kind === 'Job' || kind === 'CronJob' || ownerJob !== undefined;
   return {
     object,
     resource: resourceRef(object),
@@ -114,6 +126,7 @@ export function podModelOf(object: KubeObject, objectPath = ''): PodModel | unde
     sidecars: longRunning.filter((c) => c !== main),
     longRunning,
     runToCompletion,
+    ...(ownerJob !== undefined && { ownerJob }),
     restartPolicy: asString(spec.restartPolicy) ?? (runToCompletion ? 'Never' : 'Always'),
   };
 }
@@ -158,6 +171,17 @@ function chooseMain(regulars: ContainerModel[], defaultContainer: string | undef
     if (named) return named;
   }
   return regulars.find((c) => !c.helper) ?? regulars[0];
+}
+
+/** The Job (group batch) among a Pod's ownerReferences, by name; any other owner, or none, is undefined. */
+function owningJob(object: KubeObject): string | undefined {
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  for (const reference of Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences : []) {
+    if (!isObject(reference) || reference.kind !== 'Job') continue;
+    const apiVersion = asString(reference.apiVersion) ?? '';
+    if (apiVersion.startsWith('batch/')) return asString(reference.name) ?? '';
+  }
+  return undefined;
 }
 
 /** Annotations of the workload object itself (not the pod template). */

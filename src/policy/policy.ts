@@ -1,8 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Rule, RuleOptionValue, Severity } from '../engine/types.js';
 import { SEVERITIES } from '../engine/types.js';
 import { PodpatternsError, errorMessage } from './errors.js';
+import { parseExemptions, type Exemptions } from './exemptions.js';
+import { describe, formatKeyPath, isRecord, suggest, type Fail, type KeyPath, type LineOf } from './keys.js';
+
+export type { Exemption, ExemptionExpiry, Exemptions } from './exemptions.js';
+export { suggest } from './keys.js';
 
 export interface RuleSettings {
   enabled: boolean;
@@ -22,10 +27,26 @@ export interface MigrationSettings {
   pods: boolean;
 }
 
-/** A validated, frozen policy: every rule has settings, every value has its type. */
+/**
+ * Which values the policy file set, key by key; every `false` is a default. A value written equal to its
+ * default is still set: `severity: deny` pins deny even where a rule would pick another verdict itself.
+ */
+export interface PolicyExplicit {
+  rules: Readonly<Record<string, Readonly<{ enabled: boolean; severity: boolean; options: Readonly<Record<string, boolean>> }>>>;
+  migration: Readonly<Record<keyof MigrationSettings, boolean>>;
+  exemptions: Readonly<Record<keyof Exemptions, boolean>>;
+}
+
+/**
+ * A validated, frozen policy: every rule has settings, every value has its type, and `explicit` records what
+ * the file set (the rest are defaults).
+ */
 export interface Policy {
   rules: Readonly<Record<string, Readonly<RuleSettings>>>;
   migration: Readonly<MigrationSettings>;
+  /** Who may exempt what from the rules: see Exemptions. */
+  exemptions: Readonly<Exemptions>;
+  explicit: Readonly<PolicyExplicit>;
 }
 
 export const DEFAULT_MIGRATION: MigrationSettings = { mode: 'dry-run', cronJobs: false, pods: false };
@@ -54,19 +75,27 @@ export function parsePolicy(text: string, source: string, rules: readonly Rule[]
     throw new PodpatternsError('PODPATTERNS_ERR_POLICY_SYNTAX', `policy file ${source}, line ${line}: ${syntax.message.split('\n')[0]}`);
   }
   const raw: unknown = document.toJS() ?? {};
-  const lineOf = (keyPath: readonly string[]): number => {
+  const lineOf = (keyPath: KeyPath): number => {
     const node = nodeAt(document, keyPath);
     return node?.range ? lineCounter.linePos(node.range[0]).line : 0;
   };
   return buildPolicy(rules, raw, lineOf, source);
 }
 
-function nodeAt(document: Document, keyPath: readonly string[]): Node | undefined {
+/** The key (of a mapping) or item (of a list) a path leads to, or the deepest one found on the way. */
+function nodeAt(document: Document, keyPath: KeyPath): Node | undefined {
   let node: unknown = document.contents;
   let found: Node | undefined;
   for (const key of keyPath) {
+    if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key];
+      if (!isNode(item)) break;
+      found = item;
+      node = item;
+      continue;
+    }
     if (!isMap(node)) break;
-    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
     if (!pair) break;
     found = (pair.key as Node) ?? found;
     node = pair.value;
@@ -74,18 +103,16 @@ function nodeAt(document: Document, keyPath: readonly string[]): Node | undefine
   return found;
 }
 
-type LineOf = (keyPath: readonly string[]) => number;
-
 function buildPolicy(rules: readonly Rule[], raw: unknown, lineOf: LineOf, source: string): Policy {
-  const fail = (keyPath: readonly string[], problem: string): never => {
+  const fail: Fail = (keyPath, problem) => {
     const line = lineOf(keyPath);
     const where = line > 0 ? `${source}, line ${line}` : source;
-    throw new PodpatternsError('PODPATTERNS_ERR_POLICY_INVALID', `policy file ${where}: ${keyPath.join('.') || '(top level)'}: ${problem}`);
+    throw new PodpatternsError('PODPATTERNS_ERR_POLICY_INVALID', `policy file ${where}: ${formatKeyPath(keyPath) || '(top level)'}: ${problem}`);
   };
-  if (!isRecord(raw)) fail([], 'must be a mapping with `rules` and `migration`');
+  if (!isRecord(raw)) fail([], 'must be a mapping with `rules`, `migration` and `exemptions`');
   const top = raw as Record<string, unknown>;
   for (const key of Object.keys(top)) {
-    if (!['apiVersion', 'kind', 'rules', 'migration'].includes(key)) fail([key], `unknown key${suggest(key, ['rules', 'migration'])}`);
+    if (!['apiVersion', 'kind', 'rules', 'migration', 'exemptions'].includes(key)) fail([key], `unknown key${suggest(key, ['rules', 'migration', 'exemptions'])}`);
   }
   const rulesRaw = top.rules ?? {};
   if (!isRecord(rulesRaw)) fail(['rules'], 'must be a mapping of rule id to settings');
@@ -94,39 +121,74 @@ function buildPolicy(rules: readonly Rule[], raw: unknown, lineOf: LineOf, sourc
     if (!byId.has(id)) fail(['rules', id], `unknown rule '${id}'${suggest(id, [...byId.keys()])}`);
   }
   const settings: Record<string, RuleSettings> = {};
+  const explicitRules: Record<string, PolicyExplicit['rules'][string]> = {};
   for (const rule of rules) {
-    settings[rule.id] = Object.freeze(ruleSettings(rule, (rulesRaw as Record<string, unknown>)[rule.id], fail));
+    const parsed = ruleSettings(rule, (rulesRaw as Record<string, unknown>)[rule.id], fail);
+    settings[rule.id] = Object.freeze(parsed.settings);
+    explicitRules[rule.id] = Object.freeze({ ...parsed.explicit, options: Object.freeze(parsed.explicit.options) });
   }
+  const migration = migrationSettings(top.migration, fail);
+  const exemptions = parseExemptions(top.exemptions, [...byId.keys()], lineOf, fail);
   return Object.freeze({
     rules: Object.freeze(settings),
-    migration: Object.freeze(migrationSettings(top.migration, fail)),
+    migration: Object.freeze(migration.settings),
+    exemptions: exemptions.exemptions,
+    explicit: Object.freeze({
+      rules: Object.freeze(explicitRules),
+      migration: Object.freeze(migration.explicit),
+      exemptions: Object.freeze(exemptions.explicit),
+    }),
   });
 }
 
-function ruleSettings(rule: Rule, raw: unknown, fail: (path: readonly string[], problem: string) => never): RuleSettings {
+interface ParsedRule {
+  settings: RuleSettings;
+  explicit: { enabled: boolean; severity: boolean; options: Record<string, boolean> };
+}
+
+function ruleSettings(rule: Rule, raw: unknown, fail: Fail): ParsedRule {
   const options: Record<string, RuleOptionValue> = {};
-  for (const [name, spec] of Object.entries(rule.options ?? {})) options[name] = spec.default;
-  const result: RuleSettings = { enabled: true, severity: rule.defaultSeverity, options };
+  const optionsSet: Record<string, boolean> = {};
+  for (const [name, spec] of Object.entries(rule.options ?? {})) {
+    options[name] = spec.default;
+    optionsSet[name] = false;
+  }
+  const settings: RuleSettings = { enabled: true, severity: rule.defaultSeverity, options };
+  const explicit = { enabled: false, severity: false, options: optionsSet };
+  const result = { settings, explicit };
   if (raw === undefined || raw === null) return result;
   const at = (key: string) => ['rules', rule.id, key];
-  if (typeof raw === 'boolean') return { ...result, enabled: raw };
+  if (typeof raw === 'boolean') {
+    settings.enabled = raw;
+    explicit.enabled = true;
+    return result;
+  }
   if (typeof raw === 'string') {
-    if (raw === 'off') return { ...result, enabled: false };
+    if (raw === 'off') {
+      settings.enabled = false;
+      explicit.enabled = true;
+      return result;
+    }
     if (!SEVERITIES.includes(raw as Severity)) fail(['rules', rule.id], `must be off, ${SEVERITIES.join(', ')} or a mapping, not '${raw}'`);
-    return { ...result, severity: raw as Severity };
+    settings.severity = raw as Severity;
+    explicit.severity = true;
+    return result;
   }
   if (!isRecord(raw)) fail(['rules', rule.id], 'must be a mapping (enabled, severity, options)');
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (key === 'enabled') {
       if (typeof value !== 'boolean') fail(at(key), `must be true or false, not ${describe(value)}`);
-      result.enabled = value as boolean;
+      settings.enabled = value as boolean;
+      explicit.enabled = true;
     } else if (key === 'severity') {
       if (!SEVERITIES.includes(value as Severity)) fail(at(key), `must be one of ${SEVERITIES.join(', ')}, not ${describe(value)}`);
-      result.severity = value as Severity;
+      settings.severity = value as Severity;
+      explicit.severity = true;
     } else {
       const spec = rule.options?.[key];
       if (!spec) fail(at(key), `unknown setting${suggest(key, ['enabled', 'severity', ...Object.keys(rule.options ?? {})])}`);
       options[key] = optionValue(value, spec!.type, spec!.minimum, at(key), fail);
+      optionsSet[key] = true;
     }
   }
   return result;
@@ -136,8 +198,8 @@ function optionValue(
   value: unknown,
   type: string,
   minimum: number | undefined,
-  path: readonly string[],
-  fail: (path: readonly string[], problem: string) => never,
+  path: KeyPath,
+  fail: Fail,
 ): RuleOptionValue {
   switch (type) {
     case 'number':
@@ -156,57 +218,23 @@ function optionValue(
   }
 }
 
-function migrationSettings(raw: unknown, fail: (path: readonly string[], problem: string) => never): MigrationSettings {
-  const result = { ...DEFAULT_MIGRATION };
-  if (raw === undefined || raw === null) return result;
+function migrationSettings(raw: unknown, fail: Fail): { settings: MigrationSettings; explicit: Record<keyof MigrationSettings, boolean> } {
+  const settings = { ...DEFAULT_MIGRATION };
+  const explicit = { mode: false, cronJobs: false, pods: false };
+  if (raw === undefined || raw === null) return { settings, explicit };
   if (!isRecord(raw)) return fail(['migration'], 'must be a mapping (mode, cronJobs, pods)');
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (key === 'mode') {
       if (!MIGRATION_MODES.includes(value as MigrationMode)) fail(['migration', key], `must be one of ${MIGRATION_MODES.join(', ')}, not ${describe(value)}`);
-      result.mode = value as MigrationMode;
+      settings.mode = value as MigrationMode;
+      explicit.mode = true;
     } else if (key === 'cronJobs' || key === 'pods') {
       if (typeof value !== 'boolean') fail(['migration', key], `must be true or false, not ${describe(value)}`);
-      result[key] = value as boolean;
+      settings[key] = value as boolean;
+      explicit[key] = true;
     } else {
       fail(['migration', key], `unknown setting${suggest(key, ['mode', 'cronJobs', 'pods'])}`);
     }
   }
-  return result;
+  return { settings, explicit };
 }
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/** " (did you mean 'x'?)" when a known name is within two edits. */
-export function suggest(name: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best ? ` (did you mean '${best}'?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}
-

@@ -1,5 +1,5 @@
 import { evaluate } from '../engine/engine.js';
-import type { EvaluationContext, Finding, ResourceRef, Rule } from '../engine/types.js';
+import type { EvaluationContext, ExemptedFinding, Finding, ResourceRef, Rule } from '../engine/types.js';
 import { lineLocator, type LineLocator } from '../input/locate.js';
 import { parseManifests, type InputError, type ManifestDocument } from '../input/manifest.js';
 import { collectSources } from '../input/sources.js';
@@ -7,6 +7,7 @@ import type { KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
 import { errorMessage, type ErrorCode } from '../policy/errors.js';
+import { expiredExemptions, type Exemption } from '../policy/exemptions.js';
 import type { Policy } from '../policy/policy.js';
 
 export interface AuditSettings {
@@ -34,11 +35,8 @@ export interface AuditError {
   message: string;
 }
 
-/** Rules a resource opted out of with the `podpatterns.io/ignore` annotation. */
-export interface LocatedExemption {
-  resource: ResourceRef;
-  rules: string[];
-  reason?: string;
+/** A finding an exemption suppressed, with the file and line of the field it is about. */
+export interface LocatedExemptedFinding extends ExemptedFinding {
   file: string;
   line?: number;
 }
@@ -46,7 +44,10 @@ export interface LocatedExemption {
 export interface AuditReport {
   findings: LocatedFinding[];
   errors: AuditError[];
-  exemptions: LocatedExemption[];
+  /** Findings exempted by the policy or by an annotation it honours: every exemption used. */
+  exempted: LocatedExemptedFinding[];
+  /** Policy exemptions past their last day: they no longer apply, and whoever owns the policy should know. */
+  expiredExemptions: Exemption[];
   /** Sources read. */
   files: number;
   /** Non-empty documents parsed. */
@@ -91,14 +92,15 @@ export function auditDocuments(documents: readonly ManifestDocument[], settings:
   const report: AuditReport = {
     findings: [],
     errors: [],
-    exemptions: [],
+    exempted: [],
+    expiredExemptions: expiredExemptions(settings.policy.exemptions, settings.context.now ?? Date.now()),
     files: new Set(documents.map((document) => document.source)).size,
     documents: documents.length,
     resources: related.length,
   };
   for (const document of documents) {
     const result = evaluate(document.value, context, settings.policy, settings.rules);
-    if (result.findings.length === 0 && result.errors.length === 0 && result.exemptions.length === 0) continue;
+    if (result.findings.length === 0 && result.errors.length === 0 && result.exempted.length === 0) continue;
     const lineOf = lineLocator(document);
     const file = document.source;
     const located = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) }));
@@ -106,7 +108,7 @@ export function auditDocuments(documents: readonly ManifestDocument[], settings:
     for (const error of result.errors) {
       report.errors.push({ file, line: resourceLine(document, error.resource, lineOf), rule: error.rule, resource: error.resource, message: `rule ${error.rule} failed: ${error.message}` });
     }
-    for (const exemption of result.exemptions) report.exemptions.push({ ...exemption, file, line: resourceLine(document, exemption.resource, lineOf) });
+    for (const exempted of result.exempted) report.exempted.push({ ...exempted, file, line: lineOf(exempted.path) });
   }
   return report;
 }

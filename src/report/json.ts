@@ -1,4 +1,4 @@
-import type { AuditReport } from './audit.js';
+import type { AuditReport, LocatedFinding } from './audit.js';
 import { summarize, type AuditSummary } from './summary.js';
 
 /**
@@ -12,13 +12,20 @@ import { summarize, type AuditSummary } from './summary.js';
  * - `summary`: counts of `findings`, `deny`, `warn`, `audit`, `errors`, `exemptions`, `resources`,
  *   `documents`, `files`.
  * - `errors[]`: `file`, `line`, `code` (PODPATTERNS_ERR_*), `rule` (for a rule that failed), `message`.
- * - `exemptions[]`: `resource`, `rules`, `reason`, `file`, `line` for `podpatterns.io/ignore` annotations.
+ * - `exemptions[]`: every finding an exemption suppressed (it does not count in `findings` or `--fail-on`): the
+ *   keys of a finding, plus `source` (`policy`: an entry of the policy's `exemptions.list`; `annotation`:
+ *   `podpatterns.io/ignore`, when the policy honours it), `reason` (`null` when an annotation gave none),
+ *   `exemption` (the policy entry, `namespace/kind/name` and its line; `null` for annotations), `expires`
+ *   (its last day, or `null`) and `rules` (`[rule]`).
+ * - `expiredExemptions[]`: policy entries past their last day, which no longer apply: `namespace`, `kind`,
+ *   `name`, `rules`, `reason`, `expires`, `line`.
  */
 export interface JsonReport {
   findings: JsonFinding[];
   summary: AuditSummary;
   errors: JsonError[];
   exemptions: JsonExemption[];
+  expiredExemptions: JsonExpiredExemption[];
 }
 
 interface JsonResource {
@@ -48,27 +55,27 @@ interface JsonError {
   message: string;
 }
 
-interface JsonExemption {
-  resource: JsonResource;
+interface JsonExemption extends JsonFinding {
   rules: string[];
+  source: 'annotation' | 'policy';
   reason: string | null;
-  file: string;
+  exemption: string | null;
+  expires: string | null;
+}
+
+interface JsonExpiredExemption {
+  namespace: string;
+  kind: string | null;
+  name: string | null;
+  rules: string[];
+  reason: string;
+  expires: string;
   line: number | null;
 }
 
 export function jsonReport(report: AuditReport): JsonReport {
   return {
-    findings: report.findings.map((finding) => ({
-      rule: finding.rule,
-      severity: finding.severity,
-      resource: resource(finding.resource),
-      container: finding.container ?? null,
-      path: finding.path,
-      message: finding.message,
-      fix: finding.fix,
-      file: finding.file,
-      line: finding.line ?? null,
-    })),
+    findings: report.findings.map(jsonFinding),
     summary: summarize(report),
     errors: report.errors.map((error) => ({
       file: error.file,
@@ -77,13 +84,37 @@ export function jsonReport(report: AuditReport): JsonReport {
       rule: error.rule ?? null,
       message: error.message,
     })),
-    exemptions: report.exemptions.map((exemption) => ({
-      resource: resource(exemption.resource),
-      rules: exemption.rules,
-      reason: exemption.reason ?? null,
-      file: exemption.file,
-      line: exemption.line ?? null,
+    exemptions: report.exempted.map((exempted) => ({
+      ...jsonFinding(exempted),
+      rules: [exempted.rule],
+      source: exempted.exemption.source,
+      reason: exempted.exemption.reason ?? null,
+      exemption: exempted.exemption.entry ?? null,
+      expires: exempted.exemption.expires ?? null,
     })),
+    expiredExemptions: report.expiredExemptions.map((entry) => ({
+      namespace: entry.namespace,
+      kind: entry.kind ?? null,
+      name: entry.name ?? null,
+      rules: [...entry.rules],
+      reason: entry.reason,
+      expires: entry.expires?.date ?? '',
+      line: entry.line > 0 ? entry.line : null,
+    })),
+  };
+}
+
+function jsonFinding(finding: LocatedFinding): JsonFinding {
+  return {
+    rule: finding.rule,
+    severity: finding.severity,
+    resource: resource(finding.resource),
+    container: finding.container ?? null,
+    path: finding.path,
+    message: finding.message,
+    fix: finding.fix,
+    file: finding.file,
+    line: finding.line ?? null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import type { Finding, ResourceRef, RuleError, Severity } from '../engine/types.js';
+import { describeAppliedExemption } from '../policy/exemptions.js';
+import type { ExemptedFinding, Finding, ResourceRef, RuleError, Severity } from '../engine/types.js';
 
 /**
  * `--output policyreport`: one policy report per namespace, named `podpatterns`, never one per resource:
@@ -15,7 +16,7 @@ import type { Finding, ResourceRef, RuleError, Severity } from '../engine/types.
  * - deny → `fail` (severity high, scored); warn → `warn` (medium); audit → `warn` (low): an audit finding is a
  *   real problem podpatterns only records, and `skip` means "not evaluated", which it was.
  * - An audited object without findings → one `pass` (no rule: every enabled rule passed).
- * - A rule that threw → `error`; rules turned off by `podpatterns.io/ignore` → `skip`.
+ * - A rule that threw → `error`; a finding an exemption suppressed → `skip`, naming the exemption and its reason.
  * - `properties`: `container`, `path` (dotted path of the field), `fix`, `podpatternsSeverity`.
  * - At most `maxResults` results and about `maxBytes` of them per report (fail, error, warn, skip, then pass);
  *   when some are left out the last result is a `skip` note saying how many, and the report is annotated
@@ -51,7 +52,7 @@ export interface AuditedObject {
   uid?: string;
   findings: readonly Finding[];
   errors: readonly RuleError[];
-  exemptions: readonly { rules: readonly string[]; reason?: string }[];
+  exempted: readonly ExemptedFinding[];
 }
 
 export interface ObjectReference {
@@ -160,16 +161,24 @@ function resultsOf(object: AuditedObject, timestamp: PolicyReportResult['timesta
   for (const error of object.errors) {
     results.push({ ...base, rule: error.rule, result: 'error', scored: true, message: `rule ${error.rule} failed: ${error.message}`, ...about });
   }
-  for (const exemption of object.exemptions) {
-    const reason = exemption.reason !== undefined ? `: ${exemption.reason}` : '';
+  for (const exempted of object.exempted) {
+    const { exemption } = exempted;
     results.push({
       ...base,
-      ...(exemption.rules.length === 1 && !['*', 'all'].includes(exemption.rules[0]!) && { rule: exemption.rules[0] }),
+      rule: exempted.rule,
       result: 'skip',
       scored: false,
-      message: `turned off by the podpatterns.io/ignore annotation (${exemption.rules.join(', ')})${reason}`,
+      message: `exempted by ${describeAppliedExemption(exemption)}: ${exempted.container !== undefined ? `${exempted.container}: ` : ''}${exempted.message}`,
       ...about,
-      properties: { rules: exemption.rules.join(',') },
+      properties: {
+        ...(exempted.container !== undefined && { container: exempted.container }),
+        path: exempted.path,
+        podpatternsSeverity: exempted.severity,
+        exemptionSource: exemption.source,
+        ...(exemption.reason !== undefined && { exemptionReason: exemption.reason }),
+        ...(exemption.entry !== undefined && { exemption: exemption.entry }),
+        ...(exemption.expires !== undefined && { exemptionExpires: exemption.expires }),
+      },
     });
   }
   if (object.findings.length === 0 && object.errors.length === 0) {

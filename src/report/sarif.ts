@@ -3,7 +3,8 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Rule, Severity } from '../engine/types.js';
 import { STDIN_NAME } from '../input/sources.js';
-import type { AuditError, AuditReport, LocatedFinding } from './audit.js';
+import { describeAppliedExemption, describeExemption, type Exemption } from '../policy/exemptions.js';
+import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from './audit.js';
 import { resourceName } from './text.js';
 
 /** SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/) as GitHub code scanning reads it. */
@@ -38,9 +39,14 @@ export function sarifLog(report: AuditReport, options: SarifOptions): Record<str
           {
             executionSuccessful: report.errors.length === 0,
             toolExecutionNotifications: report.errors.map((error) => notification(error, options.cwd)),
+            toolConfigurationNotifications: report.expiredExemptions.map(expiredNotification),
           },
         ],
-        results: report.findings.map((finding) => result(finding, ruleIndex.get(finding.rule), options.cwd)),
+        results: [
+          ...report.findings.map((finding) => result(finding, ruleIndex.get(finding.rule), options.cwd)),
+          // Exempted findings stay visible as suppressed results (SARIF §3.27.23), each with its justification.
+          ...report.exempted.map((exempted) => ({ ...result(exempted, ruleIndex.get(exempted.rule), options.cwd), suppressions: [suppression(exempted)] })),
+        ],
       },
     ],
   };
@@ -82,6 +88,23 @@ function result(finding: LocatedFinding, ruleIndex: number | undefined, cwd: str
     // Stable across edits that only move lines, so code scanning keeps tracking the same alert.
     partialFingerprints: { 'podpatterns/v1': fingerprint(finding) },
     properties: { path: finding.path, ...(finding.container !== undefined && { container: finding.container }) },
+  };
+}
+
+/** `inSource` for the annotation in the manifest, `external` for the policy's list. */
+function suppression({ exemption }: LocatedExemptedFinding): Record<string, unknown> {
+  return {
+    kind: exemption.source === 'annotation' ? 'inSource' : 'external',
+    status: 'accepted',
+    justification: `Exempted by ${describeAppliedExemption(exemption)}.`,
+    properties: { source: exemption.source, ...(exemption.entry !== undefined && { exemption: exemption.entry }), ...(exemption.expires !== undefined && { expires: exemption.expires }) },
+  };
+}
+
+function expiredNotification(entry: Exemption): Record<string, unknown> {
+  return {
+    level: 'note',
+    message: { text: `The policy exemption ${describeExemption(entry)} expired on ${entry.expires?.date ?? '?'} and no longer applies.` },
   };
 }
 

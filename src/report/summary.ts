@@ -12,6 +12,7 @@ export interface AuditSummary {
   audit: number;
   /** Paths, documents and rules that could not be checked. */
   errors: number;
+  /** Findings an exemption suppressed (not counted in `findings`). */
   exemptions: number;
   resources: number;
   documents: number;
@@ -26,7 +27,7 @@ export function summarize(report: AuditReport): AuditSummary {
     warn: count('warn'),
     audit: count('audit'),
     errors: report.errors.length,
-    exemptions: report.exemptions.length,
+    exemptions: report.exempted.length,
     resources: report.resources,
     documents: report.documents,
     files: report.files,

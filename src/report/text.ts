@@ -1,6 +1,7 @@
 import picocolors from 'picocolors';
 import { problemLine, ruleDocCommand } from '../engine/short-form.js';
 import type { ResourceRef, Rule, Severity } from '../engine/types.js';
+import { describeAppliedExemption, describeExemption } from '../policy/exemptions.js';
 import type { AuditError, AuditReport, LocatedFinding } from './audit.js';
 import { summarize } from './summary.js';
 
@@ -18,10 +19,11 @@ type Section = (report: AuditReport, options: TextOptions, colors: Colors) => st
 
 /**
  * The human report, in blocks separated by a blank line: one line per finding (`file:line severity rule
- * 'container' problem (resource)`) with its fix on an indented line below; a legend that explains each rule
- * found once, with where its full documentation is; and a summary line. A new kind of line is one more section.
+ * 'container' problem (resource)`) with its fix on an indented line below; one line per exempted finding with
+ * what exempted it; a legend that explains each rule found once, with where its full documentation is; and a
+ * summary line. A new kind of line is one more section.
  */
-const SECTIONS: readonly Section[] = [findingLines, legend, (report, _options, colors) => [summaryLine(report, colors)]];
+const SECTIONS: readonly Section[] = [findingLines, exemptionLines, legend, (report, _options, colors) => [summaryLine(report, colors)]];
 
 export function renderText(report: AuditReport, options: TextOptions): string {
   const colors = picocolors.createColors(options.color);
@@ -52,6 +54,19 @@ function legend(report: AuditReport, options: TextOptions, colors: Colors): stri
     `Rules found (${ruleDocCommand('<id>')} explains one in full, with a fixed example):`,
     ...found.map(([id, count]) => `  ${colors.bold(id.padEnd(width))}  ${String(count).padStart(4)}  ${summaries.get(id) ?? ''}`.trimEnd()),
   ];
+}
+
+/** One line per finding an exemption suppressed, with what exempted it, and one per policy exemption past its last day. */
+function exemptionLines(report: AuditReport, _options: TextOptions, colors: Colors): string[] {
+  const lines = report.exempted.map(
+    (exempted) =>
+      `${colors.dim(location(exempted))}  ${colors.dim('exempt')}  ${colors.bold(exempted.rule)}  ${problemLine(exempted)}: ` +
+      `exempted by ${describeAppliedExemption(exempted.exemption)}`,
+  );
+  for (const entry of report.expiredExemptions) {
+    lines.push(`${colors.yellow('note')}: the policy exemption ${describeExemption(entry)} expired on ${entry.expires?.date ?? '?'} and no longer applies`);
+  }
+  return lines;
 }
 
 /** Errors for standard error, one per line: `file:line: message [CODE]`. */

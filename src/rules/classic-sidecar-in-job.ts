@@ -1,4 +1,4 @@
-import { longRunningCommand, scriptField } from '../model/command.js';
+import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
@@ -69,16 +69,20 @@ spec:
         const why = neverExits(container);
         if (!why) continue;
         const name = container.name;
+        // A Pod a Job owns keeps its Job from completing.
+        const completing = pod.ownerJob !== undefined ? `Job '${pod.ownerJob}'` : pod.kind;
         findings.push({
           container: name,
           path: why.path,
-          facts: { kind: pod.kind },
+          facts: { kind: pod.ownerJob !== undefined ? 'Job' : pod.kind },
           message:
             `'${name}' runs next to '${main}' in \`containers\` of a ${pod.kind} and ${why.reason}: the pod only completes when ` +
-            `every container in \`containers\` has exited, so after '${main}' finishes the pod keeps running and the ${pod.kind} never completes.`,
+            `every container in \`containers\` has exited, so after '${main}' finishes the pod keeps running and the ${completing} never completes.`,
           fix:
-            `Move '${name}' from \`containers\` to \`initContainers\` and add \`restartPolicy: Always\` to it (a native sidecar, ` +
-            `stopped once '${main}' has exited)${meshSwitch(container)}; podpatterns' mutating webhook or \`podpatterns migrate\` can make this change.`,
+            pod.ownerJob !== undefined
+              ? ownedPodFix(container, pod.ownerJob, main)
+              : `Move '${name}' from \`containers\` to \`initContainers\` and add \`restartPolicy: Always\` to it (a native sidecar, ` +
+                `stopped once '${main}' has exited)${meshSwitch(container)}; podpatterns' mutating webhook or \`podpatterns migrate\` can make this change.`,
         });
       }
     }
@@ -92,7 +96,18 @@ function neverExits(container: ContainerModel): { reason: string; path: string }
   }
   const evidence = longRunningCommand(container.spec);
   if (!evidence) return undefined;
-  return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${scriptField(container.spec, evidence.construct)}` };
+  return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${evidence.field}` };
+}
+
+/**
+ * A Pod the Job controller created is not edited: its Job's pod template is (a mesh injects its proxy into each
+ * Pod at creation, so the template may not even list it).
+ */
+function ownedPodFix(container: ContainerModel, job: string, main: string): string {
+  return (
+    `Fix the pod template of Job '${job}', from which this Pod was created: make '${container.name}' a native sidecar there ` +
+    `(in \`initContainers\` with \`restartPolicy: Always\`, stopped once '${main}' has exited)${meshSwitch(container)}.`
+  );
 }
 
 /** Injected mesh proxies come back on every pod: the mesh's own native-sidecar switch is the lasting fix. */

@@ -146,8 +146,10 @@ spec:
     if (!target || target.longRunning.length < 2) return [];
     const main = target.main ?? target.longRunning[0]!;
     const findings: RuleFinding<HpaFacts>[] = [];
+    // Metrics repeat: what a message says of the pod is worked out once per resource, not once per metric.
+    const pod = podFacts(target, main);
     for (const metric of resourceMetrics(object)) {
-      const missing = metric.utilization ? missingRequests(metric.resource, target)[0]?.name ?? '' : '';
+      const missing = metric.utilization ? pod.perResource(metric.resource).missing[0]?.name ?? '' : '';
       findings.push({
         path: joinPath(objectPath, metric.path),
         facts: {
@@ -156,7 +158,7 @@ spec:
           metric: !metric.utilization ? 'value' : missing ? 'missing-request' : 'utilization',
           missing,
         },
-        message: describeProblem(metric, target, main),
+        message: describeProblem(metric, target, main, pod),
         fix: describeFix(metric, main, context),
       });
     }
@@ -223,8 +225,35 @@ function resourceMetrics(hpa: KubeObject): ResourceMetric[] {
   return found;
 }
 
-function describeProblem(metric: ResourceMetric, pod: PodModel, main: ContainerModel): string {
-  const names = pod.longRunning.map((c) => `'${c.name}'`).join(', ');
+/** At most this many container names are spelled out in a message; the rest are counted. */
+const LISTED = 10;
+
+interface PodFacts {
+  /** `'app', 'proxy'` (the long-running containers, the first LISTED of them). */
+  names: string;
+  /** Per resource: the containers without a request for it, and the dilution sentence. */
+  perResource(resource: string): { missing: ContainerModel[]; dilution: string };
+}
+
+function podFacts(pod: PodModel, main: ContainerModel): PodFacts {
+  const shown = pod.longRunning.slice(0, LISTED).map((c) => `'${c.name}'`);
+  if (pod.longRunning.length > LISTED) shown.push(`${pod.longRunning.length - LISTED} more`);
+  const cache = new Map<string, { missing: ContainerModel[]; dilution: string }>();
+  return {
+    names: shown.join(', '),
+    perResource(resource) {
+      let facts = cache.get(resource);
+      if (!facts) {
+        facts = { missing: missingRequests(resource, pod), dilution: dilution(resource, pod, main) };
+        cache.set(resource, facts);
+      }
+      return facts;
+    },
+  };
+}
+
+function describeProblem(metric: ResourceMetric, pod: PodModel, main: ContainerModel, facts: PodFacts): string {
+  const names = facts.names;
   const workload = `${pod.kind}/${pod.resource.name}`;
   const origin = metric.defaulted ? ` (${metric.defaulted}, so the API defaults to ${metric.target}% CPU utilization)` : '';
   if (!metric.utilization) {
@@ -234,17 +263,18 @@ function describeProblem(metric: ResourceMetric, pod: PodModel, main: ContainerM
       `or too late for work it does.`
     );
   }
-  const missing = missingRequests(metric.resource, pod);
+  const { missing, dilution: diluted } = facts.perResource(metric.resource);
   const base =
     `the HPA scales ${workload} on ${metric.target ? `${metric.target}% ` : ''}average ${metric.resource} utilization${origin}, computed over the ` +
     `${pod.longRunning.length} long-running containers (${names}): their usage is summed and divided by the sum of their requests`;
   if (missing.length > 0) {
+    const absent = [...missing.slice(0, LISTED).map((c) => `'${c.name}'`), ...(missing.length > LISTED ? [`${missing.length - LISTED} more`] : [])];
     return (
-      `${base}, and ${missing.map((c) => `'${c.name}'`).join(', ')} ${missing.length > 1 ? 'have' : 'has'} no ${metric.resource} ` +
+      `${base}, and ${absent.join(', ')} ${missing.length > 1 ? 'have' : 'has'} no ${metric.resource} ` +
       `request, so the HPA cannot compute the utilization at all and stops scaling ('missing request for ${metric.resource} in container ${missing[0]!.name}').`
     );
   }
-  return `${base}, so idle sidecars hide the app's load${dilution(metric.resource, pod, main)} and the HPA scales out late or never.`;
+  return `${base}, so idle sidecars hide the app's load${diluted} and the HPA scales out late or never.`;
 }
 
 /** Long-running containers without a request for the resource, unless pod-level resources cover them. */

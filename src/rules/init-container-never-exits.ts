@@ -1,4 +1,4 @@
-import { longRunningCommand, scriptField } from '../model/command.js';
+import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
@@ -69,7 +69,7 @@ spec:
         if (container.kind !== 'init') continue;
         const evidence = longRunningCommand(container.spec);
         if (!evidence) continue;
-        const field = `${container.path}.${scriptField(container.spec, evidence.construct)}`;
+        const field = `${container.path}.${evidence.field}`;
         const name = container.name;
         findings.push({
           container: name,

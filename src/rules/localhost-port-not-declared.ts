@@ -101,12 +101,14 @@ spec:
       const endpoints = new Map(pod.containers.map((c) => [c, endpointsOf(c)]));
       const served = servedPorts(pod, endpoints);
       const seen = new Set<string>();
+      let listed: { known: string[]; ports: string } | undefined;
       for (const [container, { connects }] of endpoints) {
         for (const mention of connects) {
           const key = `${mention.path}/${mention.port}`;
           if (served.has(mention.port) || seen.has(key)) continue;
           seen.add(key);
-          const known = [...served].sort(([a], [b]) => a - b).map(([port, names]) => `${port} (${names.join(', ')})`);
+          listed ??= listing(served);
+          const { known } = listed;
           findings.push({
             container: container.name,
             path: mention.path,
@@ -118,7 +120,7 @@ spec:
               `wrong port` + (known.length > 0 ? `; the pod serves ${known.join(', ')}.` : '; the pod declares no ports.'),
             fix:
               `Point ${mention.source} of container '${container.name}' (${mention.path}) at the port the intended container listens on` +
-              (known.length > 0 ? ` (one of ${[...served.keys()].sort((a, b) => a - b).join(', ')})` : '') +
+              (known.length > 0 ? ` (one of ${listed.ports})` : '') +
               `, or, if a container does listen on ${mention.port}, add \`containerPort: ${mention.port}\` to its ports.`,
           });
         }
@@ -138,14 +140,28 @@ function mentionsLoopback(container: ContainerModel): boolean {
   return texts.some((text) => typeof text === 'string' && LOOPBACK.test(text));
 }
 
+/** At most this many ports (and containers per port) are spelled out in a message; the rest are counted. */
+const LISTED = 10;
+
+/** The served ports in order, for messages: `8080 ('app')`, and the bare numbers. */
+function listing(served: ReadonlyMap<number, ReadonlySet<string>>): { known: string[]; ports: string } {
+  const ports = [...served.keys()].sort((a, b) => a - b);
+  const more = (count: number): string[] => (count > LISTED ? [`${count - LISTED} more`] : []);
+  const known = ports.slice(0, LISTED).map((port) => {
+    const names = [...served.get(port)!];
+    return `${port} (${[...names.slice(0, LISTED), ...more(names.length)].join(', ')})`;
+  });
+  return { known: [...known, ...more(ports.length)], ports: [...ports.slice(0, LISTED), ...more(ports.length)].join(', ') };
+}
+
 /** Ports some container of the pod serves: declared, probed, or named in its own listen flags and env. */
-function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, ContainerEndpoints>): Map<number, string[]> {
-  const served = new Map<number, string[]>();
+function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, ContainerEndpoints>): Map<number, Set<string>> {
+  const served = new Map<number, Set<string>>();
   const add = (port: number | undefined, name: string): void => {
     if (port === undefined) return;
-    const names = served.get(port) ?? [];
-    if (!names.includes(`'${name}'`)) names.push(`'${name}'`);
-    served.set(port, names);
+    const names = served.get(port);
+    if (names) names.add(`'${name}'`);
+    else served.set(port, new Set([`'${name}'`]));
   };
   for (const container of pod.containers) {
     for (const entry of Array.isArray(container.spec.ports) ? container.spec.ports : []) {

@@ -96,16 +96,18 @@ spec:
     const findings: RuleFinding<MemoryEmptyDirFacts>[] = [];
     for (const pod of pods) {
       const volumes = Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
+      let mounts: ReturnType<typeof mountsByVolume> | undefined;
       volumes.forEach((volume, index) => {
         if (!isObject(volume) || !isObject(volume.emptyDir)) return;
         const { medium, sizeLimit } = volume.emptyDir;
         if (medium !== 'Memory' || (sizeLimit !== undefined && sizeLimit !== null && sizeLimit !== '')) return;
         const name = asString(volume.name) ?? `volumes[${index}]`;
-        const writers = writersOf(pod, name);
+        mounts ??= mountsByVolume(pod);
+        const writers = mounts.writers.get(name) ?? [];
         const charged = writers.length > 0 ? writers.map((c) => `'${c}'`).join(', ') : 'the containers that write to it';
         findings.push({
           path: `${pod.specPath}.volumes[${index}]`,
-          facts: { volume: name, writer: writers[0] ?? '', mounter: mountersOf(pod, name)[0] ?? '' },
+          facts: { volume: name, writer: writers[0] ?? '', mounter: mounts.mounters.get(name)?.[0] ?? '' },
           message:
             `emptyDir '${name}' is a tmpfs (medium: Memory) with no sizeLimit: every byte written to it is RAM charged to ` +
             `the memory limit of ${charged}, so a growing file OOM-kills the writer, and nothing bounds the volume but the ` +
@@ -120,14 +122,32 @@ spec:
   },
 };
 
-/** Containers that mount the volume read-write: the ones whose memory the tmpfs pages are charged to. */
-function writersOf(pod: PodModel, volume: string): string[] {
-  return mountersOf(pod, volume, (mount) => mount.readOnly !== true);
-}
-
-function mountersOf(pod: PodModel, volume: string, accept: (mount: Record<string, unknown>) => boolean = () => true): string[] {
-  return pod.containers
-    .filter((c) => (Array.isArray(c.spec.volumeMounts) ? c.spec.volumeMounts : [])
-      .some((mount) => isObject(mount) && mount.name === volume && accept(mount)))
-    .map((c) => c.name);
+/**
+ * Per volume, the containers that mount it, and those that mount it read-write (the ones whose memory the tmpfs
+ * pages are charged to), in container order; one pass over every mount of the pod.
+ */
+function mountsByVolume(pod: PodModel): { writers: Map<string, string[]>; mounters: Map<string, string[]> } {
+  const writers = new Map<string, string[]>();
+  const mounters = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, volume: string, container: string): void => {
+    const names = map.get(volume);
+    if (names) names.push(container);
+    else map.set(volume, [container]);
+  };
+  for (const container of pod.containers) {
+    const mounted = new Set<string>();
+    const written = new Set<string>();
+    for (const mount of Array.isArray(container.spec.volumeMounts) ? container.spec.volumeMounts : []) {
+      if (!isObject(mount) || typeof mount.name !== 'string') continue;
+      if (!mounted.has(mount.name)) {
+        mounted.add(mount.name);
+        add(mounters, mount.name, container.name);
+      }
+      if (mount.readOnly !== true && !written.has(mount.name)) {
+        written.add(mount.name);
+        add(writers, mount.name, container.name);
+      }
+    }
+  }
+  return { writers, mounters };
 }

@@ -82,14 +82,16 @@ spec:
   evaluate({ pods }) {
     const findings: RuleFinding<PortFacts>[] = [];
     for (const pod of pods) {
-      // Grouped by field/port/protocol so a pod with thousands of ports stays linear, not quadratic.
-      const earlierByKey = new Map<string, DeclaredPort[]>();
+      // The first earlier entry a later one can clash with is the first that could clash with anything: the first
+      // long-running container for a containerPort (see runTogether), the first regular container for a hostPort.
+      // One entry per key keeps a pod of any size linear.
+      const firstCandidate = new Map<string, DeclaredPort>();
       for (const later of pod.containers.flatMap(portsOf)) {
         const key = `${later.field}/${later.port}/${later.protocol}/${later.field === 'hostPort' ? later.hostIP : ''}`;
-        const earlierSame = earlierByKey.get(key) ?? [];
-        const earlier = earlierSame.find((other) => clash(other, later));
-        earlierSame.push(later);
-        earlierByKey.set(key, earlierSame);
+        const first = firstCandidate.get(key);
+        const candidate = later.field === 'hostPort' ? later.container.kind === 'regular' : later.container.kind !== 'init';
+        if (!first && candidate) firstCandidate.set(key, later);
+        const earlier = first && clash(first, later) ? first : undefined;
         if (!earlier) continue;
         const [a, b] = [earlier.container.name, later.container.name];
         const facts = { other: a, field: later.field, port: later.port, protocol: later.protocol };

@@ -145,7 +145,8 @@ function perContainerPolicy(pod: PodModel, container: ContainerModel, policy: st
           : `Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there to make it a native sidecar (started before the app, stopped after it), or remove \`restartPolicy\` from ${path}.`,
     };
   }
-  const outcome = pod.runToCompletion ? `the pod never completes and the ${pod.kind} never finishes` : 'the pod never completes';
+  const workload = pod.ownerJob !== undefined ? `Job '${pod.ownerJob}'` : pod.kind;
+  const outcome = pod.runToCompletion ? `the pod never completes and the ${workload} never finishes` : 'the pod never completes';
   return {
     severity: 'deny',
     container: name,

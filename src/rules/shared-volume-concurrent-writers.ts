@@ -1,5 +1,5 @@
 import { asString, isObject, type JsonObject } from '../model/kube.js';
-import { runTogether, type ContainerModel, type PodModel } from '../model/pod.js';
+import type { ContainerModel, PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 /** Volume sources the kubelet always mounts read-only, whatever the mount says. */
@@ -94,28 +94,13 @@ spec:
     const findings: RuleFinding<SharedVolumeFacts>[] = [];
     for (const pod of pods) {
       for (const [volume, mounts] of writableMounts(pod)) {
-        const clashes: Array<[WritableMount, WritableMount]> = [];
-        mounts.forEach((later, i) => {
-          for (const earlier of mounts.slice(0, i)) {
-            if (
-              earlier.container !== later.container &&
-              runTogether(earlier.container, later.container) &&
-              overlap(earlier.subPath, later.subPath) &&
-              !sharedByDesign(earlier, later)
-            ) {
-              clashes.push([earlier, later]);
-            }
-          }
-        });
-        const first = clashes[0];
-        if (!first) continue;
-        const involved = [...new Set(clashes.flat())].sort((a, b) => mounts.indexOf(a) - mounts.indexOf(b));
-        const second = first[1];
+        const { second, partner, involved } = clashesOf(mounts);
+        if (!second || !partner) continue;
         const socketDir = /sock|csi/i.test(volume) || involved.some((mount) => /sock|csi/i.test(mount.mountPath));
         findings.push({
           container: second.container.name,
           path: `${second.container.path}.volumeMounts[${second.index}]`,
-          facts: { volume, other: first[0].container.name },
+          facts: { volume, other: partner.name },
           message:
             `volume '${volume}' is mounted read-write at overlapping paths by ${involved.length} containers that run at the same ` +
             `time: ${involved.map(describe).join(', ')}; nothing coordinates their writes, so files written by one can be ` +
@@ -152,7 +137,9 @@ function writableMounts(pod: PodModel): Map<string, WritableMount[]> {
         mountPath: asString(mount.mountPath) ?? '',
         subPath: normalise(asString(mount.subPath) ?? asString(mount.subPathExpr) ?? ''),
       };
-      byVolume.set(name, [...(byVolume.get(name) ?? []), entry]);
+      const list = byVolume.get(name);
+      if (list) list.push(entry);
+      else byVolume.set(name, [entry]);
     });
   }
   return byVolume;
@@ -168,19 +155,114 @@ function normalise(subPath: string): string {
   return subPath.split('/').filter((part) => part !== '' && part !== '.').join('/');
 }
 
-/** The whole volume overlaps everything; otherwise one subPath must equal or contain the other. */
-function overlap(a: string, b: string): boolean {
-  return a === '' || b === '' || a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+/**
+ * Two mounts clash when they belong to different containers that run at the same time, their subPaths overlap
+ * (the whole volume overlaps everything, otherwise one must equal or contain the other) and the share is not
+ * safe by construction: a lock file exists to coordinate writers (`/run/xtables.lock`), and programs create
+ * files in a scratch /tmp under unique names (mkstemp). Returns the first mount (in container order) that
+ * clashes with an earlier one, the container of one earlier mount it clashes with, and every mount that clashes
+ * with any other, in container order.
+ *
+ * Pairs are never enumerated: overlapping subPaths are ancestors and descendants in a tree of path segments,
+ * and each node keeps, per kind of mount, the first two containers below it. An earlier mount runs together
+ * with a later one exactly when it is long-running (see runTogether), so the first pass asks each mount for an
+ * earlier long-running partner and the second, going backwards, asks each long-running mount for any later
+ * one. Both passes cost the length of the subPaths.
+ */
+function clashesOf(mounts: readonly WritableMount[]): { second?: WritableMount; partner?: ContainerModel; involved: WritableMount[] } {
+  const candidates = mounts.filter((mount) => !/\.(?:lock|lck)$/.test(mount.mountPath));
+  const longRunning = (mount: WritableMount): boolean => mount.container.kind !== 'init';
+  const earlier = new PathIndex();
+  let second: WritableMount | undefined;
+  let partner: ContainerModel | undefined;
+  const clashing = new Set<WritableMount>();
+  for (const mount of candidates) {
+    const found = earlier.partnerOf(mount);
+    if (found) {
+      if (!second) [second, partner] = [mount, found];
+      clashing.add(mount);
+    }
+    if (longRunning(mount)) earlier.add(mount);
+  }
+  const later = new PathIndex();
+  for (let index = candidates.length - 1; index >= 0; index--) {
+    const mount = candidates[index]!;
+    if (longRunning(mount) && later.partnerOf(mount)) clashing.add(mount);
+    later.add(mount);
+  }
+  return { ...(second && { second }), ...(partner && { partner }), involved: candidates.filter((mount) => clashing.has(mount)) };
 }
 
-/**
- * Shares that are safe by construction: a lock file exists to coordinate writers (`/run/xtables.lock`), and
- * programs create files in a scratch /tmp under unique names (mkstemp).
- */
-function sharedByDesign(a: WritableMount, b: WritableMount): boolean {
-  const lockFile = (mount: WritableMount): boolean => /\.(?:lock|lck)$/.test(mount.mountPath);
-  const scratch = (mount: WritableMount): boolean => /^\/(?:var\/)?tmp\/?$/.test(mount.mountPath);
-  return lockFile(a) || lockFile(b) || (scratch(a) && scratch(b));
+function scratch(mount: WritableMount): boolean {
+  return /^\/(?:var\/)?tmp\/?$/.test(mount.mountPath);
+}
+
+/** The first two distinct containers of the mounts added to a set: enough to find one other than any given container. */
+class TwoContainers {
+  private first: ContainerModel | undefined;
+  private second: ContainerModel | undefined;
+
+  add(container: ContainerModel): void {
+    if (this.first === undefined) this.first = container;
+    else if (this.second === undefined && container !== this.first) this.second = container;
+  }
+
+  other(than: ContainerModel): ContainerModel | undefined {
+    return this.first !== than ? this.first : this.second;
+  }
+}
+
+/** Containers of the mounts at one subPath (`here`) and at it or below it (`below`); scratch mounts are kept apart. */
+interface PathNode {
+  children: Map<string, PathNode>;
+  here: { any: TwoContainers; notScratch: TwoContainers };
+  below: { any: TwoContainers; notScratch: TwoContainers };
+}
+
+/** Mounts of one volume by subPath, answering "which other container's mount overlaps this one?" in the length of its subPath. */
+class PathIndex {
+  private readonly root = PathIndex.node();
+
+  private static node(): PathNode {
+    return { children: new Map(), here: { any: new TwoContainers(), notScratch: new TwoContainers() }, below: { any: new TwoContainers(), notScratch: new TwoContainers() } };
+  }
+
+  add(mount: WritableMount): void {
+    let node = this.root;
+    const record = (sets: PathNode['here']): void => {
+      sets.any.add(mount.container);
+      if (!scratch(mount)) sets.notScratch.add(mount.container);
+    };
+    record(node.below);
+    for (const segment of segments(mount.subPath)) {
+      let child = node.children.get(segment);
+      if (!child) {
+        child = PathIndex.node();
+        node.children.set(segment, child);
+      }
+      node = child;
+      record(node.below);
+    }
+    record(node.here);
+  }
+
+  /** A container, other than the mount's own, with a mount at an overlapping subPath that may share with it. */
+  partnerOf(mount: WritableMount): ContainerModel | undefined {
+    // Two scratch /tmp mounts never clash: a scratch mount only looks at the others.
+    const pick = (sets: PathNode['here']): TwoContainers => (scratch(mount) ? sets.notScratch : sets.any);
+    let node: PathNode | undefined = this.root;
+    for (const segment of segments(mount.subPath)) {
+      const found = pick(node.here).other(mount.container);
+      if (found) return found;
+      node = node.children.get(segment);
+      if (!node) return undefined;
+    }
+    return pick(node.below).other(mount.container);
+  }
+}
+
+function segments(subPath: string): string[] {
+  return subPath === '' ? [] : subPath.split('/');
 }
 
 function describe(mount: WritableMount): string {

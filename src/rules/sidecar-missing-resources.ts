@@ -71,11 +71,12 @@ spec:
     const findings: RuleFinding<MissingFacts>[] = [];
     for (const pod of pods) {
       const podLevel = podLevelRequests(pod);
+      let effective: string | undefined;
       for (const sidecar of pod.sidecars) {
         const missing = RESOURCES.filter((resource) => !podLevel.has(resource) && containerRequest(sidecar.spec, resource) === undefined);
         if (missing.length === 0) continue;
         const name = sidecar.name;
-        const effective = RESOURCES.map((resource) => `${resource} ${formatQuantity(effectivePodRequest(pod.spec, resource), resource)}`).join(', ');
+        effective ??= RESOURCES.map((resource) => `${resource} ${formatQuantity(effectivePodRequest(pod.spec, resource), resource)}`).join(', ');
         const kind = sidecar.kind === 'native-sidecar' ? 'native sidecar' : 'sidecar';
         findings.push({
           container: name,

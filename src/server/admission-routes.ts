@@ -76,7 +76,7 @@ async function admit(webhook: Webhook, request: AdmissionRequest, mode: Admissio
     // validateRequest and mutateRequest fail open themselves; this is the net under that net.
     const failure = `unexpected error: ${errorMessage(error)}`;
     const response = mode === 'audit' ? allowed() : withWarnings(allowed(), `podpatterns could not check this object and admitted it unchecked: ${failure}`);
-    return { response, decision: { allowed: true, denials: [], warnings: [], ratcheted: [], findings: [] }, ruleErrors: [], failure };
+    return { response, decision: { allowed: true, denials: [], warnings: [], ratcheted: [], findings: [] }, ruleErrors: [], exempted: [], failure };
   }
 }
 
@@ -100,16 +100,20 @@ function count(
   } else {
     metrics.requests.inc(labels);
     for (const finding of decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
+    for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
     if (!response.allowed) for (const rule of new Set(decision.denials.map((finding) => finding.rule))) metrics.denials.inc({ rule });
     if (result.mutation !== undefined) metrics.migrations.inc({ kind: labels.kind, result: result.mutation });
   }
 }
 
-/** One line per admission: debug when nothing is wrong, info for a denial (or one the mode let through), error on a failure. */
+/**
+ * One line per admission: debug when nothing is wrong, info for a denial (or one the mode let through) or an
+ * exemption used, error on a failure.
+ */
 function log(webhook: Webhook, request: AdmissionRequest, mode: AdmissionMode, result: AdmissionResult, seconds: number, logger: Logger): void {
   const { decision, response } = result;
   const wouldDeny = decision.findings.filter((finding) => finding.severity === 'deny' && !decision.ratcheted.includes(finding));
-  const quiet = result.failure === undefined && response.allowed && wouldDeny.length === 0;
+  const quiet = result.failure === undefined && response.allowed && wouldDeny.length === 0 && result.exempted.length === 0;
   if (quiet && !logger.isLevelEnabled('debug')) return;
   const fields = {
     uid: request.uid,
@@ -123,6 +127,9 @@ function log(webhook: Webhook, request: AdmissionRequest, mode: AdmissionMode, r
     allowed: response.allowed,
     rules: [...new Set(decision.findings.map((finding) => finding.rule))],
     durationMs: Math.round(seconds * 100_000) / 100,
+    ...(result.exempted.length > 0 && {
+      exempted: result.exempted.map(({ rule, exemption }) => ({ rule, source: exemption.source, reason: exemption.reason ?? null, ...(exemption.entry !== undefined && { exemption: exemption.entry }) })),
+    }),
   };
   if (result.failure !== undefined) {
     logger.error({ ...fields, err: result.failure }, 'admitted unchecked: evaluation failed');
@@ -130,6 +137,8 @@ function log(webhook: Webhook, request: AdmissionRequest, mode: AdmissionMode, r
     logger.info({ ...fields, denied: decision.denials.map((finding) => finding.rule) }, 'denied');
   } else if (wouldDeny.length > 0) {
     logger.info({ ...fields, wouldDeny: wouldDeny.map((finding) => finding.rule) }, `admitted in ${mode} mode; enforce mode would deny`);
+  } else if (result.exempted.length > 0) {
+    logger.info(fields, 'admitted with exemptions');
   } else {
     logger.debug(fields, 'admitted');
   }

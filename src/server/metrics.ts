@@ -9,6 +9,7 @@ export interface ServerMetrics {
   findings: Counter<'rule' | 'severity'>;
   denials: Counter<'rule'>;
   migrations: Counter<'kind' | 'result'>;
+  exemptions: Counter<'rule' | 'source'>;
   ruleErrors: Counter<'rule'>;
   failedOpen: Counter<'webhook'>;
   invalidReviews: Counter<'webhook'>;
@@ -58,6 +59,12 @@ export function createMetrics(): ServerMetrics {
       name: 'podpatterns_migrations_total',
       help: 'Objects the /mutate webhook changed (result=patched) or, in a dry run of the migration, would have changed (result=dry-run); dry-run requests excluded.',
       labelNames: ['kind', 'result'],
+      registers,
+    }),
+    exemptions: new Counter({
+      name: 'podpatterns_exemptions_total',
+      help: 'Findings an exemption suppressed in real admissions (dry runs excluded), by rule and source (policy: the policy file\'s exemptions.list; annotation: podpatterns.io/ignore).',
+      labelNames: ['rule', 'source'],
       registers,
     }),
     ruleErrors: new Counter({

@@ -15,8 +15,26 @@ export interface ServingCertificate {
 /** The API server speaks TLS 1.2 and 1.3; nothing older is offered. */
 export const MIN_TLS_VERSION = 'TLSv1.2';
 
+/**
+ * TLS 1.3's suites, and on TLS 1.2 only AEAD suites with forward secrecy (ECDHE with AES-GCM or
+ * ChaCha20-Poly1305): no CBC, no SHA-1 MACs, no static RSA key exchange. The API server's webhook client uses Go's
+ * crypto/tls defaults, which prefer TLS 1.3 and put exactly these ECDHE AEAD suites first for TLS 1.2
+ * (crypto/tls cipher_suites.go, cipherSuitesPreferenceOrder), so it always finds one.
+ */
+export const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export function secureContextOptions(certificate: ServingCertificate): SecureContextOptions {
-  return { cert: certificate.cert, key: certificate.key, minVersion: MIN_TLS_VERSION };
+  return { cert: certificate.cert, key: certificate.key, minVersion: MIN_TLS_VERSION, ciphers: CIPHERS, honorCipherOrder: true };
 }
 
 /**

@@ -6,6 +6,7 @@ import { ClusterVersionTracker, type ClusterVersions } from '../cluster/versions
 import type { ServerConfig } from '../config/server-config.js';
 import type { Rule } from '../engine/types.js';
 import { PodpatternsError, errorMessage, type ErrorCode } from '../policy/errors.js';
+import { describeExemption, expiredExemptions } from '../policy/exemptions.js';
 import { defaultPolicy, parsePolicy, type Policy } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { buildMetricsApp, buildWebhookApp } from './app.js';
@@ -140,17 +141,24 @@ async function loadPolicy(
 ): Promise<Policy> {
   const file = config.policyFile;
   if (file === undefined) return defaultPolicy(rules);
+  // An expired exemption no longer applies: whoever owns the policy hears of it at every load.
+  const announce = (policy: Policy): Policy => {
+    for (const entry of expiredExemptions(policy.exemptions, Date.now())) {
+      logger.warn({ file, exemption: describeExemption(entry), rules: entry.rules, reason: entry.reason, expires: entry.expires?.date }, 'policy exemption expired: it no longer applies');
+    }
+    return policy;
+  };
   const reloader = new FileReloader<Policy>({
     what: 'policy',
     files: [file],
     intervalMs: config.reloadIntervalMs,
     load: ([text]) => parsePolicy(text!, file, rules),
-    apply: (policy) => (state.policy = policy),
+    apply: (policy) => (state.policy = announce(policy)),
     onResult: (result) => metrics.policyReloads.inc({ result }),
     logger,
   });
   reloaders.push(reloader as FileReloader<unknown>);
-  return startReloader(reloader, 'PODPATTERNS_ERR_POLICY_READ', `--policy ${file}`);
+  return announce(await startReloader(reloader, 'PODPATTERNS_ERR_POLICY_READ', `--policy ${file}`));
 }
 
 async function startReloader<T>(reloader: FileReloader<T>, code: ErrorCode, subject: string): Promise<T> {

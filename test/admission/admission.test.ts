@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { validateRequest } from '../../src/admission/admit.js';
-import { MAX_ARRAY_ENTRIES } from '../../src/admission/budget.js';
 import { decide, denialMessage, responseFor } from '../../src/admission/decision.js';
 import { annotationKey, boundedAnnotations, boundedWarnings, MAX_ANNOTATION_VALUE_LENGTH, MAX_STATUS_MESSAGE_LENGTH, MAX_WARNINGS } from '../../src/admission/limits.js';
 import { parseMode } from '../../src/admission/mode.js';
@@ -8,7 +7,7 @@ import { mutateRequest, RULES_ON_DROPPED_FIELDS, type MutationSettings } from '.
 import { allowed, denied, patchResponse, patchResponseFromRaw, reviewResponse, withAuditAnnotations, withWarnings } from '../../src/admission/response.js';
 import { decodeAdmissionReview, InvalidReviewError, type AdmissionRequest } from '../../src/admission/review.js';
 import type { Finding } from '../../src/engine/types.js';
-import { defaultPolicy } from '../../src/policy/policy.js';
+import { defaultPolicy, parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { admissionReview, webPod } from '../server/support.js';
 
@@ -124,21 +123,72 @@ describe('decide', () => {
 });
 
 describe('validateRequest', () => {
-  it('admits an object too large to evaluate with a warning instead of stalling the server', () => {
+  it('denies a port conflict padded with 4,097 env entries: size never buys an unchecked admission', () => {
     const pod = webPod();
-    pod.spec.containers[0].env = Array.from({ length: MAX_ARRAY_ENTRIES + 1 }, (_, index) => ({ name: `V${index}`, value: 'x' }));
-    const result = validateRequest(requestFor(pod), settings());
-    expect(result.response.allowed).toBe(true);
-    expect(result.failure).toMatch(/more than 4096 list entries/);
-    expect(result.response.warnings?.[0]).toMatch(/^podpatterns could not check this object/);
+    pod.spec.containers[0].env = Array.from({ length: 4097 }, (_, index) => ({ name: `V${index}`, value: 'x' }));
+    const result = validateRequest(requestFor(pod), settings({ rules: ALL_RULES }));
+    expect(result.failure).toBeUndefined();
+    expect(result.response.allowed).toBe(false);
+    expect(result.response.status?.message).toMatch(/^port-conflict: /);
   });
 
-  it('keeps the failure out of warnings in audit mode', () => {
-    const pod = webPod();
-    pod.spec.containers = Array.from({ length: 200 }, (_, index) => ({ name: `c${index}` }));
-    const result = validateRequest(requestFor(pod), settings({ mode: 'audit' }));
+  it('denies a port conflict among 200 containers', () => {
+    const pod = webPod({ containers: 200 });
+    const result = validateRequest(requestFor(pod), settings({ rules: ALL_RULES }));
+    expect(result.failure).toBeUndefined();
+    expect(result.response.allowed).toBe(false);
+  });
+
+  it('keeps a failure out of warnings in audit mode', () => {
+    const throwing = [{ ...portConflict[0]!, evaluate: () => { throw new Error('boom'); } }];
+    const result = validateRequest(requestFor(webPod()), settings({ rules: throwing, mode: 'audit' }));
     expect(result.response.warnings).toBeUndefined();
-    expect(result.response.auditAnnotations?.['evaluation-error']).toMatch(/a containers list has 200 entries/);
+    expect(result.response.auditAnnotations?.['evaluation-error']).toBe('rule port-conflict failed: boom');
+  });
+});
+
+describe('exemptions at admission', () => {
+  const policy = (yaml: string) => parsePolicy(yaml, 'policy.yaml', ALL_RULES);
+  const ignored = () => {
+    const pod = webPod();
+    pod.metadata.annotations = { 'podpatterns.io/ignore': 'port-conflict', 'podpatterns.io/ignore-reason': 'load test rig' };
+    return pod;
+  };
+
+  it('denies an annotated pod when the policy does not honour annotations, and names no exemption', () => {
+    const result = validateRequest(requestFor(ignored()), settings({ policy: policy('exemptions:\n  annotations: false\n') }));
+    expect(result.response.allowed).toBe(false);
+    expect(result.exempted).toEqual([]);
+  });
+
+  it('admits an annotated pod when the policy honours annotations, with a warning and an audit annotation naming rule and reason', () => {
+    const result = validateRequest(requestFor(ignored()), settings());
+    expect(result.response.allowed).toBe(true);
+    expect(result.exempted.map((finding) => [finding.rule, finding.exemption])).toEqual([['port-conflict', { source: 'annotation', reason: 'load test rig' }]]);
+    expect(result.response.warnings).toEqual([expect.stringMatching(/^port-conflict exempted by annotation \(load test rig\): 'metrics-proxy' shares port 8080\/TCP with 'app': one fails to bind$/)]);
+    expect(result.response.warnings![0]!.length).toBeLessThanOrEqual(120);
+    expect(result.response.auditAnnotations?.['exempted.port-conflict']).toMatch(/^by annotation \(load test rig\): containers 'app'/);
+  });
+
+  it('honours annotations only in the namespaces the policy lists, judged by the request namespace', () => {
+    const only = policy('exemptions:\n  namespaces: [sandbox]\n');
+    expect(validateRequest(requestFor(ignored()), settings({ policy: only })).response.allowed).toBe(false);
+    const inSandbox = requestFor(ignored());
+    expect(validateRequest({ ...inSandbox, namespace: 'sandbox' }, settings({ policy: only })).response.allowed).toBe(true);
+  });
+
+  it('applies a central exemption by namespace, kind and name glob, and shows its reason even in warn mode', () => {
+    const central = policy('exemptions:\n  annotations: false\n  list:\n    - namespace: default\n      kind: Pod\n      name: "w?b*"\n      rules: [port-conflict]\n      reason: ticket OPS-1234\n');
+    const result = validateRequest(requestFor(webPod()), settings({ policy: central }));
+    expect(result.response.allowed).toBe(true);
+    expect(result.exempted[0]!.exemption).toEqual({ source: 'policy', reason: 'ticket OPS-1234', entry: 'default/Pod/w?b* (policy line 4)' });
+    const warned = validateRequest(requestFor(webPod()), settings({ policy: central, mode: 'warn' }));
+    expect(warned.response.warnings).toEqual([expect.stringMatching(/^port-conflict exempted by policy \(ticket OPS-1234\)/)]);
+    const audited = validateRequest(requestFor(webPod()), settings({ policy: central, mode: 'audit' }));
+    expect(audited.response.warnings).toBeUndefined();
+    expect(audited.response.auditAnnotations?.['exempted.port-conflict']).toContain('ticket OPS-1234');
+    const elsewhere = requestFor(webPod());
+    expect(validateRequest({ ...elsewhere, namespace: 'payments' }, settings({ policy: central })).response.allowed).toBe(false);
   });
 });
 

@@ -108,6 +108,7 @@ describe('the Grafana dashboard of the chart', () => {
       'Requests by kind and mode',
       'Denials per rule',
       'Findings per rule',
+      'Exemptions per rule',
       'Server latency p50 / p99',
       'Webhook call latency p50 / p99 (API server)',
       'Admitted unchecked by podpatterns',
@@ -143,8 +144,8 @@ describe('the Grafana dashboard of the chart', () => {
 
   it('reads each of the server’s admission metrics somewhere', () => {
     const read = new Set(queries().flatMap(({ expr }) => metricNames(expr)));
-    const admission = [...exported].filter((name) => /^podpatterns_(admission_(requests|failed_open|duration_seconds_bucket)|findings|denials|migrations|rule_errors)/.test(name));
-    expect(admission.length).toBeGreaterThanOrEqual(7);
+    const admission = [...exported].filter((name) => /^podpatterns_(admission_(requests|failed_open|duration_seconds_bucket)|findings|denials|exemptions|migrations|rule_errors)/.test(name));
+    expect(admission.length).toBeGreaterThanOrEqual(8);
     for (const name of admission) if (!name.endsWith('_sum') && !name.endsWith('_count')) expect(read, name).toContain(name);
   });
 

@@ -94,7 +94,8 @@ describe.each(VALUES_CASES)('the chart rendered with $name', (valuesCase) => {
       expect(webhook.failurePolicy, webhook.name).toBe(valueAt(valuesCase.values, 'webhook.failurePolicy'));
       expect(webhook.timeoutSeconds, webhook.name).toBeGreaterThanOrEqual(1);
       expect(webhook.timeoutSeconds, webhook.name).toBeLessThanOrEqual(10);
-      expect(webhook.objectSelector, webhook.name).toEqual({ matchExpressions: [{ key: 'podpatterns.io/ignore', operator: 'DoesNotExist' }] });
+      const selfExemption = valueAt<boolean>(valuesCase.values, 'policy.exemptions.annotations') && valueAt<string[]>(valuesCase.values, 'policy.exemptions.namespaces').length === 0;
+      expect(webhook.objectSelector, webhook.name).toEqual(selfExemption ? { matchExpressions: [{ key: 'podpatterns.io/ignore', operator: 'DoesNotExist' }] } : undefined);
     }
   });
 

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { ALL_RULES } from '../../src/rules/index.js';
+import { VALUES_SCHEMA, withPolicySchema } from '../support/chart-schema.js';
 import { CHART_DIR, runHelm } from '../support/helm.js';
 import { DEFAULT_VALUES, NAMESPACE, VALUES_CASES, merge } from './chart.js';
 
@@ -24,7 +27,7 @@ describe('values.schema.json', () => {
       const record = node as Record<string, unknown>;
       // `if`/`then` only add conditions to an object closed above them; rule settings carry rule options.
       const conditional = /\/(if|then)$/.test(path);
-      if (record.properties && record.additionalProperties !== false && !conditional && !path.includes('/policy/properties/rules')) open.push(path);
+      if (record.properties && record.additionalProperties !== false && !conditional) open.push(path);
       for (const [key, child] of Object.entries(record)) walk(child, `${path}/${key}`);
     };
     walk(schema, '#');
@@ -44,9 +47,28 @@ describe('values.schema.json', () => {
     [{ migration: { mode: 'yes' } }, '/migration/mode'],
     [{ validation: { namespaces: { enforce: ['Payments'] } } }, '/validation/namespaces/enforce/0'],
     [{ policy: { rules: { 'port-conflict': { severity: 'block' } } } }, '/policy/rules/port-conflict'],
+    [{ policy: { rules: { 'port-conflcit': { severity: 'warn' } } } }, 'port-conflcit'],
+    [{ policy: { rules: { 'too-many-sidecars': { treshold: 3 } } } }, 'treshold'],
+    [{ policy: { rules: { 'too-many-sidecars': { threshold: 0 } } } }, '/policy/rules/too-many-sidecars'],
+    [{ policy: { exemptions: { anotations: true } } }, 'anotations'],
+    [{ policy: { exemptions: { list: [{ namespace: 'legacy', rules: ['port-conflcit'], reason: 'x' }] } } }, '/policy/exemptions/list/0/rules/0'],
+    [{ policy: { exemptions: { list: [{ namespace: 'legacy', rules: ['*'] }] } } }, 'reason'],
   ])('rejects %j, naming %s', (override, named) => {
     const errors = errorsFor(merge(DEFAULT_VALUES, override));
     expect(errors.join('\n')).toContain(named);
+  });
+});
+
+describe('the policy part of values.schema.json', () => {
+  it('is generated from the rules as committed (run `npm run docs` after changing a rule)', async () => {
+    const committed = await readFile(VALUES_SCHEMA, 'utf8');
+    expect(committed).toBe(withPolicySchema(committed));
+  });
+
+  it('names every rule id and every option of every rule', () => {
+    const rules = (schema as { properties: { policy: { properties: { rules: { properties: Record<string, { oneOf: Array<{ properties?: object }> }> } } } } }).properties.policy.properties.rules.properties;
+    expect(Object.keys(rules)).toEqual(ALL_RULES.map((rule) => rule.id));
+    for (const rule of ALL_RULES) expect(Object.keys(rules[rule.id]!.oneOf[2]!.properties!)).toEqual(['enabled', 'severity', ...Object.keys(rule.options ?? {})]);
   });
 });
 
@@ -54,6 +76,9 @@ describe('helm with the schema', () => {
   const template = (...set: string[]) => runHelm(['template', 'podpatterns', CHART_DIR, '--namespace', NAMESPACE, ...set.flatMap((pair) => ['--set', pair])]);
 
   it.each([
+    ['policy.rules.port-conflcit.severity=warn', "additional properties 'port-conflcit' not allowed"],
+    ['policy.rules.too-many-sidecars.treshold=3', "additional properties 'treshold' not allowed"],
+    ['policy.exemptions.list[0].rules[0]=port-conflcit', "at '/policy/exemptions/list/0'"],
     ['replicaCount2=2', "additional properties 'replicaCount2' not allowed"],
     ['validation.mode=enforcing', "at '/validation/mode'"],
     ['webhook.timeoutSeconds=11', "at '/webhook/timeoutSeconds'"],

@@ -228,3 +228,33 @@ describe('webhook.url', () => {
     for (const webhook of webhooks) expect(webhook.clientConfig.caBundle).toBe(values.tls.caBundle);
   });
 });
+
+describe('policy.exemptions', () => {
+  it('honours no self-exemption by default: no annotation in the policy, no label skipped by any webhook', async () => {
+    const manifests = await renderChart([]);
+    expect(policyOf(manifests).exemptions).toEqual({ annotations: false, namespaces: [], list: [] });
+    for (const webhook of [...validatingWebhooks(manifests), mutatingWebhook(manifests)]) expect(webhook.objectSelector, webhook.name).toBeUndefined();
+  });
+
+  it('skips labelled objects only when the policy honours annotations in every namespace', async () => {
+    const everywhere = await renderChart([], { 'policy.exemptions.annotations': 'true' });
+    expect(policyOf(everywhere).exemptions.annotations).toBe(true);
+    for (const webhook of validatingWebhooks(everywhere)) expect(webhook.objectSelector).toEqual({ matchExpressions: [{ key: 'podpatterns.io/ignore', operator: 'DoesNotExist' }] });
+    const some = await renderChart([], { 'policy.exemptions.annotations': 'true', 'policy.exemptions.namespaces': '{sandbox}' });
+    expect(policyOf(some).exemptions.namespaces).toEqual(['sandbox']);
+    for (const webhook of validatingWebhooks(some)) expect(webhook.objectSelector).toBeUndefined();
+  });
+
+  it('writes central exemptions into the policy file the server reads', async () => {
+    const manifests = await renderChart([], {
+      'policy.exemptions.list[0].namespace': 'legacy',
+      'policy.exemptions.list[0].name': 'billing-*',
+      'policy.exemptions.list[0].rules[0]': 'port-conflict',
+      'policy.exemptions.list[0].reason': 'ticket OPS-1234',
+      'policy.exemptions.list[0].expires': '2027-03-31',
+    });
+    expect(policyOf(manifests).exemptions.list).toEqual([
+      expect.objectContaining({ namespace: 'legacy', name: 'billing-*', rules: ['port-conflict'], reason: 'ticket OPS-1234', expires: expect.objectContaining({ date: '2027-03-31' }) }),
+    ]);
+  });
+});

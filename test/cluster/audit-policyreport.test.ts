@@ -16,7 +16,7 @@ function finding(rule: string, severity: Finding['severity'], resource: Resource
 }
 
 function object(resource: ResourceRef, findings: Finding[] = [], extra: Partial<AuditedObject> = {}): AuditedObject {
-  return { resource, uid: `uid-${resource.name}`, findings, errors: [], exemptions: [], ...extra };
+  return { resource, uid: `uid-${resource.name}`, findings, errors: [], exempted: [], ...extra };
 }
 
 function pod(name: string): ResourceRef {
@@ -66,12 +66,18 @@ describe.each(REPORT_APIS)('the report of a namespace (%s)', (api) => {
     expect(report.summary).toEqual({ pass: 0, fail: 0, warn: 0, error: 1, skip: 0 });
   });
 
-  it('reports rules turned off by podpatterns.io/ignore as skip, with the reason', () => {
-    const report = policyReport('shop', [object(web, [], { exemptions: [{ rules: ['unpinned-image'], reason: 'pinned by digest in CI' }] })], options);
+  it('reports exempted findings as skip, naming the exemption and its reason', () => {
+    const exempted = [
+      { ...finding('unpinned-image', 'warn'), exemption: { source: 'annotation' as const, reason: 'pinned by digest in CI' } },
+      { ...finding('port-conflict', 'deny'), exemption: { source: 'policy' as const, reason: 'ticket OPS-1234', entry: 'shop/Deployment/web (policy line 4)', expires: '2027-03-31' } },
+    ];
+    const report = policyReport('shop', [object(web, [], { exempted })], options);
     expect(report.results.map((result) => [result.result, result.rule, result.message])).toEqual([
-      ['skip', 'unpinned-image', 'turned off by the podpatterns.io/ignore annotation (unpinned-image): pinned by digest in CI'],
+      ['skip', 'unpinned-image', 'exempted by the podpatterns.io/ignore annotation (pinned by digest in CI): proxy: unpinned-image breaks.'],
+      ['skip', 'port-conflict', 'exempted by the policy exemption shop/Deployment/web (policy line 4) (ticket OPS-1234): proxy: port-conflict breaks.'],
       ['pass', undefined, 'no finding from the 17 enabled podpatterns rules'],
     ]);
+    expect(report.results[1]!.properties).toMatchObject({ exemptionSource: 'policy', exemptionReason: 'ticket OPS-1234', exemptionExpires: '2027-03-31' });
   });
 
   it('lists fail first, then error, warn, skip and pass, and counts each in the summary', () => {
@@ -158,7 +164,7 @@ describe('the two report APIs', () => {
       [
         object(web, [finding('port-conflict', 'deny'), finding('too-many-sidecars', 'warn'), finding('sidecar-missing-resources', 'audit')]),
         object(pod('broken'), [], { errors: [{ rule: 'port-conflict', resource: pod('broken'), message: 'boom' }] }),
-        object(pod('exempt'), [], { exemptions: [{ rules: ['unpinned-image'], reason: 'pinned in CI' }] }),
+        object(pod('exempt'), [], { exempted: [{ ...finding('unpinned-image', 'warn', pod('exempt')), exemption: { source: 'annotation', reason: 'pinned in CI' } }] }),
         ...['a', 'b', 'c'].map((name) => object(pod(name))),
       ],
       { api: 'openreports', timestamp: TIMESTAMP, enabledRules: 17, maxResults: 8 },

@@ -155,3 +155,18 @@ describe('a Deployment that violated the rules before podpatterns was installed'
     expect(refused.message).toMatch(/port-conflict: containers '(app|metrics-proxy)' and 'debug' both declare port 8080\/TCP/);
   });
 });
+
+describe('a Pod of a Job into which a mesh injected its proxy', () => {
+  it('gets the classic-sidecar-in-job warning at Pod creation: the proxy keeps the Job from completing', async () => {
+    // What the Job controller creates once Istio's injector has added istio-proxy: the Job itself never lists it.
+    const body = pod('export-7x2kq', [
+      { name: 'export', image: 'registry.example.com/export:1.8.0' },
+      { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.26.2', args: ['proxy', 'sidecar'] },
+    ]);
+    body.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: 'export', uid: '6f1b5d3e-0c1d-4a8e-9f2b-7d4c3a2b1e0f', controller: true, blockOwnerDeletion: true }];
+    body.spec!.restartPolicy = 'Never';
+    const created = await harness.clients.core.createNamespacedPodWithHttpInfo({ namespace: warn, body });
+    expect(created.httpStatusCode).toBe(201);
+    expect(created.headers.warning).toContain("'istio-proxy' never exits, so the Job never completes (fix: podpatterns rules classic-sidecar-in-job).");
+  });
+});

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PodpatternsError } from '../../src/policy/errors.js';
+import { evaluate } from '../../src/engine/engine.js';
+import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
 import { defaultPolicy, loadPolicyFile, parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 
@@ -68,5 +70,30 @@ describe('policy file', () => {
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe('what the policy file set', () => {
+  it('records every value the file set, even one equal to its default, and nothing else', () => {
+    const policy = parse('rules:\n  port-conflict: {severity: deny}\n  too-many-sidecars:\n    threshold: 5\n  unpinned-image: off\nmigration:\n  mode: dry-run\n');
+    expect(policy.explicit.rules['port-conflict']).toEqual({ enabled: false, severity: true, options: {} });
+    expect(policy.explicit.rules['too-many-sidecars']).toEqual({ enabled: false, severity: false, options: { threshold: true } });
+    expect(policy.explicit.rules['unpinned-image']).toEqual({ enabled: true, severity: false, options: { floatingTags: false } });
+    expect(policy.explicit.migration).toEqual({ mode: true, cronJobs: false, pods: false });
+    expect(defaultPolicy(ALL_RULES).explicit.rules['port-conflict']).toEqual({ enabled: false, severity: false, options: {} });
+  });
+
+  it('lets a pinned severity win over the verdict a rule picks itself', () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/web:1.0.0' }, { name: 'agent', image: 'registry.example.com/agent:1.0.0', restartPolicy: 'Always' }] } } },
+    };
+    const rules = ALL_RULES.filter((rule) => rule.id === 'restart-policy-on-container');
+    const context = { kubernetesVersion: NEWEST_KNOWN_VERSION, minKubeletVersion: NEWEST_KNOWN_VERSION };
+    expect(evaluate(deployment, context, defaultPolicy(ALL_RULES), rules).findings.map((finding) => finding.severity)).toEqual(['warn']);
+    const pinned = parse('rules:\n  restart-policy-on-container: {severity: deny}\n');
+    expect(evaluate(deployment, context, pinned, rules).findings.map((finding) => finding.severity)).toEqual(['deny']);
   });
 });

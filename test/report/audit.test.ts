@@ -100,12 +100,28 @@ describe('auditPaths', () => {
     ]);
   });
 
-  it('lists the exemptions of podpatterns.io/ignore with their reason and line', async () => {
-    const report = await auditPaths([join(root, 'ignored.yaml'), join(root, 'chart', 'templates', 'a-flags.yml')], settings, noStdin);
+  it('lists the findings podpatterns.io/ignore exempted, with the reason and the line of the field', async () => {
+    await writeFile(join(root, 'flags-ignored.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: flags\ndata:\n  flag: ignored\n');
+    const report = await auditPaths([join(root, 'ignored.yaml'), join(root, 'flags-ignored.yaml')], settings, noStdin);
+    await rm(join(root, 'flags-ignored.yaml'));
     expect(report.findings).toEqual([]);
-    expect(report.exemptions).toEqual([
-      { resource: { apiVersion: 'v1', kind: 'Pod', name: 'ignored' }, rules: ['flagged-by-related'], reason: 'tested elsewhere', file: join(root, 'ignored.yaml'), line: 1 },
+    expect(report.exempted).toEqual([
+      expect.objectContaining({
+        rule: 'flagged-by-related',
+        resource: { apiVersion: 'v1', kind: 'Pod', name: 'ignored' },
+        path: 'spec.containers[0].image',
+        exemption: { source: 'annotation', reason: 'tested elsewhere' },
+        file: join(root, 'ignored.yaml'),
+        line: 11,
+      }),
     ]);
+  });
+
+  it('lists nothing for an annotation that exempts a rule with no finding: only used exemptions are reported', async () => {
+    await writeFile(join(root, 'unused-ignore.yaml'), pod('quiet', '  annotations:\n    podpatterns.io/ignore: throws-on-boom\n'));
+    const report = await auditPaths([join(root, 'unused-ignore.yaml')], settings, noStdin);
+    expect(report.exempted).toEqual([]);
+    await rm(join(root, 'unused-ignore.yaml'));
   });
 
   it('reports unreadable paths and directories without manifests, and still checks the rest', async () => {

@@ -6,7 +6,7 @@ import { RULES, sampleReport } from './fixtures.js';
 describe('renderJson', () => {
   it('prints findings with every documented key, nulls where a value does not apply', () => {
     const json = JSON.parse(renderJson(sampleReport())) as { findings: unknown[]; summary: unknown; errors: unknown[]; exemptions: unknown[] };
-    expect(Object.keys(json)).toEqual(['findings', 'summary', 'errors', 'exemptions']);
+    expect(Object.keys(json)).toEqual(['findings', 'summary', 'errors', 'exemptions', 'expiredExemptions']);
     expect(json.findings[0]).toEqual({
       rule: 'port-clash',
       severity: 'deny',
@@ -25,7 +25,22 @@ describe('renderJson', () => {
       { file: 'manifests/broken.yaml', line: 4, code: 'PODPATTERNS_ERR_INPUT_SYNTAX', rule: null, message: 'document 2 is not valid YAML: bad indentation (column 3)' },
     ]);
     expect(json.exemptions).toEqual([
-      { resource: { apiVersion: 'v1', kind: 'Pod', namespace: null, name: 'legacy' }, rules: ['port-clash'], reason: 'moving in Q3', file: 'manifests/legacy.yaml', line: 1 },
+      {
+        rule: 'port-clash',
+        severity: 'deny',
+        resource: { apiVersion: 'v1', kind: 'Pod', namespace: null, name: 'legacy' },
+        container: 'proxy',
+        path: 'spec.containers[1].ports[0].containerPort',
+        message: "containers 'app' and 'proxy' both declare port 8080/TCP.",
+        fix: "Move 'proxy' to another port.",
+        file: 'manifests/legacy.yaml',
+        line: 14,
+        rules: ['port-clash'],
+        source: 'annotation',
+        reason: 'moving in Q3',
+        exemption: null,
+        expires: null,
+      },
     ]);
   });
 });
@@ -43,6 +58,8 @@ describe('renderText', () => {
         "stdin:3  warn   sidecar-limits  'x' is odd  (ClusterRole reader)",
         '    fix: Even it.',
         '',
+        "manifests/legacy.yaml:14  exempt  port-clash  'proxy' shares port 8080/TCP with 'app': exempted by the podpatterns.io/ignore annotation (moving in Q3)",
+        '',
         'Rules found (podpatterns rules <id> explains one in full, with a fixed example):',
         '  port-clash         1  Two containers bind one port.',
         '  sidecar-limits     2  A sidecar has no limits.',
@@ -56,14 +73,14 @@ describe('renderText', () => {
   it('explains a rule once however many findings it has', () => {
     const report = sampleReport();
     const many = Array.from({ length: 200 }, (_, index) => ({ ...report.findings[0]!, line: index + 1 }));
-    const text = renderText({ ...report, findings: many }, options);
+    const text = renderText({ ...report, findings: many, exempted: [] }, options);
     expect(text.split('\n').filter((line) => line.includes('Two containers bind one port.'))).toHaveLength(1);
     // Two lines a finding, the legend's heading and rule, the summary and the blank lines between blocks.
     expect(text.trimEnd().split('\n')).toHaveLength(200 * 2 + 2 + 1 + 2);
   });
 
   it('reads whole for a single finding in a single file', () => {
-    const report = { ...sampleReport(), findings: [sampleReport().findings[0]!], errors: [], resources: 1, documents: 1, files: 1 };
+    const report = { ...sampleReport(), findings: [sampleReport().findings[0]!], errors: [], exempted: [], resources: 1, documents: 1, files: 1 };
     expect(renderText(report, options)).toBe(
       [
         "manifests/web app.yaml:27  deny   port-clash  'proxy' shares port 8080/TCP with 'app'  (Deployment shop/web)",
@@ -87,7 +104,7 @@ describe('renderText', () => {
   });
 
   it('says so when nothing was found', () => {
-    const report = { ...sampleReport(), findings: [], errors: [], resources: 1, documents: 1, files: 1 };
+    const report = { ...sampleReport(), findings: [], errors: [], exempted: [], resources: 1, documents: 1, files: 1 };
     expect(renderText(report, options)).toBe('No findings in 1 resource (1 document, 1 file).\n');
   });
 

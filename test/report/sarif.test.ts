@@ -129,7 +129,13 @@ describe('SARIF output', () => {
       ['port-clash', 0, 'error'],
       ['sidecar-limits', 1, 'note'],
       ['sidecar-limits', 1, 'warning'],
+      ['port-clash', 0, 'error'],
     ]);
+    expect(run!.results[3]).toMatchObject({
+      locations: [{ physicalLocation: { artifactLocation: { uri: 'manifests/legacy.yaml' }, region: { startLine: 14 } } }],
+      suppressions: [{ kind: 'inSource', status: 'accepted', justification: 'Exempted by the podpatterns.io/ignore annotation (moving in Q3).' }],
+    });
+    expect(run!.results.slice(0, 3).every((result) => result.suppressions === undefined)).toBe(true);
     expect(run!.results[0]).toMatchObject({
       message: { text: "proxy: containers 'app' and 'proxy' both declare port 8080/TCP. Fix: Move 'proxy' to another port." },
       locations: [
@@ -149,6 +155,7 @@ describe('SARIF output', () => {
             locations: [{ physicalLocation: { artifactLocation: { uri: 'manifests/broken.yaml' }, region: { startLine: 4 } } }],
           },
         ],
+        toolConfigurationNotifications: [],
       },
     ]);
   });

@@ -169,3 +169,36 @@ spec:
     expect(ruleFindings(RULE, realWorld(file))).toEqual([]);
   });
 });
+
+describe('classic-sidecar-in-job on the Pods of a Job', () => {
+  // What the Job controller creates and Istio's injector then changes: the proxy is in the Pod, not in the Job.
+  const injectedPod = (owner: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: export-7x2kq
+  namespace: batch
+  ownerReferences:
+    - ${owner}
+spec:
+  restartPolicy: Never
+  containers:
+    - { name: export, image: "registry.example.com/export:1.8.0" }
+    - { name: istio-proxy, image: "docker.io/istio/proxyv2:1.26.2", args: ["proxy", "sidecar"] }
+`;
+
+  it('warns on an Istio proxy injected into a Pod a Job owns, and points at the Job and the mesh switch', () => {
+    const findings = ruleFindings(RULE, injectedPod('{ apiVersion: batch/v1, kind: Job, name: export, uid: 0c1d, controller: true, blockOwnerDeletion: true }'));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'warn', container: 'istio-proxy', path: 'spec.containers[1]' });
+    expect(findings[0]!.message).toContain('mesh proxy');
+    expect(findings[0]!.message).toContain("the Job 'export' never completes");
+    expect(findings[0]!.problem).toBe('never exits, so the Job never completes');
+    expect(findings[0]!.fix).toContain("pod template of Job 'export'");
+    expect(findings[0]!.fix).toContain('sidecar.istio.io/nativeSidecar');
+  });
+
+  it('leaves the same Pod alone when a ReplicaSet, or a Job of another API group, owns it', () => {
+    expect(ruleFindings(RULE, injectedPod('{ apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: 0c1d, controller: true }'))).toEqual([]);
+    expect(ruleFindings(RULE, injectedPod('{ apiVersion: example.com/v1, kind: Job, name: export, uid: 0c1d, controller: true }'))).toEqual([]);
+  });
+});

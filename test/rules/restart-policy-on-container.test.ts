@@ -136,3 +136,25 @@ spec:
     },
   );
 });
+
+describe('restart-policy-on-container on the Pods of a Job', () => {
+  it('denies restartPolicy: Always on a container of a Pod a Job owns and says the Pod never completes', () => {
+    const findings = ruleFindings(
+      'restart-policy-on-container',
+      `apiVersion: v1
+kind: Pod
+metadata:
+  name: export-7x2kq
+  ownerReferences: [{ apiVersion: batch/v1, kind: Job, name: export, uid: 0c1d, controller: true }]
+spec:
+  restartPolicy: Never
+  containers:
+    - { name: export, image: "registry.example.com/export:1.8.0" }
+    - { name: agent, image: "registry.example.com/agent:1.0.0", restartPolicy: Always }
+`,
+    );
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'deny', container: 'agent' });
+    expect(findings[0]!.message).toContain("the pod never completes and the Job 'export' never finishes");
+  });
+});

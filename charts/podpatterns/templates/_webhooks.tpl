@@ -23,16 +23,23 @@ caBundle: {{ . }}
 {{- concat (list "kube-system" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq | toJson }}
 {{- end }}
 
+{{- /*
+The label podpatterns.io/ignore keeps an object from the webhooks only while the policy honours self-exemption
+everywhere (policy.exemptions.annotations, no namespaces list): otherwise anyone who may create a pod could walk
+around a policy that does not let them exempt it.
+*/}}
 {{- define "podpatterns.commonWebhookFields" -}}
 admissionReviewVersions: ["v1"]
 sideEffects: NoneOnDryRun
 matchPolicy: Equivalent
 failurePolicy: {{ .Values.webhook.failurePolicy }}
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
+{{- if and .Values.policy.exemptions.annotations (not .Values.policy.exemptions.namespaces) }}
 objectSelector:
   matchExpressions:
     - key: podpatterns.io/ignore
       operator: DoesNotExist
+{{- end }}
 {{- end }}
 
 {{- /* Every kind that carries a pod template, as the validating rules and the native-sidecar guard cover them. */}}
