@@ -45,8 +45,6 @@ export interface MigrationPolicies {
 export const MIGRATION_POLICY_NAME = 'podpatterns-sidecar-migration';
 export const RULE_LABEL = 'podpatterns.io/rule';
 export const MIGRATION_RULE = 'sidecar-migration';
-/** The chart's webhooks skip objects with this label; the policy's binding does the same. */
-export const IGNORE_LABEL = 'podpatterns.io/ignore';
 /** From this version the API server serves admissionregistration.k8s.io/v1 MutatingAdmissionPolicy by default. */
 export const MUTATING_ADMISSION_POLICY_SINCE: KubeVersion = { major: 1, minor: 36 };
 
@@ -125,7 +123,7 @@ function resourceRules(migration: Readonly<MigrationSettings>): V1NamedRuleWithO
   return rules;
 }
 
-/** The chart's namespace and object selectors: excluded namespaces, namespaces labelled `podpatterns.io/migrate: "false"`, ignored objects. */
+/** The chart's namespace selector: excluded namespaces and namespaces labelled `podpatterns.io/migrate: "false"`. No object selector: what a selector skips is never seen, so nothing would show it. */
 function bindingScope(target: MigrationPolicyTarget): V1MatchResources {
   const excluded = [...new Set(['kube-system', target.releaseNamespace, ...(target.excludedNamespaces ?? [])])];
   return {
@@ -135,6 +133,5 @@ function bindingScope(target: MigrationPolicyTarget): V1MatchResources {
         { key: MIGRATE_ANNOTATION, operator: 'NotIn', values: ['false'] },
       ],
     },
-    objectSelector: { matchExpressions: [{ key: IGNORE_LABEL, operator: 'DoesNotExist' }] },
   };
 }

@@ -1,16 +1,17 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Rule } from '../engine/types.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../policy/errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
 import { auditPaths, type AuditReport, type AuditSettings } from '../report/audit.js';
-import { renderJson } from '../report/json.js';
+import { renderJson, renderJsonPieces } from '../report/json.js';
 import { renderSarif } from '../report/sarif.js';
 import { FAIL_ON_CHOICES, hasFailingFindings, type FailOn } from '../report/summary.js';
 import { renderText, renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
-import { runClusterAudit, type ClusterAuditFlags, type ClusterAuditIo } from '../cluster/audit-command.js';
+import type { ClusterAuditFlags, ClusterAuditIo } from '../cluster/audit-command.js';
 import { DEFAULT_MAX_RESULTS, REPORT_APIS } from '../report/policyreport.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -53,7 +54,7 @@ export function registerAudit(program: Command): void {
     .action(async (paths: string[], flags: AuditFlags) => {
       const problem = usageProblem(paths, flags);
       if (problem) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', problem);
-      process.exitCode = flags.cluster ? await runClusterAudit(flags, clusterIo(flags)) : await runAudit(paths, flags);
+      process.exitCode = flags.cluster ? await runClusterAudit(flags) : await runAudit(paths, flags);
     });
 }
 
@@ -79,6 +80,12 @@ function kebab(flag: string): string {
   return flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 
+/** Loaded only for --cluster: the Kubernetes client and node:http are not needed to read files. */
+async function runClusterAudit(flags: AuditFlags): Promise<number> {
+  const { runClusterAudit: run } = await import('../cluster/audit-command.js');
+  return run(flags, clusterIo(flags));
+}
+
 /** The cluster audit prints and reads settings exactly like the file audit. */
 function clusterIo(flags: AuditFlags): ClusterAuditIo {
   return {
@@ -95,7 +102,8 @@ function clusterIo(flags: AuditFlags): ClusterAuditIo {
 async function runAudit(paths: string[], flags: AuditFlags): Promise<number> {
   const settings = await auditSettings(flags, ALL_RULES);
   const report = await auditPaths(paths, settings, readStdin);
-  process.stdout.write(render(report, flags.output, settings.rules, colorEnabled(process.stdout, process.env)));
+  if (flags.output === 'json') await writePieces(process.stdout, renderJsonPieces(report));
+  else process.stdout.write(render(report, flags.output, settings.rules, colorEnabled(process.stdout, process.env)));
   if (report.errors.length > 0) {
     process.stderr.write(renderTextErrors(report.errors, { color: colorEnabled(process.stderr, process.env) }));
     return EXIT_USAGE;
@@ -116,6 +124,11 @@ async function auditSettings(flags: Pick<AuditFlags, 'kubernetesVersion' | 'minK
   }
   const policy = flags.policy !== undefined ? await loadPolicyFile(flags.policy, rules) : defaultPolicy(rules);
   return { context: { kubernetesVersion, minKubeletVersion }, policy, rules };
+}
+
+/** Writes a large output piece by piece, waiting whenever the stream asks to. */
+async function writePieces(stream: NodeJS.WritableStream, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) if (!stream.write(piece)) await once(stream, 'drain');
 }
 
 /** Colours for a terminal only, and never when NO_COLOR is set to anything but '' (https://no-color.org). */
@@ -146,8 +159,6 @@ function parseVersionFlag(value: string): KubeVersion {
   return parsed;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+async function* readStdin(): AsyncIterable<Uint8Array> {
+  for await (const chunk of process.stdin) yield chunk as Buffer;
 }

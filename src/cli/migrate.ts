@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { createTwoFilesPatch } from 'diff';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { asArray, asString, isObject } from '../model/kube.js';
+import { writeFile } from 'node:fs/promises';
+import type { Document } from 'yaml';
+import { readWholeText, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
+import { parsePath } from '../input/path.js';
+import { collectSources, type ManifestSource } from '../input/sources.js';
+import { asString, isObject } from '../model/kube.js';
 import { NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
-import { applyChangeToDocument, planMigration, type MigrationOptions } from '../migration/index.js';
+import { objectsIn } from '../model/workload.js';
+import type { MigrationOptions } from '../migration/index.js';
 import { PodpatternsError, errorMessage } from '../policy/errors.js';
-import { parsePolicy, type MigrationSettings } from '../policy/policy.js';
+import { loadPolicyFile, type MigrationSettings } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -36,7 +38,13 @@ interface Migrated {
   failed: boolean;
 }
 
-const MANIFEST = /\.(ya?ml|json)$/i;
+/** Loaded when `migrate` runs, not for every command: the YAML tree library and the diff are large. */
+type Libraries = Awaited<ReturnType<typeof loadLibraries>>;
+
+async function loadLibraries() {
+  const [yaml, diff, migration, jsonPatch] = await Promise.all([import('yaml'), import('diff'), import('../migration/index.js'), import('fast-json-patch')]);
+  return { yaml, diff, migration, jsonPatch: jsonPatch.default };
+}
 
 export function registerMigrate(program: Command): void {
   program
@@ -58,9 +66,10 @@ export function registerMigrate(program: Command): void {
 
 async function runMigrate(paths: string[], flags: MigrateFlags): Promise<number> {
   if (flags.write && paths.includes('-')) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', '--write cannot rewrite standard input (-)');
+  const libraries = await loadLibraries();
   const options = await migrationOptions(flags);
   const { inputs, unreadable } = await readInputs(paths);
-  const results = inputs.map((input) => migrateText(input, options));
+  const results = inputs.map((input) => migrateText(input, options, libraries));
   const failed = unreadable > 0 || results.some((result) => result.failed);
 
   if (flags.write) {
@@ -71,7 +80,7 @@ async function runMigrate(paths: string[], flags: MigrateFlags): Promise<number>
   }
   if (flags.diff) {
     for (const result of results.filter((r) => r.changed)) {
-      process.stdout.write(createTwoFilesPatch(result.input.name, result.input.name, result.input.text, result.text, 'original', 'migrated'));
+      process.stdout.write(libraries.diff.createTwoFilesPatch(result.input.name, result.input.name, result.input.text, result.text, 'original', 'migrated'));
     }
   } else if (!flags.write) {
     process.stdout.write(flags.output === 'json' ? asJson(results) : asYaml(results));
@@ -99,81 +108,96 @@ function versionFlag(flag: string, value: string | undefined): KubeVersion | und
 /** The policy's migration settings; running `migrate` is asking for the change, so the mode defaults to apply. */
 async function settingsFrom(path: string | undefined): Promise<MigrationSettings> {
   if (path === undefined) return { mode: 'apply', cronJobs: false, pods: false };
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new PodpatternsError('PODPATTERNS_ERR_POLICY_READ', `policy file ${path}: cannot be read: ${errorMessage(error)}`, { cause: error });
-  }
-  const { migration, explicit } = parsePolicy(text, path, ALL_RULES);
+  const { migration, explicit } = await loadPolicyFile(path, ALL_RULES);
   return { ...migration, mode: explicit.migration.mode ? migration.mode : 'apply' };
 }
 
+/** Every file the paths name, found as `audit` finds them, read whole: they may be written back. */
 async function readInputs(paths: string[]): Promise<{ inputs: Input[]; unreadable: number }> {
+  const { sources, errors } = await collectSources(paths, readStdin);
   const inputs: Input[] = [];
-  let unreadable = 0;
-  for (const path of paths) {
+  for (const source of sources) {
     try {
-      if (path === '-') inputs.push({ name: '-', text: await readStdin() });
-      else for (const file of await manifestFiles(path)) inputs.push({ name: file, text: await readFile(file, 'utf8') });
+      inputs.push({ name: source.name, text: await readWholeText(source.open(), source.name, sizeOf(source)) });
     } catch (error) {
-      unreadable++;
-      process.stderr.write(`error: ${path}: cannot be read: ${errorMessage(error)}\n`);
+      errors.push({ source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: error instanceof PodpatternsError ? error.message : `cannot be read: ${errorMessage(error)}` });
     }
   }
-  return { inputs, unreadable };
+  for (const error of errors) process.stderr.write(`error: ${where(error)}: ${error.message}\n`);
+  return { inputs, unreadable: errors.length };
 }
 
-async function manifestFiles(path: string): Promise<string[]> {
-  if (!(await stat(path)).isDirectory()) return [path];
-  const entries = await readdir(path, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile() && MANIFEST.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
+function sizeOf(source: ManifestSource): { size?: number } {
+  return source.size !== undefined ? { size: source.size } : {};
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+function where(error: InputError): string {
+  return error.line !== undefined ? `${error.source}, line ${error.line}` : error.source;
+}
+
+async function* readStdin(): AsyncIterable<Uint8Array> {
+  for await (const chunk of process.stdin) yield chunk as Buffer;
 }
 
 /**
- * Migrates every object of every document. A document that does not parse is reported with its line and kept
- * as it was; documents that do not change keep their exact text.
+ * Migrates every object of every document, read by the same reader as `audit`. A document that does not
+ * parse is reported with its line and kept as it was; documents that do not change keep their exact text.
+ * Only a changed document is parsed again, as a YAML tree, to move its containers keeping comments and order.
  */
-function migrateText(input: Input, options: MigrationOptions): Migrated {
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(input.text, { lineCounter, uniqueKeys: true });
-  const documents = Array.isArray(parsed) ? parsed : [];
+function migrateText(input: Input, options: MigrationOptions, libraries: Libraries): Migrated {
   const result: Migrated = { input, text: '', objects: [], changed: false, failed: false };
-  let start = 0;
-  documents.forEach((document, index) => {
-    const end = index === documents.length - 1 ? input.text.length : document.range[2];
-    const source = input.text.slice(start, end);
-    start = end;
-    const where = `${input.name}, document ${index + 1}`;
-    if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        process.stderr.write(`error: ${input.name}, line ${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}\n`);
-      }
-      result.failed = true;
-      result.text += source;
-      return;
+  for (const piece of sourceDocuments(input.text, input.name)) {
+    for (const error of piece.errors) process.stderr.write(`error: ${where(error)}: ${error.message}\n`);
+    if (piece.errors.length > 0) result.failed = true;
+    const document = piece.documents[0];
+    if (!document) {
+      result.text += piece.text;
+      continue;
     }
-    const migrated = migrateDocument(document, where, options);
+    const migrated = migrateDocument(document, piece.text, options, libraries);
     if (migrated.failed) result.failed = true;
-    result.objects.push(document.toJS());
-    if (!migrated.changed) {
-      result.text += source;
-      return;
+    result.objects.push(migrated.value);
+    if (!migrated.text) {
+      result.text += piece.text;
+      continue;
     }
     result.changed = true;
-    result.text += /\.json$/i.test(input.name) ? `${JSON.stringify(document.toJS(), null, 2)}\n` : render(document, source, input.text.slice(document.range[1], end));
-  });
-  if (start < input.text.length) result.text += input.text.slice(start);
+    result.text += /\.json$/i.test(input.name) ? `${JSON.stringify(migrated.value, null, 2)}\n` : migrated.text;
+  }
   return result;
+}
+
+/** The value after the migration and, when it changed, the document's new text. */
+function migrateDocument(document: ManifestDocument, source: string, options: MigrationOptions, libraries: Libraries): { value: unknown; text?: string; failed: boolean } {
+  const where = `${document.source}, document ${document.index + 1}`;
+  let value: unknown = document.value;
+  let tree: Document.Parsed | undefined;
+  let failed = false;
+  for (const { object, path } of objectsIn(document.value)) {
+    const plan = libraries.migration.planMigration(object, options);
+    const label = `${where} (${describe(object)})`;
+    for (const warning of plan.warnings) process.stderr.write(`${label}: ${warning}\n`);
+    if (!plan.change) continue;
+    try {
+      tree ??= yamlTree(source, libraries);
+      libraries.migration.applyChangeToDocument(tree, plan.change, parsePath(path));
+      if (value === document.value) value = structuredClone(document.value);
+      const prefix = parsePath(path).map((key) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+      libraries.jsonPatch.applyPatch(value, plan.patch.map((operation) => ({ ...operation, path: prefix + operation.path })), true, true);
+    } catch (error) {
+      failed = true;
+      process.stderr.write(`error: ${label}: cannot apply the migration to this YAML: ${errorMessage(error)}\n`);
+    }
+  }
+  if (value === document.value || !tree) return { value: document.value, failed };
+  return { value, text: render(tree, source), failed };
+}
+
+function yamlTree(source: string, { yaml }: Libraries): Document.Parsed {
+  const tree = yaml.parseDocument(source, { uniqueKeys: false });
+  const error = tree.errors[0];
+  if (error) throw new Error(error.message.split('\n')[0]);
+  return tree;
 }
 
 /**
@@ -181,7 +205,7 @@ function migrateText(input: Input, options: MigrationOptions): Migrated {
  * collections padded or not, no line folding. The comments after the document are copied from the source, as
  * the YAML library would put a blank line before them.
  */
-function render(document: Document, source: string, trailing: string): string {
+function render(document: Document.Parsed, source: string): string {
   const comment = document.comment;
   document.comment = null;
   const text = document.toString({
@@ -190,35 +214,7 @@ function render(document: Document, source: string, trailing: string): string {
     flowCollectionPadding: /[[{] [^\]}]/.test(source),
   });
   document.comment = comment;
-  return text + trailing;
-}
-
-function migrateDocument(document: Document, where: string, options: MigrationOptions): { changed: boolean; failed: boolean } {
-  let changed = false;
-  let failed = false;
-  for (const { object, path } of objectsWithin(document.toJS())) {
-    const plan = planMigration(object, options);
-    const label = `${where} (${describe(object)})`;
-    for (const warning of plan.warnings) process.stderr.write(`${label}: ${warning}\n`);
-    if (!plan.change) continue;
-    try {
-      applyChangeToDocument(document, plan.change, path);
-      changed = true;
-    } catch (error) {
-      failed = true;
-      process.stderr.write(`error: ${label}: cannot apply the migration to this YAML: ${errorMessage(error)}\n`);
-    }
-  }
-  return { changed, failed };
-}
-
-/** The objects a document holds, with their key path: itself, or the items of a List (recursively). */
-function objectsWithin(value: unknown, path: (string | number)[] = []): Array<{ object: unknown; path: (string | number)[] }> {
-  const kind = isObject(value) ? asString(value.kind) : undefined;
-  if (isObject(value) && kind?.endsWith('List') && Array.isArray(value.items)) {
-    return asArray(value.items).flatMap((item, index) => objectsWithin(item, [...path, 'items', index]));
-  }
-  return [{ object: value, path }];
+  return text + source.slice(document.range[1]);
 }
 
 function describe(object: unknown): string {

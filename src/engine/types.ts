@@ -106,6 +106,22 @@ export interface RuleExample {
   minKubeletVersion?: string;
 }
 
+/** Other objects a rule reads: every object of a kind, or the one with a name. */
+export interface RelatedRef {
+  kind: string;
+  name?: string;
+}
+
+/**
+ * How a rule reads objects other than the one it evaluates (an HPA reads the workload it scales). Audits
+ * keep the objects of `kinds` aside (as text, not in memory), evaluate an object for which `of` names
+ * something once the whole input is read, and pass the objects named, in input order, as `context.related`.
+ */
+export interface RelatedObjects {
+  kinds: readonly string[];
+  of(object: KubeObject): readonly RelatedRef[];
+}
+
 export interface Rule<F extends ProblemFacts = ProblemFacts> {
   /** Stable id: others script against it. */
   id: string;
@@ -116,6 +132,8 @@ export interface Rule<F extends ProblemFacts = ProblemFacts> {
   description: string;
   example: RuleExample;
   options?: Readonly<Record<string, RuleOptionSpec>>;
+  /** Set when the rule reads other objects of the input or cluster (`context.related`). */
+  related?: RelatedObjects;
   /**
    * The short form of a finding, written for `kubectl` warnings: a predicate of the finding's container
    * ("shares port 8080/TCP with 'app', so one of them fails to bind"), or a clause of its own when the finding

@@ -24,19 +24,11 @@ export function lineLocator(document: ManifestDocument): LineLocator {
 function rootOf(document: ManifestDocument): SourceNode | undefined {
   try {
     if (document.format === 'json') return jsonRoot(document.text);
-    return yamlRootOrLenient(document.text);
+    // Documents only the lenient reader accepts have no js-yaml events (see lenient-yaml.ts).
+    return document.events ? yamlRoot(document.text, document.events) : lenientYamlRoot(document.text);
   } catch {
     // The document was parsed once already; should positions still fail, its first line is the answer.
     return undefined;
-  }
-}
-
-function yamlRootOrLenient(text: string): SourceNode | undefined {
-  try {
-    return yamlRoot(text);
-  } catch {
-    // The few documents only the lenient reader accepts (see lenient-yaml.ts).
-    return lenientYamlRoot(text);
   }
 }
 

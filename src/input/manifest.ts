@@ -1,9 +1,11 @@
-import { loadAll, YAMLException } from 'js-yaml';
+import { constants as bufferConstants } from 'node:buffer';
+import { StringDecoder } from 'node:string_decoder';
+import { constructFromEvents, parseEvents, YAMLException, type Event } from 'js-yaml';
 import { isObject, type KubeObject } from '../model/kube.js';
-import { errorMessage, type ErrorCode } from '../policy/errors.js';
+import { errorMessage, PodpatternsError, type ErrorCode } from '../policy/errors.js';
 import { loadLenientYaml } from './lenient-yaml.js';
 import { KUBERNETES_YAML_SCHEMA } from './schema.js';
-import { splitDocuments, type DocumentText } from './split.js';
+import { DocumentSplitter, splitDocuments, type DocumentText } from './split.js';
 
 /** One Kubernetes object (or List) read from a manifest stream. */
 export interface ManifestDocument {
@@ -17,6 +19,8 @@ export interface ManifestDocument {
   /** The document's own text: positions are worked out from it when a finding needs a line. */
   text: string;
   value: KubeObject;
+  /** The parser events `value` was built from, kept so positions need no second parse. */
+  events?: readonly Event[];
 }
 
 /** A file, directory or document that could not be checked. */
@@ -33,43 +37,203 @@ export interface ParsedManifests {
   errors: InputError[];
 }
 
-const LOAD_OPTIONS = {
+/** What a manifest stream yields, document by document. */
+export type ManifestItem = ManifestDocument | InputError;
+
+export function isInputError(item: ManifestItem): item is InputError {
+  return 'code' in item;
+}
+
+const CONSTRUCT_OPTIONS = {
   schema: KUBERNETES_YAML_SCHEMA,
   // kubectl keeps the last of repeated keys (kubernetes/kubernetes#99286); so do we, rather than reject the document.
   json: true,
 };
 
 /**
- * Parses a manifest stream: one JSON object (`kubectl get -o json`), or YAML documents separated by `---`.
- * Each YAML document is parsed on its own: a broken one is reported with its line and the others are kept.
- * Empty and comment-only documents are skipped.
+ * The longest string V8 can make (about 512 MiB): a JSON text, or a single YAML document, longer than this
+ * cannot be read at all.
  */
-export function parseManifests(stream: string, source: string): ParsedManifests {
+export const MAX_TEXT_LENGTH = bufferConstants.MAX_STRING_LENGTH;
+
+/** One document of a whole stream, with its exact text: pieces put end to end give the stream back. */
+export interface SourceDocument {
+  text: string;
+  /** 1-based line of the stream on which `text` starts. */
+  line: number;
+  /** The objects read from it: none for an empty or broken document. */
+  documents: ManifestDocument[];
+  errors: InputError[];
+}
+
+/**
+ * Reads a whole manifest stream: one JSON object (`kubectl get -o json`), or YAML documents separated by
+ * `---`, each parsed on its own: a broken one is reported with its line and the others are kept. Every piece
+ * of the text comes back, empty and comment-only documents too, so a command can write the stream again.
+ */
+export function sourceDocuments(stream: string, source: string): SourceDocument[] {
   const text = stream.charCodeAt(0) === 0xfeff ? stream.slice(1) : stream;
   const json = /^\s*\{/.test(text) ? parseJson(text) : undefined;
-  if (json !== undefined) return { documents: [{ source, index: 0, line: 1, format: 'json', text, value: json }], errors: [] };
+  if (json !== undefined) return [{ text, line: 1, documents: [{ source, index: 0, line: 1, format: 'json', text, value: json }], errors: [] }];
+  const yaml = new YamlReader(source);
+  return splitDocuments(text).map((chunk) => {
+    const piece: SourceDocument = { text: chunk.text, line: chunk.line, documents: [], errors: [] };
+    for (const item of yaml.read(chunk)) {
+      if (isInputError(item)) piece.errors.push(item);
+      else piece.documents.push(item);
+    }
+    return piece;
+  });
+}
 
-  const parsed: ParsedManifests = { documents: [], errors: [] };
-  splitDocuments(text).forEach((chunk, index) => {
-    let values: unknown[];
-    try {
-      values = loadAll(chunk.text, LOAD_OPTIONS);
-    } catch (error) {
-      try {
-        values = [loadLenientYaml(chunk.text)];
-      } catch {
-        // Broken for both readers: js-yaml's message points at the offending line more often.
-        parsed.errors.push(syntaxError(error, chunk, index, source));
-        return;
+/** The documents and errors of a whole manifest stream (see sourceDocuments). */
+export function parseManifests(stream: string, source: string): ParsedManifests {
+  const pieces = sourceDocuments(stream, source);
+  return { documents: pieces.flatMap((piece) => piece.documents), errors: pieces.flatMap((piece) => piece.errors) };
+}
+
+/** All of a stream as one text, for commands that write it back; longer than a string can be is an error. */
+export async function readWholeText(pieces: AsyncIterable<Uint8Array>, source: string, options: ReadOptions = {}): Promise<string> {
+  const limit = options.maxTextLength ?? MAX_TEXT_LENGTH;
+  if (options.size !== undefined && options.size > limit) throw new PodpatternsError('PODPATTERNS_ERR_INPUT_READ', tooLarge(source, `is ${mebibytes(options.size)}`, limit).message);
+  const buffers: Buffer[] = [];
+  let bytes = 0;
+  for await (const piece of pieces) {
+    buffers.push(Buffer.isBuffer(piece) ? piece : Buffer.from(piece));
+    bytes += piece.length;
+    if (bytes > limit) throw new PodpatternsError('PODPATTERNS_ERR_INPUT_READ', tooLarge(source, `is more than ${mebibytes(limit)}`, limit).message);
+  }
+  return Buffer.concat(buffers).toString('utf8');
+}
+
+export interface ReadOptions {
+  /** Longest text held at once; V8's string limit unless a test makes it smaller. */
+  maxTextLength?: number;
+  /** Bytes, when known before reading: a JSON text over the limit is refused without reading it. */
+  size?: number;
+}
+
+/**
+ * Reads a manifest stream piece by piece and yields its documents one at a time as soon as each is complete,
+ * so a YAML stream of any length is read holding one document. A JSON text is parsed whole (`JSON.parse` is
+ * the fastest reader there is); a text or document beyond the string limit is reported, not thrown.
+ */
+export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: string, options: ReadOptions = {}): AsyncGenerator<ManifestItem> {
+  const limit = options.maxTextLength ?? MAX_TEXT_LENGTH;
+  /** Bytes held until the format is known, and all of a JSON text. */
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let format: 'json' | 'yaml' | undefined;
+  const decoder = new StringDecoder('utf8');
+  const yaml = new YamlReader(source);
+  const splitter = new DocumentSplitter();
+  let first = true;
+
+  for await (const piece of pieces) {
+    const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    if (format !== 'yaml') {
+      held.push(buffer);
+      heldBytes += buffer.length;
+      if (format === undefined) {
+        format = formatOf(held.length === 1 ? buffer : Buffer.concat(held));
+        if (format === undefined) continue;
+        if (format === 'json' && options.size !== undefined && options.size > limit) {
+          yield tooLarge(source, `is ${mebibytes(options.size)} of JSON`, limit);
+          return;
+        }
+      }
+      if (format === 'json') {
+        if (heldBytes > limit) {
+          yield tooLarge(source, `is more than ${mebibytes(limit)} of JSON`, limit);
+          return;
+        }
+        continue;
       }
     }
-    for (const value of values) {
-      if (value === null || value === undefined) continue;
-      if (isObject(value)) parsed.documents.push({ source, index, line: chunk.line, format: 'yaml', text: chunk.text, value: value as KubeObject });
-      else parsed.errors.push({ source, line: firstContentLine(chunk), code: 'PODPATTERNS_ERR_INPUT_SYNTAX', message: `document ${index + 1} is ${describe(value)}, not a Kubernetes object (a mapping with apiVersion and kind)` });
+    let text = decoder.write(held.length === 0 ? buffer : held.length === 1 ? held.splice(0)[0]! : Buffer.concat(held.splice(0)));
+    if (first && text !== '') {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
     }
-  });
-  return parsed;
+    if (splitter.held + text.length > limit) {
+      yield tooLarge(source, `has a YAML document${options.size !== undefined ? ` (in ${mebibytes(options.size)})` : ''} longer than ${mebibytes(limit)}`, limit);
+      return;
+    }
+    for (const chunk of splitter.push(text)) yield* yaml.read(chunk);
+  }
+
+  if (format !== 'yaml') {
+    const text = (held.length === 1 ? held[0]! : Buffer.concat(held)).toString('utf8');
+    for (const piece of sourceDocuments(text, source)) yield* [...piece.errors, ...piece.documents];
+    return;
+  }
+  const rest = decoder.end();
+  for (const chunk of [...splitter.push(rest), ...splitter.end()]) yield* yaml.read(chunk);
+}
+
+/** `json` when the first character after a byte order mark and blanks is `{`, undefined while only blanks came. */
+function formatOf(start: Buffer): 'json' | 'yaml' | undefined {
+  let at = start[0] === 0xef && start[1] === 0xbb && start[2] === 0xbf ? 3 : 0;
+  while (at < start.length && (start[at] === 0x20 || start[at] === 0x09 || start[at] === 0x0a || start[at] === 0x0d)) at++;
+  if (at === start.length) return undefined;
+  return start[at] === 0x7b ? 'json' : 'yaml';
+}
+
+function tooLarge(source: string, what: string, limit: number): InputError {
+  return {
+    source,
+    code: 'PODPATTERNS_ERR_INPUT_READ',
+    message:
+      `cannot be read: it ${what}, and a JavaScript string holds at most ${mebibytes(limit)} (V8's limit): ` +
+      'split it into smaller files (a List into several Lists, a YAML stream at its --- markers)',
+  };
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Parses the documents of one YAML stream, numbering them as it goes. */
+class YamlReader {
+  private index = 0;
+
+  constructor(private readonly source: string) {}
+
+  *read(chunk: DocumentText): Generator<ManifestItem> {
+    const { source } = this;
+    const index = this.index++;
+    const parsed = parseYamlDocument(chunk.text);
+    if ('error' in parsed) {
+      // Broken for both readers: js-yaml's message points at the offending line more often.
+      yield syntaxError(parsed.error, chunk, index, source);
+      return;
+    }
+    for (const value of parsed.values) {
+      if (value === null || value === undefined) continue;
+      if (isObject(value)) {
+        yield { source, index, line: chunk.line, format: 'yaml', text: chunk.text, value: value as KubeObject, ...(parsed.events && { events: parsed.events }) };
+      } else {
+        yield { source, line: firstContentLine(chunk), code: 'PODPATTERNS_ERR_INPUT_SYNTAX', message: `document ${index + 1} is ${describe(value)}, not a Kubernetes object (a mapping with apiVersion and kind)` };
+      }
+    }
+  }
+}
+
+/**
+ * The values of one YAML document as kubectl reads them, with js-yaml's events; documents js-yaml rejects
+ * are read again by the lenient reader (see lenient-yaml.ts), without events.
+ */
+export function parseYamlDocument(text: string): { values: unknown[]; events?: Event[] } | { error: unknown } {
+  try {
+    const events = parseEvents(text, {});
+    return { values: constructFromEvents(events, { source: text, ...CONSTRUCT_OPTIONS }), events };
+  } catch (error) {
+    try {
+      return { values: [loadLenientYaml(text)] };
+    } catch {
+      return { error };
+    }
+  }
 }
 
 /** A single JSON object; anything else (a syntax error, several objects) goes the YAML way, which reports lines. */

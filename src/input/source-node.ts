@@ -9,23 +9,42 @@ export interface SourceNode {
 }
 
 /**
- * Offsets to 1-based lines. Counts newlines from the last offset asked for, forwards or backwards: the
- * lines asked for in one document are close to each other, so no index of a long text is ever built.
+ * Offsets to 1-based lines. Newlines are found once, only as far as the furthest offset asked for, and a line
+ * is then a binary search: O(log n) per lookup whatever the layout, even a List written on one line.
  */
 export class LineIndex {
-  private offset = 0;
-  private line = 1;
+  /** Offsets of the newlines found so far, in order (`count` of them): 4 bytes each, a pretty List has millions. */
+  private newlines = new Int32Array(64);
+  private count = 0;
+  /** Everything before this offset has been searched for newlines. */
+  private searched = 0;
 
   constructor(private readonly text: string) {}
 
   lineOf(offset: number): number {
     const { text } = this;
-    if (offset >= this.offset) {
-      for (let at = text.indexOf('\n', this.offset); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) this.line++;
-    } else {
-      for (let at = text.lastIndexOf('\n', this.offset - 1); at !== -1 && at >= offset; at = at === 0 ? -1 : text.lastIndexOf('\n', at - 1)) this.line--;
+    while (this.searched <= offset && this.searched < text.length) {
+      const at = text.indexOf('\n', this.searched);
+      if (at === -1) {
+        this.searched = text.length;
+        break;
+      }
+      if (this.count === this.newlines.length) {
+        const grown = new Int32Array(this.count * 2);
+        grown.set(this.newlines);
+        this.newlines = grown;
+      }
+      this.newlines[this.count++] = at;
+      this.searched = at + 1;
     }
-    this.offset = offset;
-    return this.line;
+    const { newlines } = this;
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (newlines[middle]! < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low + 1;
   }
 }

@@ -46,8 +46,11 @@ class YamlNode implements SourceNode {
   }
 }
 
-/** The root node of a single YAML document, or undefined when it is empty. Throws on a syntax error. */
-export function yamlRoot(text: string): SourceNode | undefined {
+/**
+ * The root node of a single YAML document, or undefined when it is empty, from the events its value was
+ * built from (parsed again when not given). Throws on a syntax error.
+ */
+export function yamlRoot(text: string, events: readonly Event[] = parseEvents(text, {})): SourceNode | undefined {
   const anchors: Anchors = new Map();
   const open: YamlNode[] = [];
   let root: YamlNode | undefined;
@@ -70,7 +73,7 @@ export function yamlRoot(text: string): SourceNode | undefined {
     }
   };
 
-  for (const event of parseEvents(text, {}) as Event[]) {
+  for (const event of events) {
     switch (event.type) {
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {

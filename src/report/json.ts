@@ -119,7 +119,38 @@ function jsonFinding(finding: LocatedFinding): JsonFinding {
 }
 
 export function renderJson(report: AuditReport): string {
-  return `${JSON.stringify(jsonReport(report), null, 2)}\n`;
+  return [...renderJsonPieces(report)].join('');
+}
+
+/**
+ * The `--output json` text in pieces of about `pieceLength` characters, exactly as `renderJson` (that is,
+ * `JSON.stringify(…, null, 2)`) writes it: a large report is written out without one string of all of it.
+ */
+export function* renderJsonPieces(report: AuditReport, pieceLength = 1 << 16): Generator<string> {
+  let piece = '';
+  for (const text of jsonTexts(jsonReport(report) as unknown as Record<string, unknown>)) {
+    piece += text;
+    if (piece.length >= pieceLength) {
+      yield piece;
+      piece = '';
+    }
+  }
+  yield piece;
+}
+
+function* jsonTexts(document: Record<string, unknown>): Generator<string> {
+  const entries = Object.entries(document);
+  yield '{\n';
+  for (const [index, [key, value]] of entries.entries()) {
+    yield `  ${JSON.stringify(key)}: `;
+    if (Array.isArray(value) && value.length > 0) {
+      yield '[\n';
+      for (const [position, item] of value.entries()) yield `    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}${position < value.length - 1 ? ',' : ''}\n`;
+      yield '  ]';
+    } else yield JSON.stringify(value, null, 2).replaceAll('\n', '\n  ');
+    yield index < entries.length - 1 ? ',\n' : '\n';
+  }
+  yield '}\n';
 }
 
 function resource(ref: { apiVersion: string; kind: string; namespace?: string; name: string }): JsonResource {

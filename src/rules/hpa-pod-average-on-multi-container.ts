@@ -2,7 +2,7 @@ import { asArray, asNumber, asString, isObject, type KubeObject } from '../model
 import { podModelOf, type ContainerModel, type PodModel } from '../model/pod.js';
 import { containerRequest, formatQuantity, parseQuantity } from '../model/resources.js';
 import { atLeast } from '../model/version.js';
-import { joinPath, objectsIn } from '../model/workload.js';
+import { joinPath, objectsIn, POD_BEARING_KINDS } from '../model/workload.js';
 import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
 
 /** autoscaling/v1 and a v2 HPA without metrics both default to 80% CPU utilization (pkg/apis/autoscaling: DefaultCPUUtilization). */
@@ -134,6 +134,15 @@ spec:
           type: Utilization
           averageUtilization: 70
 `,
+  },
+  related: {
+    kinds: POD_BEARING_KINDS,
+    of(object) {
+      const ref = object.kind === 'HorizontalPodAutoscaler' && isObject(object.spec) && isObject(object.spec.scaleTargetRef) ? object.spec.scaleTargetRef : undefined;
+      const kind = asString(ref?.kind);
+      const name = asString(ref?.name);
+      return kind && name ? [{ kind, name }] : [];
+    },
   },
   problem: ({ resource, app, metric, missing }) => {
     if (metric === 'missing-request') return `HPA stalls: '${missing}' has no ${resource} request`;

@@ -87,7 +87,7 @@ spec:
         fix:
           `Move helpers that need not share the pod's network, volumes or lifecycle out of this pod (per-node agents to a DaemonSet, ` +
           `shared services to their own Deployment and Service), or, if this layout is intended, raise ` +
-          `\`rules.too-many-sidecars.threshold\` above ${sidecars.length} or exempt the workload with the \`podpatterns.io/ignore: too-many-sidecars\` annotation.`,
+          `\`rules.too-many-sidecars.threshold\` above ${sidecars.length} or ask the policy's owner to exempt the workload (an \`exemptions.list\` entry in the policy file, or the \`podpatterns.io/ignore: too-many-sidecars\` annotation where the policy honours it).`,
       });
     }
     return findings;

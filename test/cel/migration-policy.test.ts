@@ -59,7 +59,7 @@ describe('the objects for migration.mode apply', () => {
     expect(rules.map((rule) => `${rule.resources?.join()} ${rule.operations?.join('+')}`)).toEqual(['jobs CREATE', 'cronjobs CREATE+UPDATE', 'pods CREATE']);
   });
 
-  it('skips kube-system, the release namespace, the excluded ones, namespaces labelled podpatterns.io/migrate=false and ignored objects', () => {
+  it('skips kube-system, the release namespace, the excluded ones, and namespaces labelled podpatterns.io/migrate=false, with no object selector', () => {
     const { binding } = applyObjects({}, { excludedNamespaces: ['batch-legacy', 'kube-system'] });
     expect(binding.spec?.matchResources).toEqual({
       namespaceSelector: {
@@ -68,7 +68,6 @@ describe('the objects for migration.mode apply', () => {
           { key: 'podpatterns.io/migrate', operator: 'NotIn', values: ['false'] },
         ],
       },
-      objectSelector: { matchExpressions: [{ key: 'podpatterns.io/ignore', operator: 'DoesNotExist' }] },
     });
   });
 

@@ -23,7 +23,7 @@ function podpatterns(args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       join(BIN, 'tsx'),
-      [join(ROOT, 'src/cli/main.ts'), ...args],
+      [join(ROOT, 'src/cli/bin.ts'), ...args],
       { cwd: ROOT, env: { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH ?? ''}` }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
@@ -149,7 +149,7 @@ ${CONFIG_MAP}`);
     const run = await podpatterns(['migrate', '-'], JOB);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('restartPolicy: Always');
-    expect(run.stderr).toContain('-, document 1 (Job/export): moved cloud-sql-proxy');
+    expect(run.stderr).toContain('stdin, document 1 (Job/export): moved cloud-sql-proxy');
   });
 
   it('reports a broken document with its file and line, still migrates the others and exits 2', async () => {

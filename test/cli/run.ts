@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const TSX = pathToFileURL(`${REPO}node_modules/tsx/dist/loader.mjs`).href;
 
 export interface CliResult {
@@ -11,7 +11,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real entry point (`src/cli/main.ts` through tsx) as a child process. */
+/** Runs the real entry point (`src/cli/bin.ts` through tsx) as a child process. */
 export function runCli(args: readonly string[], options: { cwd?: string; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };

@@ -112,13 +112,11 @@ beforeAll(async () => {
   // The webhook, as the chart installs it with migration.mode=apply and CronJobs and Pods opted in, reviews its namespace
   // only. /mutate checks restart-policy-on-container before it migrates, and by default denies what the migration would
   // fix (`restartPolicy: Always` on an entry of `containers`): set to warn, so the migrations themselves are compared.
-  // The compiled binding always skips objects labelled podpatterns.io/ignore; the chart's webhooks do so only when
-  // the policy honours self-exemption (policy.exemptions.annotations, not the chart's default), so it is set here.
   const values = {
     webhook: { failurePolicy: 'Fail', excludeNamespaces: Object.values(ns).filter((name) => name !== ns.webhook) },
     validation: { mode: 'audit' },
     migration: OPT_IN,
-    policy: { rules: { 'restart-policy-on-container': 'warn' }, exemptions: { annotations: true } },
+    policy: { rules: { 'restart-policy-on-container': 'warn' } },
   };
   const server = await harness.startServer('podpatterns', { values });
   await harness.install({ release: 'podpatterns-e2e-map', port: server.port, values });

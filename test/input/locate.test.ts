@@ -133,6 +133,37 @@ metadata:
     expect(compactLine(0, 'spec.containers[5].image')).toBe(3);
   });
 
+  it('points a repeated JSON key at its last occurrence, the value JSON.parse keeps', () => {
+    const json = `{"apiVersion": "v1", "kind": "Pod",
+"spec": {"containers": [{"name": "old", "image": "nginx"}]},
+"metadata": {"name": "twice"},
+"spec": {"containers": [{"name": "app", "image": "nginx:1.27"},
+  {"name": "proxy", "image": "envoy"}]}}`;
+    const { documents, lineOf } = documentsOf(json);
+    expect(documents[0]!.value.spec).toEqual({ containers: [{ name: 'app', image: 'nginx:1.27' }, { name: 'proxy', image: 'envoy' }] });
+    expect(lineOf(0, 'spec.containers[1].image')).toBe(5);
+    expect(lineOf(0, 'spec.containers[0]')).toBe(4);
+    expect(lineOf(0, 'metadata.name')).toBe(3);
+
+    const list = `{"kind": "List", "items": [{"kind": "Pod",\n"spec": {"containers": []},\n"spec": {"containers": [{"name": "app"}]}}]}`;
+    const { documents: listDocuments, lineOf: listLine } = documentsOf(list);
+    expect((listDocuments[0]!.value.items as Array<{ spec: unknown }>)[0]!.spec).toEqual({ containers: [{ name: 'app' }] });
+    expect(listLine(0, 'items[0].spec.containers[0].name')).toBe(3);
+  });
+
+  it('reads a one-line JSON List a bounded number of times, however many findings it has', () => {
+    const items = Array.from({ length: 400 }, (_, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}` }, spec: { containers: [{ name: 'app', image: 'nginx' }] } }));
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+    const lineOf = lineLocator(documentsOf(text).documents[0]!);
+    const lines: number[] = [];
+    const scanned = charactersScannedBy(() => {
+      for (let i = 0; i < items.length; i++) lines.push(lineOf(`items[${i}].spec.containers[0].image`), lineOf(`items[${i}].metadata.name`));
+    });
+    expect(new Set(lines)).toEqual(new Set([1]));
+    // Finding the items, then each item's members, then newlines: a few passes, never one per finding.
+    expect(scanned).toBeLessThan(4 * text.length);
+  });
+
   it('finds fields in documents only the lenient reader accepts', () => {
     const yaml = `apiVersion: v1
 kind: Pod
@@ -160,7 +191,46 @@ describe('parsePath', () => {
   });
 });
 
+/**
+ * Characters that String.prototype.indexOf and lastIndexOf looked at while `run` ran: the locators search
+ * texts with them, so a locator that rescans the text per lookup shows here.
+ */
+function charactersScannedBy(run: () => void): number {
+  const { indexOf, lastIndexOf } = String.prototype;
+  let scanned = 0;
+  String.prototype.indexOf = function (this: string, search: string, from?: number) {
+    const start = Math.max(0, from ?? 0);
+    const at = indexOf.call(this, search, from);
+    scanned += (at === -1 ? this.length : at) - start;
+    return at;
+  };
+  String.prototype.lastIndexOf = function (this: string, search: string, from?: number) {
+    const start = Math.min(this.length, from ?? this.length);
+    const at = lastIndexOf.call(this, search, from);
+    scanned += start - (at === -1 ? 0 : at);
+    return at;
+  };
+  try {
+    run();
+  } finally {
+    String.prototype.indexOf = indexOf;
+    String.prototype.lastIndexOf = lastIndexOf;
+  }
+  return scanned;
+}
+
 describe('LineIndex', () => {
+  it('finds the lines of a text without newlines without searching it again for each offset', () => {
+    const text = 'x'.repeat(100_000);
+    const index = new LineIndex(text);
+    const lines = new Set<number>();
+    const scanned = charactersScannedBy(() => {
+      for (let offset = 0; offset < text.length; offset += 100) lines.add(index.lineOf(offset));
+    });
+    expect(lines).toEqual(new Set([1]));
+    expect(scanned).toBeLessThanOrEqual(text.length);
+  });
+
   it('gives the line of any offset, asked in any order', () => {
     const text = 'a\n\nbc\nd\n\n\nefg\n';
     const naive = (offset: number): number => text.slice(0, offset).split('\n').length;

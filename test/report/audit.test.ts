@@ -18,6 +18,7 @@ const flaggedByRelated: Rule = {
   description: 'test rule',
   example,
   problem: () => 'is flagged by a ConfigMap',
+  related: { kinds: ['ConfigMap'], of: (object) => (object.kind === 'Pod' ? [{ kind: 'ConfigMap' }] : []) },
   evaluate({ object, objectPath, context }) {
     if (object.kind !== 'Pod') return [];
     const flagged = (context.related ?? []).some((other) => other.kind === 'ConfigMap' && (other.data as Record<string, string> | undefined)?.flag === object.metadata?.name);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderJson } from '../../src/report/json.js';
+import { jsonReport, renderJson, renderJsonPieces } from '../../src/report/json.js';
 import { renderText, renderTextErrors } from '../../src/report/text.js';
 import { RULES, sampleReport } from './fixtures.js';
 
@@ -42,6 +42,18 @@ describe('renderJson', () => {
         expires: null,
       },
     ]);
+  });
+
+  it('writes the same text piece by piece as JSON.stringify writes it whole, empty lists included', () => {
+    const full = sampleReport();
+    const empty = { ...full, findings: [], errors: [], exemptions: [] };
+    for (const report of [full, empty]) {
+      const expected = `${JSON.stringify(jsonReport(report), null, 2)}\n`;
+      expect(renderJson(report)).toBe(expected);
+      const pieces = [...renderJsonPieces(report, 40)];
+      expect(pieces.length).toBeGreaterThan(1);
+      expect(pieces.join('')).toBe(expected);
+    }
   });
 });
 

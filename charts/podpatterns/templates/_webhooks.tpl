@@ -24,9 +24,9 @@ caBundle: {{ . }}
 {{- end }}
 
 {{- /*
-The label podpatterns.io/ignore keeps an object from the webhooks only while the policy honours self-exemption
-everywhere (policy.exemptions.annotations, no namespaces list): otherwise anyone who may create a pod could walk
-around a policy that does not let them exempt it.
+No objectSelector: an object skipped by a selector is never seen, so its exemption would show in no warning,
+annotation or metric. Self-exemption is the podpatterns.io/ignore annotation, honoured (visibly) by the server
+when policy.exemptions allows it.
 */}}
 {{- define "podpatterns.commonWebhookFields" -}}
 admissionReviewVersions: ["v1"]
@@ -34,12 +34,6 @@ sideEffects: NoneOnDryRun
 matchPolicy: Equivalent
 failurePolicy: {{ .Values.webhook.failurePolicy }}
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
-{{- if and .Values.policy.exemptions.annotations (not .Values.policy.exemptions.namespaces) }}
-objectSelector:
-  matchExpressions:
-    - key: podpatterns.io/ignore
-      operator: DoesNotExist
-{{- end }}
 {{- end }}
 
 {{- /* Every kind that carries a pod template, as the validating rules and the native-sidecar guard cover them. */}}

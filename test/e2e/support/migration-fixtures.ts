@@ -146,7 +146,7 @@ function ownFixtures(): MigrationFixture[] {
     own('changes nothing in a pod spec with a duplicate container name (the API server rejects it)', 'unchanged', job('duplicate-names', [APP, SQL_PROXY], { initContainers: [{ ...WAIT_FOR_DB, name: 'cloud-sql-proxy' }] })),
     own('recognises a helper image behind a registry port, with tag and digest', 'migrated', job('registry-port', [APP, { name: 'mesh', image: `registry.local:5000/mirror/istio/proxyv2:1.24.0@sha256:${'a'.repeat(64)}` }])),
     own('creates the pod template metadata when there is none', 'migrated', job('bare-template', [APP, SQL_PROXY], { bareTemplate: true })),
-    own('leaves objects labelled podpatterns.io/ignore alone', 'unchanged', job('ignored', [APP, SQL_PROXY], { labels: { 'podpatterns.io/ignore': 'true' } })),
+    own('migrates objects labelled podpatterns.io/ignore like any other: no selector skips them unseen', 'migrated', job('ignored', [APP, SQL_PROXY], { labels: { 'podpatterns.io/ignore': 'true' } })),
     own('migrates a Job whose helper uses a pre-native workaround and whose podFailurePolicy reads exit codes (the warnings stay the webhook\'s)', 'migrated', job('workarounds', [{ ...APP, command: ['sh', '-c', '/bin/export --all; curl -X POST localhost:9091/quitquitquit'] }, { ...SQL_PROXY, args: [...SQL_PROXY.args, '--quitquitquit'] }], { jobSpec: { podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'NotIn', values: [0] } }] } } })),
     own('leaves a single-container Job alone', 'unchanged', job('single', [SQL_PROXY])),
     own('moves 49 recognised helpers out of a 50-container Job', 'migrated', job('fifty-helpers', [APP, ...manyContainers(49, (index) => HELPER_IMAGES[index % HELPER_IMAGES.length]!)])),
