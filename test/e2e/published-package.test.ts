@@ -74,7 +74,7 @@ describe('the npm package', () => {
     // Packing a copy leaves this checkout's dist/ alone and proves the package builds from sources alone.
     const source = join(directory, 'source');
     await mkdir(source);
-    for (const entry of ['package.json', 'package-lock.json', '.npmrc', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
+    for (const entry of ['package.json', 'package-lock.json', '.npmrc', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
       await cp(join(REPO_ROOT, entry), join(source, entry), { recursive: true });
     }
     await symlink(join(REPO_ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
@@ -97,7 +97,7 @@ describe('the npm package', () => {
   });
 
   it('holds the built CLI, package.json and README, and no sources, tests or source maps', () => {
-    expect(packed).toEqual(expect.arrayContaining(['package.json', 'README.md', ...Object.values(packageJson.bin).map((path) => path.replace(/^\.\//, ''))]));
+    expect(packed).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', ...Object.values(packageJson.bin).map((path) => path.replace(/^\.\//, ''))]));
     expect(packed.filter((path) => !path.startsWith('dist/') && path !== 'package.json' && path !== 'README.md' && path !== 'LICENSE')).toEqual([]);
     expect(packed.filter((path) => !path.endsWith('.js') && path.startsWith('dist/'))).toEqual([]);
     expect(packed).toContain('dist/cli/main.js');
