@@ -1,7 +1,7 @@
 import { objectAnnotations, podModelOf, resourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
 import type { KubeObject } from '../model/kube.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { describeExemption, exemptionActive, globMatch } from '../policy/exemptions.js';
 import type { Policy } from '../policy/policy.js';
 import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, ResourceRef, Rule, RuleFinding } from './types.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Rule, RuleOptionValue, Severity } from '../engine/types.js';
 import { SEVERITIES } from '../engine/types.js';
-import { PodpatternsError, errorMessage } from './errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 import { parseExemptions, type Exemptions } from './exemptions.js';
 import { describe, formatKeyPath, isRecord, suggest, type Fail, type KeyPath, type LineOf } from './keys.js';
 

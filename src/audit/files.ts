@@ -8,7 +8,7 @@ import { splitDocuments } from '../input/split.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
 import { objectsIn, type ObjectAt } from '../model/workload.js';
-import { errorMessage, type ErrorCode } from '../policy/errors.js';
+import { errorMessage, type ErrorCode } from '../errors.js';
 import { expiredExemptions, type Exemption } from '../policy/exemptions.js';
 import type { Policy } from '../policy/policy.js';
 
