@@ -1,5 +1,5 @@
 import { PodpatternsError } from '../errors.js';
-import type { AuditError } from './files.js';
+import type { AuditError } from '../report/types.js';
 import { MANAGED_BY, POLICY_REPORT_NAME, REPORT_TYPES, type PolicyReport, type ReportApi } from '../report/policyreport.js';
 import { ApiStatusError, type KubeApi } from '../kube/api.js';
 import { clusterUri } from './cluster.js';

@@ -1,5 +1,6 @@
 import { formatVersion, type KubeVersion } from '../model/version.js';
-import type { AuditError, AuditReport, AuditSettings } from '../audit/files.js';
+import type { AuditSettings } from '../audit/files.js';
+import type { AuditError, AuditReport } from '../report/types.js';
 import { DEFAULT_REPORT_API, policyReport, renderPolicyReports, type PolicyReport, type ReportApi } from '../report/policyreport.js';
 import { hasFailingFindings, type FailOn } from '../report/summary.js';
 import { KubeApi } from '../kube/api.js';
