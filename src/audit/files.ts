@@ -1,12 +1,12 @@
 import { evaluate } from '../engine/engine.js';
-import type { EvaluationContext, RelatedObjects, RelatedRef, ResourceRef, Rule } from '../engine/types.js';
+import type { EvaluationContext, RelatedObjects, RelatedRef, Rule } from '../engine/types.js';
 import { lineLocator, type LineLocator } from '../input/locate.js';
 import { readFile } from 'node:fs/promises';
 import { isInputError, parseYamlDocument, readManifests, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
 import { collectSources, type StdinReader } from '../input/sources.js';
 import { splitDocuments } from '../input/split.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
-import { resourceRef } from '../model/pod.js';
+import { resourceRef, type ResourceRef } from '../model/pod.js';
 import { objectsIn, type ObjectAt } from '../model/workload.js';
 import { errorMessage } from '../errors.js';
 import { expiredExemptions } from '../policy/exemptions.js';

@@ -1,10 +1,10 @@
-import { objectAnnotations, podModelOf, resourceRef } from '../model/pod.js';
+import { objectAnnotations, podModelOf, resourceRef, type ResourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
 import type { KubeObject } from '../model/kube.js';
 import { errorMessage } from '../errors.js';
 import { describeExemption, exemptionActive, globMatch } from '../policy/exemptions.js';
 import type { Policy } from '../policy/policy.js';
-import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, ResourceRef, Rule, RuleFinding } from './types.js';
+import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, Rule, RuleFinding } from './types.js';
 
 export const IGNORE_ANNOTATION = 'podpatterns.io/ignore';
 export const IGNORE_REASON_ANNOTATION = 'podpatterns.io/ignore-reason';

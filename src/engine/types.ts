@@ -1,6 +1,6 @@
 import type { KubeObject } from '../model/kube.js';
 import type { KubeVersion } from '../model/version.js';
-import type { PodModel } from '../model/pod.js';
+import type { PodModel, ResourceRef } from '../model/pod.js';
 
 /**
  * What a finding asks of the caller: `deny` rejects in enforce mode, `warn` is shown to the user,
@@ -12,13 +12,6 @@ export const SEVERITIES: readonly Severity[] = ['deny', 'warn', 'audit'];
 /** Severity order, most severe first: used for `--fail-on` and sorting. */
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
-}
-
-export interface ResourceRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
 }
 
 export interface Finding {

@@ -1,5 +1,6 @@
-import type { ExemptedFinding, Finding, ResourceRef } from '../engine/types.js';
+import type { ExemptedFinding, Finding } from '../engine/types.js';
 import type { ErrorCode } from '../errors.js';
+import type { ResourceRef } from '../model/pod.js';
 import type { Exemption } from '../policy/exemptions.js';
 
 /** A finding with the file and line of the field it is about. */
