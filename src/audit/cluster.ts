@@ -2,7 +2,7 @@ import { evaluate } from '../engine/engine.js';
 import type { EvaluationContext } from '../engine/types.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
-import { expiredExemptions } from '../policy/exemptions.js';
+import { expiredExemptions } from '../engine/exemptions.js';
 import type { AuditSettings } from './files.js';
 import type { AuditError, AuditReport } from '../report/types.js';
 import type { AuditedObject } from '../report/policyreport.js';

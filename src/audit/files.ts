@@ -9,7 +9,7 @@ import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef, type ResourceRef } from '../model/pod.js';
 import { objectsIn, type ObjectAt } from '../model/workload.js';
 import { errorMessage } from '../errors.js';
-import { expiredExemptions } from '../policy/exemptions.js';
+import { expiredExemptions } from '../engine/exemptions.js';
 import type { Policy } from '../policy/policy.js';
 import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from '../report/types.js';
 

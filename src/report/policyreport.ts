@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { describeAppliedExemption } from '../policy/exemptions.js';
+import { describeAppliedExemption } from '../engine/exemptions.js';
 import type { ExemptedFinding, Finding, RuleError, Severity } from '../engine/types.js';
 import type { ResourceRef } from '../model/pod.js';
 

@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Rule, Severity } from '../engine/types.js';
 import { STDIN_NAME } from '../input/sources.js';
-import { describeAppliedExemption, describeExemption, type Exemption } from '../policy/exemptions.js';
+import { describeAppliedExemption, describeExemption, type Exemption } from '../engine/exemptions.js';
 import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from './types.js';
 import { resourceName } from './text.js';
 

@@ -2,7 +2,7 @@ import picocolors from 'picocolors';
 import { problemLine, ruleDocCommand } from '../engine/short-form.js';
 import type { Rule, Severity } from '../engine/types.js';
 import type { ResourceRef } from '../model/pod.js';
-import { describeAppliedExemption, describeExemption } from '../policy/exemptions.js';
+import { describeAppliedExemption, describeExemption } from '../engine/exemptions.js';
 import type { AuditError, AuditReport, LocatedFinding } from './types.js';
 import { summarize } from './summary.js';
 

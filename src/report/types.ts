@@ -1,7 +1,7 @@
 import type { ExemptedFinding, Finding } from '../engine/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { ResourceRef } from '../model/pod.js';
-import type { Exemption } from '../policy/exemptions.js';
+import type { Exemption } from '../engine/exemptions.js';
 
 /** A finding with the file and line of the field it is about. */
 export interface LocatedFinding extends Finding {

@@ -6,7 +6,7 @@ import { ClusterVersionTracker, type ClusterVersions } from './version-tracker.j
 import type { ServerConfig } from '../config/server-config.js';
 import type { Rule } from '../engine/types.js';
 import { PodpatternsError, errorMessage, type ErrorCode } from '../errors.js';
-import { describeExemption, expiredExemptions } from '../policy/exemptions.js';
+import { describeExemption, expiredExemptions } from '../engine/exemptions.js';
 import { defaultPolicy, parsePolicy, type Policy } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { buildMetricsApp, buildWebhookApp } from './app.js';
