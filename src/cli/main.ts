@@ -5,6 +5,7 @@ import { PodpatternsError, errorMessage } from '../errors.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerAudit } from './audit.js';
+import { registerCompile } from './compile.js';
 import { registerRules } from './rules.js';
 import { isEntryPoint } from './entry-point.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   // Each subcommand registers itself; adding one touches only its own file and this list.
   registerAudit(program);
+  registerCompile(program);
   registerMigrate(program);
   registerRules(program);
   registerServe(program);

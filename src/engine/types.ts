@@ -1,3 +1,4 @@
+import type { PodView } from '../cel/pod.js';
 import type { KubeObject } from '../model/kube.js';
 import type { KubeVersion } from '../model/version.js';
 import type { PodModel, ResourceRef } from '../model/pod.js';
@@ -135,6 +136,47 @@ export interface Rule<F extends ProblemFacts = ProblemFacts> {
    */
   problem(facts: F): string;
   evaluate(input: RuleInput): RuleFinding<F>[];
+  /**
+   * The rule as CEL for an in-tree ValidatingAdmissionPolicy (`podpatterns compile`), or why it has none on
+   * the target cluster. A rule without it is webhook-only.
+   */
+  cel?(target: CelTarget): CelForm | CelUnavailable;
+}
+
+/** The cluster and options a rule is compiled to CEL for. */
+export interface CelTarget {
+  kubernetesVersion: KubeVersion;
+  minKubeletVersion: KubeVersion;
+  options: Readonly<Record<string, RuleOptionValue>>;
+}
+
+/**
+ * A rule's findings as CEL over the shared pod variables (src/cel/pod.ts). The compiled policy rejects (or
+ * warns about) an object whose findings list is not empty, with the first finding's text as its message.
+ */
+export interface CelForm {
+  /** The rule's own variables, in dependency order; `pod.own(name)` reads them. */
+  variables?(pod: PodView): Array<{ name: string; expression: string }>;
+  checks: CelCheck[];
+}
+
+export interface CelCheck {
+  /** The verdict of this check when the rule picks one per finding (deny in Jobs, warn elsewhere); default: the configured severity. */
+  severity?: Severity;
+  /** CEL: the list of findings on the pod, in the order `evaluate` reports them. */
+  findings(pod: PodView): string;
+  /** CEL: a value that names finding `f` by container and path, like findingKey, to ratchet UPDATEs. */
+  key(f: string, pod: PodView): string;
+  /** CEL: the finding's message, ' Fix: ' and its fix, word for word as `evaluate` writes them. */
+  text(f: string, pod: PodView): string;
+  /** CEL: an int that orders finding `f` as `evaluate` does, when the findings list is not in that order already. */
+  order?(f: string): string;
+}
+
+/** Why a rule is not compiled for a target: CEL cannot express it faithfully, or it cannot fire at admission there. */
+export interface CelUnavailable {
+  unavailable: 'webhook-only' | 'not-needed';
+  reason: string;
 }
 
 /**

@@ -32,7 +32,7 @@ export interface HelperPattern {
 /**
  * Well-known helper containers. Image patterns match the repository path without tag, so any registry
  * mirror matches. `high` entries are the sidecar images listed in the migration notes; the rest only
- * decide which container is the main one.
+ * decide which container is the main one. The compiled CEL policies test the same patterns (src/cel/pod.ts).
  */
 export const HELPER_PATTERNS: readonly HelperPattern[] = [
   { kind: 'mesh-proxy', confidence: 'high', image: /(^|\/)proxyv2$/ },

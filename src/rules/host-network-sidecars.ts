@@ -1,5 +1,6 @@
 import { asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel } from '../model/pod.js';
+import { celText, quoted } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 type HostNetworkFacts = {
@@ -103,6 +104,23 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    checks: [
+      {
+        findings: (pod) => `${pod.spec}.?hostNetwork.orValue(false) == true && size(${pod.longRunning}) >= 2 ? [${pod.specPath}] : []`,
+        key: (f) => f,
+        text: (_, pod) => {
+          const many = `size(${pod.sidecars}) > 1`;
+          const ports = "c.spec.?ports.orValue([]).filter(p, has(p.containerPort)).map(p, string(p.containerPort))";
+          const described = `${pod.sidecars}.map(c, size(${ports}) > 0 ? ${quoted('c.name')} + ' (ports ' + ${ports}.join(', ') + ')' : ${quoted('c.name')}).join(', ')`;
+          const names = `${pod.sidecars}.map(c, ${quoted('c.name')}).join(', ')`;
+          const main = `${pod.mainName} != '' ? ${quoted(pod.mainName)} : 'the main container'`;
+          const replicas = `${pod.kind} == 'DaemonSet' ? '' : 'two replicas of the pod cannot run on the same node, and '`;
+          return celText`hostNetwork puts ${`string(size(${pod.longRunning}))`} long-running containers in the node's network namespace, ${`${many} ? 'sidecars' : 'sidecar'`} ${described} included: every port they bind is a port of the node, so ${replicas}a port a node daemon holds, or another pod binds without declaring it, fails to bind and the container crash-loops; whatever they serve is reachable on the node's IP. Fix: Move ${names} into a pod of ${`${many} ? 'their own' : 'its own'`} without hostNetwork, or remove \`hostNetwork: true\` from ${pod.specPath} if ${main} does not need the node's network; if ${names} must stay, declare every port ${`${many} ? 'they bind in their' : 'it binds in its'`} \`ports\` so the scheduler sees the conflicts.`;
+        },
+      },
+    ],
+  }),
 };
 
 function describe(container: ContainerModel): string {

@@ -173,6 +173,10 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    unavailable: 'webhook-only',
+    reason: 'it reads two objects together, the HorizontalPodAutoscaler and the workload it scales, and an admission policy sees one object',
+  }),
 };
 
 /** The pod of the workload `spec.scaleTargetRef` names, looked up among the related objects in the HPA's namespace. */

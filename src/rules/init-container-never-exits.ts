@@ -90,4 +90,10 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    unavailable: 'webhook-only',
+    reason:
+      'telling a command that never returns from one that ends needs the engine\'s shell reading (which `do` closes which loop, ' +
+      'what follows each `sleep` or `tail`, whether the script ends with `wait`), and CEL\'s regular expressions give no match positions and no lookahead',
+  }),
 };

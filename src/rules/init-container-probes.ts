@@ -83,6 +83,10 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    unavailable: 'not-needed',
+    reason: 'the API server rejects these fields on a regular init container itself (field validation), before any admission policy runs',
+  }),
 };
 
 function capitalize(text: string): string {

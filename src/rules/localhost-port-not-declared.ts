@@ -128,6 +128,12 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    unavailable: 'webhook-only',
+    reason:
+      'reading the addresses a container connects to and listens on out of its env values and arguments (URLs, host:port pairs, ' +
+      'listen flags, *_HOST/*_PORT pairs, injected mesh sidecars) needs the engine\'s endpoint parser, which CEL does not reproduce',
+  }),
 };
 
 const LOOPBACK = /localhost|127\.0\.0\.1|::1/i;

@@ -1,5 +1,6 @@
 import { asString, isObject } from '../model/kube.js';
 import type { PodModel } from '../model/pod.js';
+import { celText, quoted, record } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 type MemoryEmptyDirFacts = {
@@ -120,6 +121,23 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    checks: [
+      {
+        // Volume names are unique (the API server validates it), so a volume's index is the index of its name.
+        findings: (pod) =>
+          `${pod.spec}.?volumes.orValue([]).filter(v, v.?emptyDir.?medium.orValue('') == 'Memory' && v.?emptyDir.?sizeLimit.orValue('') == '')` +
+          `.map(v, ${record({ name: 'v.name', index: `${pod.spec}.volumes.map(x, x.name).indexOf(v.name)` })})`,
+        key: (f) => `'volumes[' + string(${f}.index) + ']'`,
+        text: (f, pod) => {
+          const writers = `${pod.containers}.filter(c, c.spec.?volumeMounts.orValue([]).exists(m, m.name == ${f}.name && m.?readOnly.orValue(false) != true)).map(c, ${quoted('c.name')})`;
+          const charged = `size(${writers}) > 0 ? ${writers}.join(', ') : 'the containers that write to it'`;
+          const volume = `${pod.specPath} + '.volumes[' + string(${f}.index) + ']'`;
+          return celText`emptyDir '${`${f}.name`}' is a tmpfs (medium: Memory) with no sizeLimit: every byte written to it is RAM charged to the memory limit of ${charged}, so a growing file OOM-kills the writer, and nothing bounds the volume but the pod's memory limit, or the node's memory when a container has no limit. Fix: Set \`sizeLimit\` under ${volume}.emptyDir (the most '${`${f}.name`}' should hold, e.g. 64Mi) and add that amount to the memory limit of ${charged}.`;
+        },
+      },
+    ],
+  }),
 };
 
 /**

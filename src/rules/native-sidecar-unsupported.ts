@@ -1,4 +1,5 @@
 import { describeBlocker, nativeSidecarBlockers, type SidecarBlocker } from '../model/native-sidecars.js';
+import { celText, str } from '../cel/expr.js';
 import { formatVersion } from '../model/version.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
@@ -96,6 +97,25 @@ spec:
       }
     }
     return findings;
+  },
+  cel: ({ kubernetesVersion, minKubeletVersion }) => {
+    // Policies exist from 1.30, where the API server keeps the field: only old kubelets can block native sidecars.
+    const blockers = nativeSidecarBlockers(kubernetesVersion, minKubeletVersion);
+    if (blockers.length === 0) return { unavailable: 'not-needed', reason: 'native sidecars work on the target: API server and every kubelet are 1.29+' };
+    const described = `${blockers.map(describeBlocker).join(' and ')} ${blockers.length > 1 ? 'are' : 'is'} older: ${consequence(blockers[0]!)}.`;
+    const upgrade = blockers.map((b) => (b.component === 'kubelet' ? 'every node' : 'the API server')).join(' and ');
+    return {
+      checks: [
+        {
+          findings: (pod) => `${pod.containers}.filter(c, c.kind == 'native-sidecar')`,
+          key: (f) => `${f}.name + '/' + ${f}.path + '.restartPolicy'`,
+          text: (f, pod) => {
+            const classic = `${pod.runToCompletion} ? ' (in a ' + ${pod.kind} + ' a classic sidecar keeps the pod running, so make it exit when the main container finishes)' : ''`;
+            return celText`'${`${f}.name`}' is a native sidecar (\`restartPolicy: Always\` on an init container), which needs Kubernetes 1.29+, but ${str(described)} Fix: Upgrade ${str(upgrade)} to 1.29+, or until then move '${`${f}.name`}' from \`initContainers\` to \`containers\` and remove its \`restartPolicy\`${classic}.`;
+          },
+        },
+      ],
+    };
   },
 };
 

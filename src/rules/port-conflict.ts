@@ -1,6 +1,9 @@
 import { asNumber, asString, isObject } from '../model/kube.js';
 import { runTogether, type ContainerModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText } from '../cel/expr.js';
+import type { PodView } from '../cel/pod.js';
+import { atLeast } from '../model/version.js';
 
 interface DeclaredPort {
   container: ContainerModel;
@@ -122,6 +125,92 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) => (atLeast(kubernetesVersion, 1, 35) ? portConflictCel : NEEDS_LIST_FUNCTIONS),
+};
+
+const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
+  unavailable: 'webhook-only',
+  reason: 'its CEL form needs the list functions (flatten, transformList) that new policies may use from Kubernetes 1.35',
+};
+
+/**
+ * Each declared containerPort is one int code: its key (protocol and port), whether its container runs for
+ * the rest of the pod's life (a native sidecar or a regular container), and its position (section, container
+ * index, port index: the engine's order). An entry conflicts when an earlier entry declares the same key in a
+ * container that runs for the rest of the pod's life: exactly the earlier containers runTogether() accepts,
+ * since a regular init container exits before anything after it starts; the first such entry names the
+ * earlier container, as in evaluate(). hostPorts are left out: the only duplicates the rule reports, two
+ * entries of `containers`, are rejected by the API server before any admission policy runs.
+ *
+ * The search uses list functions the API server runs natively (indexOf, distinct). A pod with more than
+ * SMALL entries is searched in 100 buckets by key, sorted out of one token string by a regular expression
+ * (native and linear), so no variable passes the per-expression cost limit: a duplicate always lands in its
+ * original's bucket.
+ */
+const SMALL = 400;
+/** The 100 token buckets are searched in this many variables, each within the per-expression cost limit. */
+const TOKEN_GROUPS = 10;
+const KEY = 8_589_934_592; // 2^33: above the key, the long-running bit (2^32) and the position
+const LONG_RUNNING = 4_294_967_296; // 2^32
+const PROTOCOLS = "{'TCP': 0, 'UDP': 1, 'SCTP': 2}";
+
+/** The codes of container `c`'s containerPorts, each key once (dedupeWithinContainer keeps the first). */
+function codesOf(c: string): string {
+  const key = `${PROTOCOLS}[?p.?protocol.orValue('TCP').upperAscii()].orValue(3) * 131072 + p.containerPort`;
+  const position = `((${c}.section == 'initContainers' ? 0 : 1000) + ${c}.index) * 1000000 + j`;
+  const lr = `(${c}.kind != 'init' ? ${LONG_RUNNING} : 0)`;
+  const codes = `${c}.spec.?ports.orValue([]).transformList(j, p, has(p.containerPort) && p.containerPort > 0 ? [(${key}) * ${KEY} + ${lr} + ${position}] : []).flatten()`;
+  return bind('cs', codes, bind('ks', `cs.map(x, x / ${KEY})`, 'size(ks.distinct()) == size(ks) ? cs : lists.range(size(cs)).filter(i, ks.indexOf(ks[i]) == i).map(i, cs[i])'));
+}
+
+/** The codes of `codes` (in the engine's order) that conflict with an earlier long-running entry. */
+function conflicts(codes: string): string {
+  return bind('cs', codes, bind('keys', `cs.map(x, x / ${KEY})`, bind('held', `cs.map(x, (x / ${LONG_RUNNING}) % 2 == 1 ? x / ${KEY} : -1)`,
+    'lists.range(size(cs)).filter(i, held.indexOf(keys[i]) >= 0 && held.indexOf(keys[i]) < i).map(i, cs[i])')));
+}
+
+/** The record of the container a code's entry belongs to. */
+function containerOf(pod: PodView, code: string): string {
+  return `(${code} % ${LONG_RUNNING} >= 1000000000 ? ${pod.regulars} : ${pod.inits})[(${code} % ${LONG_RUNNING} / 1000000) % 1000]`;
+}
+
+const portConflictCel: CelForm = {
+  variables: (pod) => [
+    { name: 'portCodes', expression: `${pod.containers}.map(c, ${codesOf('c')}).flatten()` },
+    // Large pods: each code as a token `,<key + 10^7, 8 digits>:<code>` in one string, for the buckets.
+    { name: 'portTokens', expression: `${pod.own('portCodes')}.map(x, ',' + string(x / ${KEY} + 10000000) + ':' + string(x)).join('')` },
+    ...Array.from({ length: TOKEN_GROUPS }, (_, group) => ({
+      name: `conflicts${group}`,
+      expression:
+        `lists.range(${100 / TOKEN_GROUPS}).map(r, ${bind('d', `r + ${group * (100 / TOKEN_GROUPS)}`,
+          bind('b', `${pod.own('portTokens')}.findAll(',[0-9]{6}' + (d < 10 ? '0' : '') + string(d) + ':[0-9]+')`,
+            `size(b) < 2 || size(b.map(t, t.substring(0, 9)).distinct()) == size(b) ? [] : ${conflicts('b.map(t, int(t.substring(10)))')}`))}).flatten()`,
+    })),
+    {
+      name: 'conflicts',
+      expression:
+        `size(${pod.own('portCodes')}) <= ${SMALL} ? ${conflicts(pod.own('portCodes'))} : ` +
+        Array.from({ length: TOKEN_GROUPS }, (_, group) => pod.own(`conflicts${group}`)).join(' + '),
+    },
+  ],
+  checks: [
+    {
+      findings: (pod) => pod.own('conflicts'),
+      key: (f, pod) => `${containerOf(pod, f)}.name + '/' + string(${f} % ${LONG_RUNNING})`,
+      order: (f) => `${f} % ${LONG_RUNNING}`,
+      text: (f, pod) => {
+        const container = containerOf(pod, f);
+        const earlier = bind('e', `${pod.own('portCodes')}.filter(x, x / ${KEY} == ${f} / ${KEY} && (x / ${LONG_RUNNING}) % 2 == 1)[0]`, `${containerOf(pod, 'e')}.name`);
+        const index = `(${f} % ${LONG_RUNNING}) % 1000000`;
+        const entry = `${container}.spec.ports[${index}]`;
+        const port = `string(${entry}.containerPort)`;
+        const protocol = `${entry}.?protocol.orValue('TCP').upperAscii()`;
+        const path = `${container}.path + '.ports[' + string(${index}) + '].containerPort'`;
+        const name = `${container}.name`;
+        return celText`containers '${earlier}' and '${name}' both declare port ${port}/${protocol} and run at the same time: they share the pod's network namespace, so if both listen on it the second to bind fails with 'address already in use' and usually crash-loops. Fix: Move '${name}' to another port (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`;
+      },
+    },
+  ],
 };
 
 /**

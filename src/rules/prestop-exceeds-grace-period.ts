@@ -1,7 +1,10 @@
 import { scriptOf } from '../model/command.js';
 import { asArray, asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, matches, record, str } from '../cel/expr.js';
+import { celScriptOf } from '../cel/command.js';
+import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
+import { atLeast } from '../model/version.js';
 
 /** PodSpec.terminationGracePeriodSeconds when unset. */
 const DEFAULT_GRACE_SECONDS = 30;
@@ -125,7 +128,76 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) => (atLeast(kubernetesVersion, 1, 35) ? preStopCel : NEEDS_LIST_FUNCTIONS),
 };
+
+const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
+  unavailable: 'webhook-only',
+  reason: 'its CEL form needs the list functions (flatten, lists.range) that new policies may use from Kubernetes 1.35',
+};
+
+/** A command leadingSleeps() stops at: a pipe, a backgrounded command, a compound command. */
+const ENDS_CERTAIN_PART = /\||(^|[^>&<])&([^>&]|$)|^(if|while|until|for|case|select|function)\b|^[({]/;
+const SLEEP_COMMAND = /^(exec\s+)?(\S*\/)?sleep(\s+\S+)+$/;
+const SLEEP_PREFIX = /^(exec\s+)?(\S*\/)?sleep/;
+const INFINITE = /^(inf|infinity)$/i;
+const DURATION = /^(\d+(\.\d+)?|\.\d+)([smhd]?)$/;
+
+/**
+ * preStopDelay() and leadingSleeps() in CEL: each hook becomes a record with the sleep it is known to take
+ * (`finite` false for `sleep infinity`), the construct quoted in the message and the path.
+ */
+const preStopCel: CelForm = {
+  checks: [
+    {
+      findings: (pod) => {
+        const grace = `${pod.spec}.?terminationGracePeriodSeconds.orValue(${DEFAULT_GRACE_SECONDS})`;
+        const hook = "c.spec.?lifecycle.?preStop";
+        const execHook = bind('pieces', certainPieces(celScriptOf(`${hook}.?exec.?command.orValue([])`, '[]')), bind('sleeps', 'pieces.filter(p, p.matches(' + str(SLEEP_COMMAND.source) + '))',
+          `size(sleeps) == 0 ? [] : ${bind('durations', `sleeps.map(p, ${durationOf('p')})`, `[${record({
+            name: 'c.name',
+            path: "c.path + '.lifecycle.preStop.exec.command'",
+            finite: 'durations.all(d, d >= 0.0)',
+            seconds: 'durations.filter(d, d >= 0.0).sum()',
+            construct: "sleeps.join('; ')",
+          })}]`)}`));
+        // A sleep action longer than the grace period is rejected by the API server before any policy runs.
+        const delays = `${pod.longRunning}.map(c, ${hook}.?exec.hasValue() && !${hook}.?sleep.?seconds.hasValue() ? ${execHook} : [])`;
+        return bind('grace', grace, `${delays}.filter(d, size(d) > 0).map(d, d[0]).filter(d, !d.finite || d.seconds > double(grace))`);
+      },
+      key: (f) => `${f}.name + '/' + ${f}.path`,
+      text: (f, pod) => {
+        const grace = `string(${pod.spec}.?terminationGracePeriodSeconds.orValue(${DEFAULT_GRACE_SECONDS}))`;
+        const graceText = `${grace} + (${pod.spec}.?terminationGracePeriodSeconds.hasValue() ? 's' : 's (the default: terminationGracePeriodSeconds is unset)')`;
+        const sleep = `${f}.finite ? string(${f}.seconds) + 's' : 'forever'`;
+        const name = `${f}.name`;
+        const atLeastSeconds = `string(int(${f}.seconds) + (double(int(${f}.seconds)) < ${f}.seconds ? 1 : 0) + 15)`;
+        const fix = `${f}.finite ? ${celText`Set ${pod.specPath}.terminationGracePeriodSeconds to at least ${atLeastSeconds} (the ${sleep} sleep plus time for '${name}' to shut down after SIGTERM), or shorten the sleep in ${`${f}.path`} to well under ${grace}s.`} : ${celText`Replace the endless sleep in ${`${f}.path`} with a bounded one shorter than ${pod.specPath}.terminationGracePeriodSeconds (${grace}s).`}`;
+        return celText`the preStop hook of '${name}' sleeps ${sleep} (\`${`${f}.construct`}\`) but the pod's grace period is ${graceText}: the kubelet gives up on the hook when the grace period ends, sends SIGTERM with a 2-second window and then SIGKILL, so '${name}' is killed before it drains its connections or flushes its buffers. Fix: ${fix}`;
+      },
+    },
+  ],
+};
+
+/**
+ * The commands of a script that are certain to run, trimmed, up to the first one that ends the certain part
+ * (or a sleep whose duration cannot be read).
+ */
+function certainPieces(script: string): string {
+  const pieces = `${script}.split('&&').map(a, a.split(';')).flatten().map(b, b.split(${str('\n')})).flatten().map(p, p.trim()).filter(p, p != '')`;
+  const stops = `p.matches(${str(ENDS_CERTAIN_PART.source)}) || (p.matches(${str(SLEEP_COMMAND.source)}) && ${durationOf('p')} == -2.0)`;
+  return bind('all', pieces, `[lists.range(size(all)).filter(i, ${bind('p', 'all[i]', stops)})].map(s, size(s) == 0 ? all : all.slice(0, s[0]))[0]`);
+}
+
+/**
+ * sleepSeconds() of a sleep command: its seconds, -1.0 for an endless sleep, -2.0 when an operand cannot be
+ * read (before any `infinity`, which ends the reading).
+ */
+function durationOf(command: string): string {
+  const operands = `${command}.substring(size(${command}.find(${str(SLEEP_PREFIX.source)}))).trim().findAll(${str('\\S+')})`;
+  return bind('ops', operands, bind('inf', `[lists.range(size(ops)).filter(i, ${matches('ops[i]', INFINITE)})].map(l, size(l) == 0 ? size(ops) : l[0])[0]`,
+    `ops.slice(0, inf).exists(o, !${matches('o', DURATION)}) ? -2.0 : inf < size(ops) ? -1.0 : ops.slice(0, inf).map(o, ${bind('n', `o.find(${str('^[0-9.]+')})`, "double(n) * (o.endsWith('m') ? 60.0 : o.endsWith('h') ? 3600.0 : o.endsWith('d') ? 86400.0 : 1.0)")}).sum()`));
+}
 
 /** How long the preStop hook is known to take at least; undefined when that cannot be told from the spec. */
 function preStopDelay(container: ContainerModel): KnownDelay | undefined {

@@ -1,6 +1,7 @@
 import { asArray, isObject } from '../model/kube.js';
 import type { ContainerModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, record, str } from '../cel/expr.js';
+import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
 
 /** Capabilities that give a container the pod's network stack (NET_ADMIN) or near-root power over the node (SYS_ADMIN). */
 const POWERFUL_CAPABILITIES: Readonly<Record<string, string>> = {
@@ -117,6 +118,42 @@ spec:
     }
     return findings;
   },
+  cel: () => privilegedSidecarCel,
+};
+
+const POWERFUL = Object.keys(POWERFUL_CAPABILITIES);
+if (POWERFUL.length !== 2) throw new Error('privileged-sidecar: the CEL form orders exactly two powerful capabilities');
+
+/** The excess of each sidecar as a record (path, what, power), as excessOf() finds it. */
+const privilegedSidecarCel: CelForm = {
+  checks: [
+    {
+      findings: (pod) => {
+        const caps = "sc.?capabilities.?add.orValue([]).map(x, [string(x).trim().upperAscii()].map(n, n.startsWith('CAP_') ? n.substring(4) : n)[0])";
+        const present = `${str(POWERFUL[0]!)} in caps ? (${str(POWERFUL[1]!)} in caps ? (caps.indexOf(${str(POWERFUL[0]!)}) < caps.indexOf(${str(POWERFUL[1]!)}) ? ${JSON.stringify(POWERFUL).replaceAll('"', "'")} : ${JSON.stringify([...POWERFUL].reverse()).replaceAll('"', "'")}) : [${str(POWERFUL[0]!)}]) : (${str(POWERFUL[1]!)} in caps ? [${str(POWERFUL[1]!)}] : [])`;
+        const power = `names.map(n, ${POWERFUL.map((cap) => `n == ${str(cap)} ? ${str(POWERFUL_CAPABILITIES[cap]!)}`).join(' : ')} : '').join(', and ')`;
+        const excess = bind('caps', caps, bind('names', present,
+          `size(names) == 0 ? [] : [${record({
+            name: 'c.name',
+            cpath: 'c.path',
+            path: `c.path + '.securityContext.capabilities.add[' + string(caps.indexOf(names[0])) + ']'`,
+            what: `'capabilities.add ' + names.join(' and ')`,
+            power,
+          })}]`));
+        const privileged = record({
+          name: 'c.name',
+          cpath: 'c.path',
+          path: "c.path + '.securityContext.privileged'",
+          what: "'privileged: true'",
+          power: str('use every capability and host device with no seccomp or AppArmor confinement'),
+        });
+        return `${pod.sidecars}.map(c, ${bind('sc', "c.spec.?securityContext.orValue({})", `sc.?privileged.orValue(false) == true ? [${privileged}] : ${excess}`)}).filter(e, size(e) > 0).map(e, e[0])`;
+      },
+      key: (f) => `${f}.name + '/' + ${f}.path`,
+      text: (f) =>
+        celText`sidecar '${`${f}.name`}' runs with ${`${f}.what`}, which lets it ${`${f}.power`}: a bug or exploit in this helper is a compromise of ${`${f}.what.startsWith('privileged') || ${f}.what.contains('SYS_ADMIN') ? 'the node' : "the app's traffic"`}, not just of the sidecar. Fix: Remove ${`${f}.what`} from ${`${f}.cpath`}.securityContext; do one-time setup that needs it (iptables, sysctls) in an init container or a CNI plugin, and add back only the narrow capability '${`${f}.name`}' really uses.`,
+    },
+  ],
 };
 
 /** What a compromised sidecar with this grant controls: NET_ADMIN the pod's traffic, SYS_ADMIN or privileged the node. */

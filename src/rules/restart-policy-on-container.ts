@@ -2,7 +2,8 @@ import { asString } from '../model/kube.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { atLeast, formatVersion } from '../model/version.js';
-import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
+import { celText } from '../cel/expr.js';
+import type { CelCheck, EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
 
 type RestartPolicyFacts = {
   /** `rejected` (up to 1.33), `dropped` (1.34), `forever` and `no-op` (1.35+, by the pod's own policy). */
@@ -96,7 +97,39 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) => {
+    if (!atLeast(kubernetesVersion, 1, 35)) {
+      return {
+        unavailable: 'not-needed',
+        reason: `the API server ${kubernetesVersion.minor === 34 ? 'drops the field (ContainerRestartRules off in 1.34)' : 'rejects the field itself (may not be set for non-init containers)'} before any admission policy sees it`,
+      };
+    }
+    return { checks: [perContainerCel('warn'), perContainerCel('deny')] };
+  },
 };
+
+/** From 1.35: `restartPolicy: Always` on a container warns in pods that restart their containers anyway, denies elsewhere. */
+function perContainerCel(severity: 'warn' | 'deny'): CelCheck {
+  const pick = severity === 'warn' ? '==' : '!=';
+  return {
+    severity,
+    findings: (pod) =>
+      `${pod.restartPolicy} ${pick} 'Always' ? ${pod.containers}.filter(c, c.kind == 'regular' && c.spec.?restartPolicy.orValue('') == 'Always') : []`,
+    key: (f) => `${f}.name + '/' + ${f}.path + '.restartPolicy'`,
+    text: (f, pod) => {
+      const name = `${f}.name`;
+      const path = `${f}.path + '.restartPolicy'`;
+      if (severity === 'warn') {
+        const fix = `${f}.role == 'main' ? ${celText`Remove \`restartPolicy\` from container '${name}' (${path}).`} : ${celText`Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there to make it a native sidecar (started before the app, stopped after it), or remove \`restartPolicy\` from ${path}.`}`;
+        return celText`container '${name}' sets \`restartPolicy: Always\` in a pod that already restarts its containers: it changes nothing and does not make '${name}' a sidecar, so it still starts in parallel with the app, with no start or stop order. Fix: ${fix}`;
+      }
+      const workload = `${pod.ownedByJob} ? "Job '" + ${pod.ownerJob} + "'" : ${pod.kind}`;
+      const outcome = `${pod.runToCompletion} ? 'the pod never completes and the ' + (${workload}) + ' never finishes' : 'the pod never completes'`;
+      const fix = `${f}.role == 'main' ? ${celText`Remove \`restartPolicy\` from container '${name}' (${path}), or set it to \`OnFailure\` to retry failures in place.`} : ${celText`Move '${name}' from \`containers\` to \`initContainers\` and keep \`restartPolicy: Always\` there: a native sidecar is stopped once the main containers have exited, so the pod can complete.`}`;
+      return celText`container '${name}' sets \`restartPolicy: Always\` in a pod whose \`restartPolicy\` is ${pod.restartPolicy}: from Kubernetes 1.35 (ContainerRestartRules) the kubelet restarts '${name}' every time it exits, forever, so ${outcome}. It does not make '${name}' a sidecar. Fix: ${fix}`;
+    },
+  };
+}
 
 function rejected(pod: PodModel, container: ContainerModel, policy: string, context: EvaluationContext): RuleFinding<RestartPolicyFacts> {
   const name = container.name;

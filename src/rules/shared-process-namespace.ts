@@ -1,3 +1,4 @@
+import { celText, quoted } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 type SharedPidFacts = {
@@ -113,4 +114,17 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    checks: [
+      {
+        findings: (pod) => `${pod.spec}.?shareProcessNamespace.orValue(false) == true && size(${pod.containers}) >= 2 ? [${pod.specPath}] : []`,
+        key: (f) => f,
+        text: (_, pod) => {
+          const names = `${pod.containers}.map(c, c.kind == 'init' ? ${quoted('c.name')} + ' (init)' : ${quoted('c.name')}).join(', ')`;
+          const app = `${pod.mainName} != '' ? ${quoted(pod.mainName)} : 'the app'`;
+          return celText`containers ${names} share one process namespace: each can see and signal the others' processes, read their environment (secrets passed as env vars included) under /proc/<pid>/environ and their filesystems under /proc/<pid>/root, limited only by Unix permissions; the pause container becomes PID 1, so ${app} is no longer PID 1 and its signal handling changes (\`kill -HUP 1\` now hits the pause container). Fix: Remove \`shareProcessNamespace: true\` from ${pod.specPath}. If a sidecar signals ${app} to reload its configuration, have it call an HTTP reload endpoint of ${app} instead, or let ${app} watch the mounted file.`;
+        },
+      },
+    ],
+  }),
 };

@@ -1,6 +1,8 @@
 import { asString, isObject, type JsonObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, matches, quoted, record } from '../cel/expr.js';
+import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
+import { atLeast } from '../model/version.js';
 
 /** Volume sources the kubelet always mounts read-only, whatever the mount says. */
 const READ_ONLY_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected', 'image'];
@@ -115,6 +117,65 @@ spec:
     }
     return findings;
   },
+  cel: ({ kubernetesVersion }) => (atLeast(kubernetesVersion, 1, 35) ? sharedVolumeCel : NEEDS_LIST_FUNCTIONS),
+};
+
+const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
+  unavailable: 'webhook-only',
+  reason: 'its CEL form needs the list functions (flatten, distinct) that new policies may use from Kubernetes 1.35',
+};
+
+const LOCK_FILE = /\.(?:lock|lck)$/;
+const SCRATCH = /^\/(?:var\/)?tmp\/?$/;
+const SOCKET_DIR = /sock|csi/i;
+
+/** One record per volume with clashes: the volume, the mounts involved in order, and the later mount of the first clash. */
+const sharedVolumeCel: CelForm = {
+  variables: (pod) => [
+    {
+      name: 'writableVolumes',
+      expression: `${pod.spec}.?volumes.orValue([]).filter(v, !(${READ_ONLY_SOURCES.map((source) => `has(v.${source})`).join(' || ')}) && !v.exists(k, type(v[k]) == map && v[k].?readOnly.orValue(false) == true)).map(v, v.name)`,
+    },
+    {
+      name: 'writableMounts',
+      expression:
+        `${pod.containers}.map(c, c.spec.?volumeMounts.orValue([]).transformList(i, m, ${record({
+          pos: `(c.kind == 'regular' ? c.first + c.index : c.index) * 1000000 + i`,
+          volume: 'm.name',
+          readOnly: 'm.?readOnly.orValue(false) == true',
+          cname: 'c.name',
+          first: 'c.first',
+          last: 'c.last',
+          path: "c.path + '.volumeMounts[' + string(i) + ']'",
+          mountPath: "m.?mountPath.orValue('')",
+          subPath: `m.?subPath.orValue(m.?subPathExpr.orValue('')).split('/').filter(p, p != '' && p != '.').join('/')`,
+        })})).flatten().filter(m, !m.readOnly && m.volume in ${pod.own('writableVolumes')})`,
+    },
+  ],
+  checks: [
+    {
+      findings: (pod) => {
+        const mounts = pod.own('writableMounts');
+        const overlap = "(a.subPath == '' || b.subPath == '' || a.subPath == b.subPath || a.subPath.startsWith(b.subPath + '/') || b.subPath.startsWith(a.subPath + '/'))";
+        const byDesign = `(${matches('a.mountPath', LOCK_FILE)} || ${matches('b.mountPath', LOCK_FILE)} || (${matches('a.mountPath', SCRATCH)} && ${matches('b.mountPath', SCRATCH)}))`;
+        const clash = `(a.cname != b.cname && a.first <= b.last && b.first <= a.last && ${overlap} && !${byDesign})`;
+        const perVolume = bind('ms', `${mounts}.filter(m, m.volume == v)`, bind('involved', `ms.filter(a, ms.exists(b, ${clash}))`,
+          `size(involved) == 0 ? [] : [${record({
+            volume: 'v',
+            involved: 'involved',
+            second: `ms.filter(b, ms.exists(a, a.pos < b.pos && ${clash}))[0]`,
+          })}]`));
+        return `${mounts}.map(m, m.volume).distinct().map(v, ${perVolume}).filter(r, size(r) > 0).map(r, r[0])`;
+      },
+      key: (f) => `${f}.second.cname + '/' + ${f}.second.path`,
+      text: (f) => {
+        const described = `${f}.involved.map(m, ${quoted('m.cname')} + ' at ' + m.mountPath + (m.subPath != '' ? ' (subPath ' + m.subPath + ')' : '')).join(', ')`;
+        const socketDir = `(${matches(`${f}.volume`, SOCKET_DIR)} || ${f}.involved.exists(m, ${matches('m.mountPath', SOCKET_DIR)}))`;
+        const names = `${f}.involved.map(m, m.cname).distinct().map(n, ${quoted('n')}).join(', ')`;
+        return celText`volume '${`${f}.volume`}' is mounted read-write at overlapping paths by ${`string(size(${f}.involved))`} containers that run at the same time: ${described}; nothing coordinates their writes, so files written by one can be interleaved, truncated or read half-written by another${`${socketDir} ? ' (if it only holds a Unix socket one container creates and the others connect to, that is safe).' : '.'`} Fix: Add \`readOnly: true\` to the '${`${f}.volume`}' mount of each of ${names} that only reads it${`${socketDir} ? ' or only connects to a socket in it (connect() works through a read-only mount)' : ''`}, or give each writer its own subPath.`;
+      },
+    },
+  ],
 };
 
 /** Read-write mounts per volume, in container order; volumes that cannot be written are left out. */

@@ -1,6 +1,8 @@
 import { isObject, type Container } from '../model/kube.js';
 import type { PodModel } from '../model/pod.js';
 import { containerRequest, effectivePodRequest, formatQuantity } from '../model/resources.js';
+import { bind, celText, record } from '../cel/expr.js';
+import type { PodView } from '../cel/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 const RESOURCES = ['cpu', 'memory'] as const;
@@ -94,7 +96,49 @@ spec:
     }
     return findings;
   },
+  cel: () => ({
+    checks: [
+      {
+        findings: (pod) => {
+          const covered = (resource: string) => `${requestOf(`${pod.spec}.?resources.orValue({})`, resource)}.hasValue()`;
+          const missing = `['cpu', 'memory'].filter(r, !(r == 'cpu' ? ${covered('cpu')} : ${covered('memory')}) && !(r == 'cpu' ? ${requestOf("c.spec.?resources.orValue({})", 'cpu')}.hasValue() : ${requestOf("c.spec.?resources.orValue({})", 'memory')}.hasValue()))`;
+          return `${pod.sidecars}.map(c, ${bind('missing', missing, `[${record({ name: 'c.name', path: "c.path + '.resources'", kind: "c.kind == 'native-sidecar' ? 'native sidecar' : 'sidecar'", missing: 'missing' })}]`)}).map(e, e[0]).filter(e, size(e.missing) > 0)`;
+        },
+        key: (f) => `${f}.name + '/' + ${f}.path`,
+        text: (f, pod) => {
+          const name = `${f}.name`;
+          const effective = `'cpu ' + ${millicores(effectiveRequest(pod, 'cpu'))} + ', memory ' + ${mebibytes(effectiveRequest(pod, 'memory'))}`;
+          const oom = `'memory' in ${f}.missing ? ${celText`, and under memory pressure '${name}' is among the first containers the OOM killer picks`} : ''`;
+          return celText`${`${f}.kind`} '${name}' has no ${`${f}.missing.join(' and no ')`} request (and no limit to take it from). The scheduler reserves the pod's effective request, max(max over init containers i of (init_i + native sidecars started before i), sum(native sidecars) + sum(containers)) = ${effective} here; '${name}' runs for the whole life of the pod and counts toward that sum as 0, so the node is under-reserved by whatever '${name}' really uses${oom}. Fix: Set ${`${f}.missing.map(r, '\`resources.requests.' + r + '\`').join(' and ')`} on ${`${f}.kind`} '${name}' (${`${f}.path`}) to what it uses under load.`;
+        },
+      },
+    ],
+  }),
 };
+
+/** containerRequest(): the request, else the limit, as an optional quantity. */
+function requestOf(resources: string, resource: string): string {
+  return `${resources}.?requests[?'${resource}'].or(${resources}.?limits[?'${resource}'])`;
+}
+
+/** effectivePodRequest() in CEL, as a double of base units. */
+function effectiveRequest(pod: PodView, resource: string): string {
+  const request = (c: string) => `${requestOf(`${c}.spec.?resources.orValue({})`, resource)}.optMap(q, quantity(string(q)).asApproximateFloat()).orValue(0.0)`;
+  const natives = `${pod.containers}.filter(x, x.kind == 'native-sidecar')`;
+  const initPeak = `${pod.containers}.filter(c, c.kind == 'init').map(c, ${request('c')} + ${natives}.filter(x, x.index < c.index).map(x, ${request('x')}).sum()).max()`;
+  const running = `${pod.containers}.filter(c, c.kind != 'init').map(c, ${request('c')}).sum()`;
+  return bind('peak', `${pod.containers}.exists(c, c.kind == 'init') ? ${initPeak} : 0.0`, bind('running', `size(${pod.containers}.filter(c, c.kind != 'init')) > 0 ? ${running} : 0.0`, 'peak > running ? peak : running'));
+}
+
+/** formatQuantity() for cpu: millicores, rounded half up. */
+function millicores(value: string): string {
+  return `string(int(${value} * 1000.0 + 0.5)) + 'm'`;
+}
+
+/** formatQuantity() for memory: Mi with at most one decimal, as JavaScript prints Math.round(x * 10) / 10. */
+function mebibytes(value: string): string {
+  return bind('tenths', `int(${value} / 1048576.0 * 10.0 + 0.5)`, "string(tenths / 10) + (tenths % 10 != 0 ? '.' + string(tenths % 10) : '') + 'Mi'");
+}
 
 /** Pod-level resources (`spec.resources`, PodLevelResources) budget the whole pod: a container without its own request is covered. */
 function podLevelRequests(pod: PodModel): Set<string> {

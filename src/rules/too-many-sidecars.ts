@@ -1,3 +1,4 @@
+import { celText, quoted, str } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 const DEFAULT_THRESHOLD = 5;
@@ -91,5 +92,24 @@ spec:
       });
     }
     return findings;
+  },
+  cel: ({ options }) => {
+    // The threshold is baked into the expression: recompile when the policy changes it.
+    const threshold = typeof options.threshold === 'number' ? options.threshold : DEFAULT_THRESHOLD;
+    const crossing = Math.max(Math.ceil(threshold), 1);
+    return {
+      checks: [
+        {
+          findings: (pod) => `size(${pod.sidecars}) >= ${crossing} ? [${pod.sidecars}[${crossing - 1}].path] : []`,
+          key: (f) => f,
+          text: (f, pod) => {
+            const count = `string(size(${pod.sidecars}))`;
+            const main = `${pod.mainName} != '' ? ${quoted(pod.mainName)} : 'the main container'`;
+            const names = `${pod.sidecars}.map(c, ${quoted('c.name')}).join(', ')`;
+            return celText`the pod runs ${count} sidecars next to ${main} (${names}; the threshold is ${str(String(threshold))}): each adds its own requests, start-up time, restarts and attack surface to every replica, and any one of them failing takes the pod out of service. Fix: Move helpers that need not share the pod's network, volumes or lifecycle out of this pod (per-node agents to a DaemonSet, shared services to their own Deployment and Service), or, if this layout is intended, raise \`rules.too-many-sidecars.threshold\` above ${count} or ask the policy's owner to exempt the workload (an \`exemptions.list\` entry in the policy file, or the \`podpatterns.io/ignore: too-many-sidecars\` annotation where the policy honours it).`;
+          },
+        },
+      ],
+    };
   },
 };

@@ -1,5 +1,6 @@
 import { parseImage } from '../model/image.js';
 import { asString } from '../model/kube.js';
+import { bind, celText, record, strList } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 
 type UnpinnedFacts = {
@@ -91,5 +92,25 @@ spec:
       }
     }
     return findings;
+  },
+  cel: ({ options }) => {
+    // The floating tags are baked into the expression: recompile when the policy changes them.
+    const floating = strList(Array.isArray(options.floatingTags) ? options.floatingTags : []);
+    const parsed = bind('img', "c.spec.?image.orValue('').trim()",
+      `img == '' || img.indexOf('@') >= 0 ? [] : ${bind('colon', "img.lastIndexOf(':') > img.lastIndexOf('/') ? img.lastIndexOf(':') : -1",
+        `[${record({ name: 'c.name', path: "c.path + '.image'", cpath: 'c.path', image: 'img', repository: 'colon >= 0 ? img.substring(0, colon) : img', tag: "colon >= 0 ? img.substring(colon + 1) : ''" })}]`)}`);
+    return {
+      checks: [
+        {
+          findings: (pod) =>
+            `${pod.containers}.map(c, ${parsed}).filter(e, size(e) > 0).map(e, e[0]).filter(e, e.tag == '' || e.tag == 'latest' || e.tag in ${floating})`,
+          key: (f) => `${f}.name + '/' + ${f}.path`,
+          text: (f) => {
+            const problem = `${f}.tag == '' ? 'has no tag, so it means \`' + ${f}.repository + ':latest\`' : ${f}.tag == 'latest' ? 'uses the \`latest\` tag' : 'uses \`' + ${f}.tag + '\`, a tag your policy lists as floating'`;
+            return celText`container '${`${f}.name`}' image \`${`${f}.image`}\` ${problem}: the tag moves, so each node runs whatever it pointed to when that node pulled it; replicas can run different code and rolling back the manifest does not bring the previous image back. Fix: Pin the image of '${`${f}.name`}' (${`${f}.path`}) to a version tag or a digest, e.g. \`${`${f}.repository`}:<version>\` or \`${`${f}.repository`}@sha256:<digest>\`.`;
+          },
+        },
+      ],
+    };
   },
 };

@@ -3,7 +3,9 @@
  * ones. Run `npm run docs` after changing a rule; test/readme.test.ts fails while the two disagree.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { renderCelTable } from '../../src/cli/compile.js';
 import { renderRulesMarkdown } from '../../src/cli/rules.js';
+import { defaultPolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 
 export const README = new URL('../../README.md', import.meta.url);
@@ -11,10 +13,17 @@ const START = '<!-- rules:start -->';
 const END = '<!-- rules:end -->';
 
 export function withRules(readme: string): string {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${START} … ${END} section`);
-  return `${readme.slice(0, start + START.length)}\n\n${renderRulesMarkdown(ALL_RULES).trim()}\n\n${readme.slice(end)}`;
+  return withSection(withSection(readme, START, END, renderRulesMarkdown(ALL_RULES)), CEL_START, CEL_END, renderCelTable(ALL_RULES, defaultPolicy(ALL_RULES)));
+}
+
+const CEL_START = '<!-- cel-rules:start -->';
+const CEL_END = '<!-- cel-rules:end -->';
+
+function withSection(readme: string, startMarker: string, endMarker: string, content: string): string {
+  const start = readme.indexOf(startMarker);
+  const end = readme.indexOf(endMarker);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${startMarker} … ${endMarker} section`);
+  return `${readme.slice(0, start + startMarker.length)}\n\n${content.trim()}\n\n${readme.slice(end)}`;
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/test\//, '/test/'))) {

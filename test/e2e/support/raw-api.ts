@@ -8,14 +8,21 @@ export interface RawAnswer {
   warnings: string[];
 }
 
+/** Every kind podpatterns reads a pod from. */
 const COLLECTIONS: Readonly<Record<string, string>> = {
   'batch/v1 Job': '/apis/batch/v1/namespaces/{namespace}/jobs',
   'batch/v1 CronJob': '/apis/batch/v1/namespaces/{namespace}/cronjobs',
   'v1 Pod': '/api/v1/namespaces/{namespace}/pods',
+  'v1 ReplicationController': '/api/v1/namespaces/{namespace}/replicationcontrollers',
+  'v1 PodTemplate': '/api/v1/namespaces/{namespace}/podtemplates',
+  'apps/v1 Deployment': '/apis/apps/v1/namespaces/{namespace}/deployments',
+  'apps/v1 StatefulSet': '/apis/apps/v1/namespaces/{namespace}/statefulsets',
+  'apps/v1 DaemonSet': '/apis/apps/v1/namespaces/{namespace}/daemonsets',
+  'apps/v1 ReplicaSet': '/apis/apps/v1/namespaces/{namespace}/replicasets',
 };
 
 /**
- * Creates and reads Jobs, CronJobs and Pods as raw JSON. The typed clients of @kubernetes/client-node serialize
+ * Creates and reads objects of every pod-bearing kind as raw JSON. The typed clients of @kubernetes/client-node serialize
  * through their models, which drop fields they do not know; the migration must see the object as written.
  */
 export class RawApi {
@@ -29,7 +36,13 @@ export class RawApi {
     return this.send('GET', `${collection(namespace, object)}/${object.metadata?.name ?? ''}`);
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<RawAnswer> {
+  /** Whether create() and read() know where objects of this kind live. */
+  static serves(object: { apiVersion?: string; kind?: string }): boolean {
+    return `${object.apiVersion} ${object.kind}` in COLLECTIONS;
+  }
+
+  /** Any request, e.g. to create a ValidatingAdmissionPolicy. */
+  async send(method: string, path: string, body?: unknown): Promise<RawAnswer> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -1,0 +1,218 @@
+import { HELPER_PATTERNS, type HelperPattern } from '../model/helpers.js';
+import { DEFAULT_CONTAINER_ANNOTATION } from '../model/pod.js';
+import { bind, matches, re2, record, str } from './expr.js';
+
+/**
+ * The pod model of src/model/pod.ts as CEL variables of a ValidatingAdmissionPolicy: where each workload kind
+ * keeps its pod spec, the containers in start order with their kind, role and start-order phases, the main
+ * container and the sidecars. A rule's CEL form reads these through a PodView, so the same form can be
+ * compiled for `object` and, to ratchet an UPDATE, for `oldObject`.
+ */
+
+/** Where each kind keeps its pod template (src/model/workload.ts POD_SPEC_PATHS), as CEL paths from the object. */
+const POD_SPEC: ReadonlyArray<{ kinds: readonly string[]; spec: string; meta: string }> = [
+  { kinds: ['Pod'], spec: 'spec', meta: '' },
+  { kinds: ['CronJob'], spec: 'spec.jobTemplate.spec.template.spec', meta: 'spec.jobTemplate.spec.template' },
+  { kinds: ['PodTemplate'], spec: 'template.spec', meta: 'template' },
+  { kinds: ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job'], spec: 'spec.template.spec', meta: 'spec.template' },
+];
+
+/** A phase after every init container: native sidecars run from their own phase to the end of the pod. */
+export const UNBOUNDED_PHASE = 1_000_000;
+
+/**
+ * The shared variables as a rule's CEL form sees them: each property is a CEL expression (`variables.…`).
+ * Containers are records: name, spec (the container), section, index, kind (`init`, `native-sidecar`,
+ * `regular`), role (`main`, `sidecar`, `init`), path, helper (`[]` or `[kind, confidence, evidence]`),
+ * first and last (start-order phases).
+ */
+export interface PodView {
+  /** The object (`object` or `oldObject`). */
+  object: string;
+  kind: string;
+  spec: string;
+  /** Path of the pod spec in the object, e.g. `spec.template.spec`. */
+  specPath: string;
+  /** Annotations of the pod (its template's). */
+  annotations: string;
+  labels: string;
+  /** Annotations of the object itself. */
+  objectAnnotations: string;
+  /** Every container: init containers in order, then regular containers in order. */
+  containers: string;
+  /** The init containers' and the regular containers' records alone (the regular ones without their role: read it in `containers`). */
+  inits: string;
+  regulars: string;
+  /** The main container's name, '' when there is none. */
+  mainName: string;
+  sidecars: string;
+  longRunning: string;
+  /** Whether a Job (group batch) owns the Pod, and its name ('' when it has none). */
+  ownedByJob: string;
+  ownerJob: string;
+  /** A Job's or CronJob's pod, or a Pod a Job owns (src/model/pod.ts runToCompletion). */
+  runToCompletion: string;
+  /** The pod's restartPolicy with the defaults the engine assumes. */
+  restartPolicy: string;
+  /** One of the rule's own variables, for this object. */
+  own(name: string): string;
+}
+
+export interface CelVariable {
+  name: string;
+  expression: string;
+}
+
+/** `object` with prefix '' and `oldObject` with prefix 'old': variable names differ, so both fit in one policy. */
+export type ObjectRoot = { object: 'object'; prefix: '' } | { object: 'oldObject'; prefix: 'old' };
+export const NEW_OBJECT: ObjectRoot = { object: 'object', prefix: '' };
+export const OLD_OBJECT: ObjectRoot = { object: 'oldObject', prefix: 'old' };
+
+function variableName(root: ObjectRoot, name: string): string {
+  return root.prefix === '' ? name : `${root.prefix}${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+}
+
+export function podView(root: ObjectRoot): PodView {
+  const v = (name: string): string => `variables.${variableName(root, name)}`;
+  return {
+    object: root.object,
+    kind: v('kind'),
+    spec: v('spec'),
+    specPath: v('specPath'),
+    annotations: v('annotations'),
+    labels: v('labels'),
+    objectAnnotations: v('objectAnnotations'),
+    containers: v('containers'),
+    inits: v('inits'),
+    regulars: v('regulars'),
+    mainName: v('mainName'),
+    sidecars: v('sidecars'),
+    longRunning: v('longRunning'),
+    ownedByJob: v('ownedByJob'),
+    ownerJob: v('ownerJob'),
+    runToCompletion: v('runToCompletion'),
+    restartPolicy: v('restartPolicy'),
+    own: (name) => v(name),
+  };
+}
+
+/** The shared variables for `root`, in dependency order; rules' own variables follow them. */
+export function podVariables(root: ObjectRoot): CelVariable[] {
+  const o = root.object;
+  const pod = podView(root);
+  const v = (name: string): string => `variables.${variableName(root, name)}`;
+  const byKind = (pick: (entry: (typeof POD_SPEC)[number]) => string): string =>
+    POD_SPEC.slice(0, -1).reduceRight(
+      (otherwise, entry) => `${entry.kinds.map((kind) => `${pod.kind} == ${str(kind)}`).join(' || ')} ? ${pick(entry)} : ${otherwise}`,
+      pick(POD_SPEC[POD_SPEC.length - 1]!),
+    );
+  const optionalPath = (path: string): string => (path === '' ? o : `${o}.${path.split('.').map((key) => `?${key}`).join('.')}.orValue({})`);
+  const variables: Array<[string, string]> = [
+    ['kind', `${o}.kind`],
+    ['spec', byKind((entry) => optionalPath(entry.spec))],
+    ['specPath', byKind((entry) => str(entry.spec))],
+    ['podMeta', byKind((entry) => (entry.meta === '' ? `${o}.metadata` : `${optionalPath(entry.meta)}.?metadata.orValue({})`))],
+    ['annotations', `${v('podMeta')}.?annotations.orValue({})`],
+    ['labels', `${v('podMeta')}.?labels.orValue({})`],
+    ['objectAnnotations', `${o}.metadata.?annotations.orValue({})`],
+    ['initList', `${pod.spec}.?initContainers.orValue([])`],
+    ['regularList', `${pod.spec}.?containers.orValue([])`],
+    ['initNames', `${v('initList')}.map(c, c.name)`],
+    ['regularNames', `${v('regularList')}.map(c, c.name)`],
+    ['inits', `${v('initList')}.map(c, ${bind('i', `${v('initNames')}.indexOf(c.name)`, initRecord(pod))})`],
+    ['regulars', `${v('regularList')}.map(c, ${bind('i', `${v('regularNames')}.indexOf(c.name)`, regularRecord(pod, v('initList')))})`],
+    ['mainName', mainName(pod, v)],
+    ['containers', `${v('inits')} + ${v('regulars')}.map(r, ${withRole('r', `r.name == ${pod.mainName} ? 'main' : 'sidecar'`)})`],
+    ['sidecars', `${pod.containers}.filter(c, c.kind != 'init' && c.role != 'main')`],
+    ['longRunning', `${pod.containers}.filter(c, c.kind != 'init')`],
+    ['jobOwners', `${pod.kind} == 'Pod' ? ${o}.metadata.?ownerReferences.orValue([]).filter(r, r.?kind.orValue('') == 'Job' && r.?apiVersion.orValue('').startsWith('batch/')) : []`],
+    ['ownedByJob', `size(${v('jobOwners')}) > 0`],
+    ['ownerJob', `${pod.ownedByJob} ? ${v('jobOwners')}[0].?name.orValue('') : ''`],
+    ['runToCompletion', `${pod.kind} == 'Job' || ${pod.kind} == 'CronJob' || ${pod.ownedByJob}`],
+    ['restartPolicy', `${pod.spec}.?restartPolicy.orValue(${pod.runToCompletion} ? 'Never' : 'Always')`],
+  ];
+  return variables.map(([name, expression]) => ({ name: variableName(root, name), expression }));
+}
+
+const RECORD_FIELDS = ['name', 'spec', 'section', 'index', 'kind', 'role', 'path', 'helper', 'first', 'last'] as const;
+
+function initRecord(pod: PodView): string {
+  const native = "c.?restartPolicy.orValue('') == 'Always'";
+  return record({
+    name: 'c.name',
+    spec: 'c',
+    section: "'initContainers'",
+    index: 'i',
+    kind: `${native} ? 'native-sidecar' : 'init'`,
+    role: `${native} ? 'sidecar' : 'init'`,
+    path: `${pod.specPath} + '.initContainers[' + string(i) + ']'`,
+    helper: helperOf('c'),
+    first: 'i',
+    last: `${native} ? ${UNBOUNDED_PHASE} : i`,
+  });
+}
+
+/** Regular containers start after every init container; their role is set once the main one is known. */
+function regularRecord(pod: PodView, initList: string): string {
+  return record({
+    name: 'c.name',
+    spec: 'c',
+    section: "'containers'",
+    index: 'i',
+    kind: "'regular'",
+    role: "'sidecar'",
+    path: `${pod.specPath} + '.containers[' + string(i) + ']'`,
+    helper: helperOf('c'),
+    first: `size(${initList})`,
+    last: String(UNBOUNDED_PHASE),
+  });
+}
+
+function withRole(r: string, role: string): string {
+  return record(Object.fromEntries(RECORD_FIELDS.map((field) => [field, field === 'role' ? role : `${r}.${field}`])));
+}
+
+/**
+ * src/model/pod.ts chooseMain: the container `kubectl.kubernetes.io/default-container` names, else the first
+ * regular container that is not a well-known helper, else the first regular container.
+ */
+function mainName(pod: PodView, v: (name: string) => string): string {
+  const named = `${pod.annotations}[?${str(DEFAULT_CONTAINER_ANNOTATION)}].orValue('')`;
+  return (
+    `size(${v('regulars')}) == 0 ? '' : ` +
+    `${named} != '' && ${named} in ${v('regularNames')} ? ${named} : ` +
+    `${v('regulars')}.exists(r, size(r.helper) == 0) ? ${v('regulars')}.filter(r, size(r.helper) == 0)[0].name : ${v('regulars')}[0].name`
+  );
+}
+
+/**
+ * src/model/helpers.ts recognizeHelper: `[kind, confidence, evidence]` of the first high-confidence pattern
+ * that matches, else of the first medium one, else `[]`. Image patterns test the repository (no tag, no digest).
+ */
+function helperOf(c: string): string {
+  const image = `${c}.?image.orValue('').trim()`;
+  const withoutDigest = bind('i0', image, "i0.indexOf('@') >= 0 ? i0.substring(0, i0.indexOf('@')) : i0");
+  const repository = bind('i1', withoutDigest, "i1.lastIndexOf(':') > i1.lastIndexOf('/') ? i1.substring(0, i1.lastIndexOf(':')) : i1");
+  const name = `${c}.?name.orValue('')`;
+  const ordered = [...HELPER_PATTERNS.filter((p) => p.confidence === 'high'), ...HELPER_PATTERNS.filter((p) => p.confidence !== 'high')];
+  const chain = ordered.reduceRight((otherwise, pattern) => `${helperTest(pattern)} ? ${helperResult(pattern)} : ${otherwise}`, '[]');
+  // Most containers are no helper: one test of every pattern at once spares them the chain.
+  const any = (patterns: Array<RegExp | undefined>) => new RegExp(patterns.filter((p): p is RegExp => p !== undefined).map((p) => `(?:${re2(p)})`).join('|'));
+  const anyImage = any(HELPER_PATTERNS.map((p) => p.image));
+  const anyName = any(HELPER_PATTERNS.map((p) => p.name));
+  return bind('repo', repository, bind('name', name, `(repo != '' && ${matches('repo', anyImage)}) || (name != '' && ${matches('name', anyName)}) ? (${chain}) : []`));
+}
+
+function helperTest(pattern: HelperPattern): string {
+  const tests: string[] = [];
+  if (pattern.image) tests.push(`(repo != '' && ${matches('repo', pattern.image)})`);
+  if (pattern.name) tests.push(`(name != '' && ${matches('name', pattern.name)})`);
+  return tests.join(' || ');
+}
+
+function helperResult(pattern: HelperPattern): string {
+  const evidence = pattern.image && pattern.name
+    ? `(repo != '' && ${matches('repo', pattern.image)}) ? 'image ' + repo : 'name ' + name`
+    : pattern.image ? "'image ' + repo" : "'name ' + name";
+  return `[${str(pattern.kind)}, ${str(pattern.confidence)}, ${evidence}]`;
+}
