@@ -47,6 +47,13 @@ export async function auditPaths(paths: readonly string[], settings: AuditSettin
   return report;
 }
 
+/** Checks documents already read (the resources of a policy test): the audit of `auditPaths` without the reading. */
+export async function auditDocuments(documents: readonly ManifestDocument[], settings: AuditSettings): Promise<AuditReport> {
+  const audit = new FileAudit(settings);
+  for (const document of documents) audit.check(document);
+  return audit.finish();
+}
+
 /** What one document yields, in the order of the input. */
 interface DocumentOutcome {
   sequence: number;

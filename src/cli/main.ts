@@ -7,6 +7,7 @@ import { registerMigrate } from './migrate.js';
 import { registerAudit } from './audit.js';
 import { registerCompile } from './compile.js';
 import { registerRules } from './rules.js';
+import { registerTest } from './test.js';
 import { isEntryPoint } from './entry-point.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerRules(program);
   registerServe(program);
+  registerTest(program);
   return program;
 }
 
