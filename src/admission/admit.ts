@@ -28,6 +28,8 @@ export interface AdmissionResult {
   failure?: string;
   /** Why nothing was evaluated: no object (DELETE, CONNECT) or a subresource. */
   skipped?: 'no-object' | 'subresource';
+  /** What the `/mutate` step did to the object: patched it, or found a change its dry run only reports. */
+  mutation?: 'patched' | 'dry-run';
 }
 
 /** The audit annotation that records a fail-open admission. */

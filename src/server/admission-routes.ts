@@ -101,6 +101,8 @@ function count(
     metrics.requests.inc(labels);
     for (const finding of decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
     for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
+    if (!response.allowed) for (const rule of new Set(decision.denials.map((finding) => finding.rule))) metrics.denials.inc({ rule });
+    if (result.mutation !== undefined) metrics.migrations.inc({ kind: labels.kind, result: result.mutation });
   }
 }
 
