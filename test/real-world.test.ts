@@ -10,7 +10,8 @@ import { basename } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NEWEST_KNOWN_VERSION } from '../src/model/version.js';
 import { defaultPolicy } from '../src/policy/policy.js';
-import { auditPaths, type AuditReport, type LocatedFinding } from '../src/report/audit.js';
+import { auditPaths } from '../src/audit/files.js';
+import type { AuditReport, LocatedFinding } from '../src/report/types.js';
 import { ALL_RULES } from '../src/rules/index.js';
 import { realWorldCorpus } from './support/corpus.js';
 

@@ -1,7 +1,7 @@
 import { evaluate } from '../engine/engine.js';
 import type { EvaluationContext, ExemptedFinding, Finding, Rule, RuleError } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import { decide, responseFor, type Decision } from './decision.js';
 import { withExemptions } from './exemptions.js';

@@ -1,4 +1,4 @@
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import type { Rule } from '../engine/types.js';
 import { validateRequest, EVALUATION_ERROR_ANNOTATION, type AdmissionResult, type AdmissionSettings } from './admit.js';

@@ -5,9 +5,9 @@ import { parseMode, type AdmissionMode } from '../admission/mode.js';
 import { mutateRequest, type MutationStep } from '../admission/mutate.js';
 import { allowed, reviewResponse, withWarnings } from '../admission/response.js';
 import { decodeAdmissionReview, InvalidReviewError, type AdmissionRequest, type AdmissionReviewRequest } from '../admission/review.js';
-import type { ClusterVersions } from '../cluster/versions.js';
+import type { ClusterVersions } from './version-tracker.js';
 import type { Rule } from '../engine/types.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
 import type { ServingState } from './state.js';
 

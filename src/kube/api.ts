@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders,
 import { request as httpsRequest } from 'node:https';
 import { createGunzip } from 'node:zlib';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 import type { LoadedKubeConfig } from './kubeconfig.js';
 
 export type Verb = 'list' | 'get' | 'create' | 'update';

@@ -1,8 +1,8 @@
 import { formatVersion, type KubeVersion } from '../model/version.js';
-import { PodpatternsError } from '../policy/errors.js';
-import { ApiStatusError, type KubeApi } from './api.js';
-import { describeApiError } from './errors.js';
-import { KubeVersionReader, readVersionInfo, versionFromInfo } from './version-reader.js';
+import { PodpatternsError } from '../errors.js';
+import { ApiStatusError, type KubeApi } from '../kube/api.js';
+import { describeApiError } from '../kube/errors.js';
+import { KubeVersionReader, readVersionInfo, versionFromInfo } from '../kube/version-reader.js';
 
 export interface VersionFlags {
   kubernetesVersion?: KubeVersion;

@@ -1,10 +1,10 @@
-import { PodpatternsError } from '../policy/errors.js';
-import type { AuditError } from '../report/audit.js';
+import { PodpatternsError } from '../errors.js';
+import type { AuditError } from '../report/types.js';
 import { MANAGED_BY, POLICY_REPORT_NAME, REPORT_TYPES, type PolicyReport, type ReportApi } from '../report/policyreport.js';
-import { ApiStatusError, type KubeApi } from './api.js';
-import { clusterUri } from './audit.js';
-import { describeApiError } from './errors.js';
-import { collectionPath } from './resources.js';
+import { ApiStatusError, type KubeApi } from '../kube/api.js';
+import { clusterUri } from './cluster.js';
+import { describeApiError } from '../kube/errors.js';
+import { collectionPath } from '../kube/resources.js';
 
 /** Where each report API is served, and what to install when it is not. */
 const REPORT_RESOURCES: Readonly<Record<ReportApi, { resource: string; described: string; install: string }>> = {

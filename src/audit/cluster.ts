@@ -2,14 +2,15 @@ import { evaluate } from '../engine/engine.js';
 import type { EvaluationContext } from '../engine/types.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef } from '../model/pod.js';
-import { expiredExemptions } from '../policy/exemptions.js';
-import type { AuditError, AuditReport, AuditSettings } from '../report/audit.js';
+import { expiredExemptions } from '../engine/exemptions.js';
+import type { AuditSettings } from './files.js';
+import type { AuditError, AuditReport } from '../report/types.js';
 import type { AuditedObject } from '../report/policyreport.js';
-import { ApiStatusError, type KubeApi } from './api.js';
-import { describeApiError } from './errors.js';
-import { listNamespaces, listPages } from './inventory.js';
+import { ApiStatusError, type KubeApi } from '../kube/api.js';
+import { describeApiError } from '../kube/errors.js';
+import { listNamespaces, listPages } from '../kube/list.js';
 import { OwnerIndex, uidOf } from './owners.js';
-import { LISTED_KINDS, qualifiedResource, type ListedKind } from './resources.js';
+import { LISTED_KINDS, qualifiedResource, type ListedKind } from '../kube/resources.js';
 
 /** Every namespace, or the ones named. */
 export type NamespaceScope = { allNamespaces: true } | { allNamespaces: false; namespaces: readonly string[] };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rule } from '../../src/engine/types.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
 import { defaultPolicy } from '../../src/policy/policy.js';
-import { auditPaths, type AuditSettings } from '../../src/report/audit.js';
+import { auditPaths, type AuditSettings } from '../../src/audit/files.js';
 import { hasFailingFindings, summarize } from '../../src/report/summary.js';
 
 const example = { bad: 'kind: Pod\n', fixed: 'kind: Pod\n' };

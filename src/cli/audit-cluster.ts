@@ -1,13 +1,15 @@
 import { formatVersion, type KubeVersion } from '../model/version.js';
-import type { AuditError, AuditReport, AuditSettings } from '../report/audit.js';
+import type { AuditSettings } from '../audit/files.js';
+import type { AuditError, AuditReport } from '../report/types.js';
 import { DEFAULT_REPORT_API, policyReport, renderPolicyReports, type PolicyReport, type ReportApi } from '../report/policyreport.js';
 import { hasFailingFindings, type FailOn } from '../report/summary.js';
-import { KubeApi } from './api.js';
-import { auditCluster, type NamespaceScope } from './audit.js';
-import { auditVersions } from './audit-versions.js';
-import { loadKubeConfig } from './kubeconfig.js';
+import { KubeApi } from '../kube/api.js';
+import { auditCluster, type NamespaceScope } from '../audit/cluster.js';
+import { auditVersions } from '../audit/cluster-versions.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { ProgressLine } from './progress.js';
-import { applyPolicyReports, requireReportApi } from './reports.js';
+import { applyPolicyReports, requireReportApi } from '../audit/apply-reports.js';
 
 export interface ClusterAuditFlags {
   namespace?: string[];
@@ -42,11 +44,6 @@ export interface ClusterAuditIo {
   render(report: AuditReport): string;
   renderErrors(errors: readonly AuditError[]): string;
 }
-
-// The codes of every podpatterns command (src/cli/exit-codes.ts), kept here so cluster/ does not import cli/.
-const EXIT_OK = 0;
-const EXIT_FINDINGS = 1;
-const EXIT_ERRORS = 2;
 
 /**
  * `podpatterns audit --cluster`. Exit codes as for files: 0 no finding at or above --fail-on, 1 such findings,
@@ -103,7 +100,7 @@ export async function runClusterAudit(flags: ClusterAuditFlags, io: ClusterAudit
 
   if (errors.length > 0) {
     io.stderr.write(io.renderErrors(errors));
-    return EXIT_ERRORS;
+    return EXIT_USAGE;
   }
   return hasFailingFindings(audit.report, flags.failOn) ? EXIT_FINDINGS : EXIT_OK;
 }

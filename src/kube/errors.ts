@@ -1,4 +1,4 @@
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 import { ApiStatusError, type KubeApi } from './api.js';
 
 /**

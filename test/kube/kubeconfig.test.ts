@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findKubeConfig, loadKubeConfig, type ClusterSelection, type KubeconfigEnvironment } from '../../src/cluster/kubeconfig.js';
-import { PodpatternsError } from '../../src/policy/errors.js';
+import { findKubeConfig, loadKubeConfig, type ClusterSelection, type KubeconfigEnvironment } from '../../src/kube/kubeconfig.js';
+import { PodpatternsError } from '../../src/errors.js';
 
 interface Entries {
   clusters?: Array<{ name: string; server: string; ca?: string }>;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, type KubeVersion } from '../model/version.js';
-import { errorMessage } from '../policy/errors.js';
-import type { ClusterReader } from './version-reader.js';
+import { errorMessage } from '../errors.js';
+import type { ClusterReader } from '../kube/version-reader.js';
 
 export interface ClusterVersions {
   /** The API server's version. */

@@ -1,9 +1,9 @@
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { compareVersions, parseVersion, type KubeVersion } from '../model/version.js';
-import { PodpatternsError } from '../policy/errors.js';
+import { PodpatternsError } from '../errors.js';
 import { KubeApi } from './api.js';
 import { describeApiError } from './errors.js';
-import { listPages } from './inventory.js';
+import { listPages } from './list.js';
 import { findKubeConfig, type ClusterSelection, type KubeconfigEnvironment } from './kubeconfig.js';
 import type { ListedKind } from './resources.js';
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { Finding, ResourceRef } from '../../src/engine/types.js';
+import type { Finding } from '../../src/engine/types.js';
+import type { ResourceRef } from '../../src/model/pod.js';
 import { policyReport, renderPolicyReports, REPORT_APIS, type AuditedObject } from '../../src/report/policyreport.js';
 
 const TIMESTAMP = new Date('2026-03-01T10:20:30.456Z');

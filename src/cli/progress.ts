@@ -1,4 +1,4 @@
-import type { ClusterAuditProgress } from './audit.js';
+import type { ClusterAuditProgress } from '../audit/cluster.js';
 
 /** How often the line is redrawn at most: fast enough to look alive, rare enough to cost nothing. */
 const REDRAW_MS = 100;

@@ -1,61 +1,23 @@
 import { evaluate } from '../engine/engine.js';
-import type { EvaluationContext, ExemptedFinding, Finding, RelatedObjects, RelatedRef, ResourceRef, Rule } from '../engine/types.js';
+import type { EvaluationContext, RelatedObjects, RelatedRef, Rule } from '../engine/types.js';
 import { lineLocator, type LineLocator } from '../input/locate.js';
 import { readFile } from 'node:fs/promises';
 import { isInputError, parseYamlDocument, readManifests, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
 import { collectSources, type StdinReader } from '../input/sources.js';
 import { splitDocuments } from '../input/split.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
-import { resourceRef } from '../model/pod.js';
+import { resourceRef, type ResourceRef } from '../model/pod.js';
 import { objectsIn, type ObjectAt } from '../model/workload.js';
-import { errorMessage, type ErrorCode } from '../policy/errors.js';
-import { expiredExemptions, type Exemption } from '../policy/exemptions.js';
+import { errorMessage } from '../errors.js';
+import { expiredExemptions } from '../engine/exemptions.js';
 import type { Policy } from '../policy/policy.js';
+import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from '../report/types.js';
 
 export interface AuditSettings {
   /** The cluster checked against; `related` is filled in from the input. */
   context: Omit<EvaluationContext, 'related'>;
   policy: Policy;
   rules: readonly Rule[];
-}
-
-/** A finding with the file and line of the field it is about. */
-export interface LocatedFinding extends Finding {
-  file: string;
-  /** Absent for objects read from a cluster (`file` is then `cluster://<namespace>/<kind>/<name>`). */
-  line?: number;
-}
-
-/** Something that could not be checked: an unreadable path, a broken document, or a rule that failed. */
-export interface AuditError {
-  file: string;
-  line?: number;
-  code?: ErrorCode;
-  /** The rule that failed, for rule errors. */
-  rule?: string;
-  resource?: ResourceRef;
-  message: string;
-}
-
-/** A finding an exemption suppressed, with the file and line of the field it is about. */
-export interface LocatedExemptedFinding extends ExemptedFinding {
-  file: string;
-  line?: number;
-}
-
-export interface AuditReport {
-  findings: LocatedFinding[];
-  errors: AuditError[];
-  /** Findings exempted by the policy or by an annotation it honours: every exemption used. */
-  exempted: LocatedExemptedFinding[];
-  /** Policy exemptions past their last day: they no longer apply, and whoever owns the policy should know. */
-  expiredExemptions: Exemption[];
-  /** Sources read. */
-  files: number;
-  /** Non-empty documents parsed. */
-  documents: number;
-  /** Objects checked, the items of Lists counted one by one. */
-  resources: number;
 }
 
 /** Reads, parses and checks everything the command line names: the whole `audit` command but the output. */

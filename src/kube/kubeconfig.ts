@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 
 /** Where the pod's service account lives (k8s.io/client-go/rest InClusterConfig reads the same files). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
