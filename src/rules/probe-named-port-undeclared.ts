@@ -1,8 +1,7 @@
 import { asArray, asNumber, asString, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record, str } from '../cel/expr.js';
-import type { PodView } from '../cel/pod.js';
-import type { CelCheck, Rule, RuleFinding, Severity } from '../engine/types.js';
+import type { CelCheck, PodView, Rule, RuleFinding, Severity } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
 
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
