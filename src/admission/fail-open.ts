@@ -1,4 +1,4 @@
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { allowedResult, type AdmissionHandler, type AdmissionResult } from './handler.js';
 import type { AdmissionMode } from './mode.js';
 import { allowed, withAuditAnnotations, withWarnings, type AdmissionResponse } from './response.js';

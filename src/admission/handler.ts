@@ -31,6 +31,8 @@ export interface AdmissionResult {
   undone?: Undone;
   /** Why nothing was evaluated: no object (DELETE, CONNECT) or a subresource. */
   skipped?: 'no-object' | 'subresource';
+  /** What the `/mutate` step did to the object: patched it, or found a change its dry run only reports. */
+  mutation?: 'patched' | 'dry-run';
 }
 
 /**
@@ -98,11 +100,13 @@ function joined(first: AdmissionResult, second: AdmissionResult): AdmissionResul
     ...(failure !== '' && { failure }),
     ...((first.undone ?? second.undone) !== undefined && { undone: first.undone === 'checks' || second.undone === 'checks' ? 'checks' : 'change' }),
   };
+  // A denied object is not stored: nothing of the first was applied, nor migrated.
   if (!second.response.allowed) return result;
   const patch = [...(first.patch ?? []), ...(second.patch ?? [])];
   const { warnings = [], auditAnnotations = {} } = second.response;
   const response = withAuditAnnotations(withWarnings(withPatch(first.response, patch), warnings), auditAnnotations);
-  return { ...result, response, ...(patch.length > 0 && { patch }) };
+  const mutation = first.mutation ?? second.mutation;
+  return { ...result, response, ...(patch.length > 0 && { patch }), ...(mutation && { mutation }) };
 }
 
 /** The response with `operations` as its patch instead of the one it had. */

@@ -22,6 +22,8 @@ export interface MutationResult {
   warnings?: readonly string[];
   /** Bare keys, as for the rules' findings. */
   auditAnnotations?: Readonly<Record<string, string>>;
+  /** The step found a change to make but its own settings say dry run: the audit annotations say what. */
+  dryRun?: boolean;
 }
 
 /**
@@ -41,8 +43,11 @@ export const MUTATION_ANNOTATION = 'mutation';
 export function mutationHandler(step: MutationStep): AdmissionHandler {
   return async (request, { policy, versions, mode }) => {
     const result = await step({ request, policy, versions, mode });
+    const response = responseOf(result, mode);
     const patch = mode === 'audit' ? [] : (result.patch ?? []);
-    return { ...allowedResult(), response: responseOf(result, mode), ...(patch.length > 0 && { patch }) };
+    const wouldChange = result.dryRun === true || (result.patch ?? []).length > 0;
+    const mutation = !response.allowed ? undefined : response.patch !== undefined ? 'patched' : wouldChange ? 'dry-run' : undefined;
+    return { ...allowedResult(), response, ...(patch.length > 0 && { patch }), ...(mutation && { mutation }) };
   };
 }
 

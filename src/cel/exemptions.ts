@@ -1,5 +1,5 @@
 import { IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION } from '../engine/engine.js';
-import type { Exemptions } from '../policy/exemptions.js';
+import type { Exemptions } from '../engine/exemptions.js';
 import { str, strList } from './expr.js';
 import { podView, type CelVariable, type ObjectRoot } from './pod.js';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerAudit } from './audit.js';

@@ -2,9 +2,9 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { EvaluationContext, Rule } from '../engine/types.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
-import type { ErrorCode } from '../policy/errors.js';
+import type { ErrorCode } from '../errors.js';
 import { formatKeyPath, suggest, type KeyPath } from '../policy/keys.js';
-import type { AuditError } from '../report/audit.js';
+import type { AuditError } from '../report/types.js';
 import { schemaProblems, TEST_KIND, type Outcome, type TestDocument } from './schema.js';
 
 /** Where in a test file something was written: its line and key, for messages. */

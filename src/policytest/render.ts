@@ -1,4 +1,4 @@
-import type { AuditError } from '../report/audit.js';
+import type { AuditError } from '../report/types.js';
 import type { ExpectationResult, TestRun } from './run.js';
 
 /** Everything `podpatterns test` found: the runs of the tests it could read, and the errors of the rest. */

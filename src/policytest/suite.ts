@@ -1,7 +1,7 @@
 import { basename, resolve, sep } from 'node:path';
 import type { Rule } from '../engine/types.js';
 import { collectSources } from '../input/sources.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { parseTestFile, testError } from './load.js';
 import type { TestReport } from './render.js';
 import { noStdin, readText } from './read.js';

@@ -20,6 +20,8 @@ export function withMetrics(handler: AdmissionHandler, webhook: WebhookName, met
       metrics.requests.inc(labels);
       for (const finding of result.decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
       for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
+      if (!result.response.allowed) for (const rule of new Set(result.decision.denials.map((finding) => finding.rule))) metrics.denials.inc({ rule });
+      if (result.mutation !== undefined) metrics.migrations.inc({ kind: labels.kind, result: result.mutation });
     }
     return result;
   };

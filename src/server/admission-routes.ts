@@ -6,7 +6,7 @@ import { parseMode, type AdmissionMode } from '../admission/mode.js';
 import { reviewResponse } from '../admission/response.js';
 import { decodeAdmissionReview, InvalidReviewError, type AdmissionReviewRequest } from '../admission/review.js';
 import type { WebhookName } from '../admission/webhooks.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { withLogging } from './admission-log.js';
 import { withMetrics } from './admission-metrics.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
