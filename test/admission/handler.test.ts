@@ -81,6 +81,12 @@ describe('sequence', () => {
     expect(last.seen).toEqual([]);
   });
 
+  it('keeps what the mutation did when the object is admitted, and forgets it when a later handler denies it', async () => {
+    const migrated = recording({ mutation: 'patched', patch: [{ op: 'add', path: '/metadata/labels', value: { a: '1' } }] });
+    expect((await sequence(migrated, recording({}))(requestFor(webPod()), settings())).mutation).toBe('patched');
+    expect((await sequence(migrated, recording({ response: denied('no') }))(requestFor(webPod()), settings())).mutation).toBeUndefined();
+  });
+
   it('keeps the findings, rule errors and failures of every handler for logs and metrics', async () => {
     const finding = { rule: 'r', severity: 'warn' as const, resource: { apiVersion: 'v1', kind: 'Pod', name: 'web' }, path: 'spec', message: 'm', fix: 'f', problem: 'p' };
     const result = await sequence(

@@ -36,6 +36,15 @@ describe('the mutation handler', () => {
     expect(audited.response).toEqual({ allowed: true, auditAnnotations: { mutation: 'would reject: log-shipper cannot move' } });
   });
 
+  it('says what it did to the object for the metrics: patched, a change only a dry run reports, or nothing', async () => {
+    expect((await mutationHandler(labelling)(requestFor(webPod()), settings())).mutation).toBe('patched');
+    expect((await mutationHandler(labelling)(requestFor(webPod()), settings({ mode: 'audit' }))).mutation).toBe('dry-run');
+    const dryRunStep: MutationStep = () => ({ dryRun: true, auditAnnotations: { migration: 'would move log-shipper' } });
+    expect((await mutationHandler(dryRunStep)(requestFor(webPod()), settings())).mutation).toBe('dry-run');
+    expect((await mutationHandler(() => ({}))(requestFor(webPod()), settings())).mutation).toBeUndefined();
+    expect((await mutationHandler(refusing)(requestFor(webPod()), settings())).mutation).toBeUndefined();
+  });
+
   it('gives the step the request, the policy, the versions and the mode', async () => {
     const seen: unknown[] = [];
     const request = requestFor(webPod());
