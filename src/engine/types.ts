@@ -1,4 +1,4 @@
-import type { PodView } from '../cel/pod.js';
+import type { PodSpecView, PodView } from '../cel/pod.js';
 import type { KubeObject } from '../model/kube.js';
 import type { KubeVersion } from '../model/version.js';
 import type { PodModel } from '../model/pod.js';
@@ -162,6 +162,13 @@ export interface CelTarget {
  * warns about) an object whose findings list is not empty, with the first finding's text as its message.
  */
 export interface CelForm {
+  /**
+   * CEL that is true on every pod the checks can find something on, read cheaply from the pod as written. It becomes
+   * the policy's matchCondition: on any other pod the API server skips the policy without building the container
+   * records. It must hold wherever a check finds something (an over-approximation is fine) and stay within the cost
+   * limit on any pod. Leaving it out runs the checks on every pod.
+   */
+  candidate?(pod: PodSpecView): string;
   /** The rule's own variables, in dependency order; `pod.own(name)` reads them. */
   variables?(pod: PodView): Array<{ name: string; expression: string }>;
   checks: CelCheck[];

@@ -126,6 +126,8 @@ if (POWERFUL.length !== 2) throw new Error('privileged-sidecar: the CEL form ord
 
 /** The excess of each sidecar as a record (path, what, power), as excessOf() finds it. */
 const privilegedSidecarCel: CelForm = {
+  candidate: (pod) =>
+    `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?securityContext.?privileged.orValue(false) == true || size(c.?securityContext.?capabilities.?add.orValue([])) > 0)`,
   checks: [
     {
       findings: (pod) => {

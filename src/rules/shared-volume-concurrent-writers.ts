@@ -131,6 +131,9 @@ const SOCKET_DIR = /sock|csi/i;
 
 /** One record per volume with clashes: the volume, the mounts involved in order, and the later mount of the first clash. */
 const sharedVolumeCel: CelForm = {
+  // A volume mounted twice in the pod (distinct is quadratic: a pod with many mounts goes straight to the checks).
+  candidate: (pod) =>
+    bind('vs', `(${pod.initSpecs} + ${pod.containerSpecs}).map(c, c.?volumeMounts.orValue([]).map(m, m.name)).flatten()`, `size(vs) >= 2 && (size(vs) > 400 || size(vs.distinct()) < size(vs))`),
   variables: (pod) => [
     {
       name: 'writableVolumes',
