@@ -35,7 +35,7 @@ export function exemptionVariables(root: ObjectRoot, ruleId: string, exemptions:
   const notes = entries.map(
     (entry) =>
       `${ruleId} skipped: policy exemption ${entry.namespace}/${entry.kind ?? '*'}/${entry.name ?? '*'}, reason: ${entry.reason}` +
-      (entry.expires ? ` (until ${entry.expires.date}; recompile after it)` : ''),
+      (entry.expires ? ` (until ${entry.expires.date}; generate the policies again after it)` : ''),
   );
   const honoured = !exemptions.annotations ? 'false' : exemptions.namespaces.length === 0 ? 'true' : `request.namespace in ${strList(exemptions.namespaces)}`;
   const listNote = matching.reduceRight((otherwise, condition, index) => `${condition} ? ${str(notes[index]!)} : ${otherwise}`, "''");

@@ -257,7 +257,7 @@ describe('podpatterns compile and the policy exemptions', () => {
     const note = variable(objects, 'exemptionNote');
     expect(exempted).toContain("request.namespace == 'legacy' && object.kind == 'Deployment'");
     expect(exempted).toContain(".matches('(?s)^billing-.*$')");
-    expect(note).toContain('reason: OPS-1234 (until 2027-03-31; recompile after it)');
+    expect(note).toContain('reason: OPS-1234 (until 2027-03-31; generate the policies again after it)');
     for (const expression of [exempted, note]) {
       expect(expression).not.toContain("'old'");
       expect(expression).not.toContain("'other'");
