@@ -1,7 +1,7 @@
 import { evaluate } from '../engine/engine.js';
 import type { EvaluationContext, ExemptedFinding, Finding, Rule, RuleError } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import { decide, responseFor, type Decision } from './decision.js';
 import { withExemptions } from './exemptions.js';
@@ -28,6 +28,8 @@ export interface AdmissionResult {
   failure?: string;
   /** Why nothing was evaluated: no object (DELETE, CONNECT) or a subresource. */
   skipped?: 'no-object' | 'subresource';
+  /** What the `/mutate` step did to the object: patched it, or found a change its dry run only reports. */
+  mutation?: 'patched' | 'dry-run';
 }
 
 /** The audit annotation that records a fail-open admission. */

@@ -19,5 +19,6 @@ export const migrationStep: MutationStep = ({ request, policy, versions }) => {
     ...(plan.action === 'patch' && { patch: plan.patch }),
     warnings: plan.warnings,
     auditAnnotations: plan.auditAnnotations,
+    ...(plan.action === 'dry-run' && { dryRun: true }),
   };
 };

@@ -1,4 +1,4 @@
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import type { Rule } from '../engine/types.js';
 import { validateRequest, EVALUATION_ERROR_ANNOTATION, type AdmissionResult, type AdmissionSettings } from './admit.js';
@@ -41,6 +41,8 @@ export interface MutationResult {
   warnings?: readonly string[];
   /** Bare keys, as for the rules' findings. */
   auditAnnotations?: Readonly<Record<string, string>>;
+  /** The step found a change to make but its own settings say dry run: the audit annotations say what. */
+  dryRun?: boolean;
 }
 
 /**
@@ -73,7 +75,10 @@ export async function mutateRequest(request: AdmissionRequest, settings: Mutatio
     const response = withAuditAnnotations(withWarnings(checked.response, ...notice), { [EVALUATION_ERROR_ANNOTATION]: failure });
     return { ...checked, response, failure };
   }
-  return { ...checked, response: combine(checked.response, result, settings.mode) };
+  const response = combine(checked.response, result, settings.mode);
+  const wouldChange = result.dryRun === true || (result.patch ?? []).length > 0;
+  const outcome = response.patch !== undefined ? 'patched' : wouldChange ? 'dry-run' : undefined;
+  return { ...checked, response, ...(outcome && { mutation: outcome }) };
 }
 
 function combine(checked: AdmissionResponse, result: MutationResult, mode: AdmissionMode): AdmissionResponse {

@@ -1,6 +1,6 @@
 import jsonPatch from 'fast-json-patch';
 import type { Operation as JsonPatchOperation } from 'fast-json-patch';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { boundedAnnotations, boundedWarnings, truncate, MAX_STATUS_MESSAGE_LENGTH } from './limits.js';
 import type { AdmissionApiVersion } from './review.js';
 

@@ -1,6 +1,6 @@
 import type { Operation } from '../engine/types.js';
 import { isObject, type JsonObject } from '../model/kube.js';
-import { PodpatternsError } from '../policy/errors.js';
+import { PodpatternsError } from '../errors.js';
 
 /** admission.k8s.io/v1 is what API servers send; v1beta1 is still accepted from webhooks that list it. */
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;

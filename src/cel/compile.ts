@@ -1,14 +1,15 @@
 import type { AdmissionMode } from '../admission/mode.js';
 import { MAX_STATUS_MESSAGE_LENGTH } from '../admission/limits.js';
-import type { CelCheck, CelForm, CelTarget, Rule, Severity } from '../engine/types.js';
+import type { RuleSettings } from '../engine/settings.js';
+import type { CelCheck, CelForm, CelTarget, PodView, Rule, Severity } from '../engine/types.js';
+import { PodpatternsError } from '../errors.js';
 import type { KubeObject } from '../model/kube.js';
 import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
-import { PodpatternsError } from '../policy/errors.js';
-import type { Policy, RuleSettings } from '../policy/policy.js';
+import type { Policy } from '../policy/policy.js';
 import { exemptionVariables, type CelExemptions } from './exemptions.js';
 import { migrationPolicies } from './migration-policy.js';
 import { bind, str } from './expr.js';
-import { NEW_OBJECT, OLD_OBJECT, overPodSpec, podVariables, podView, type CelVariable, type ObjectRoot, type PodView } from './pod.js';
+import { NEW_OBJECT, OLD_OBJECT, overPodSpec, podVariables, podView, type CelVariable, type ObjectRoot } from './pod.js';
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
 export const VAP_SINCE: KubeVersion = { major: 1, minor: 30 };

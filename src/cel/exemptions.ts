@@ -1,12 +1,12 @@
 import { IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION } from '../engine/engine.js';
-import type { Exemptions } from '../policy/exemptions.js';
+import type { Exemptions } from '../engine/exemptions.js';
 import { bind, str, strList } from './expr.js';
 import { podView, type CelVariable, type ObjectRoot } from './pod.js';
 
 /** The names of the variables exemptionVariables() declares (for `oldObject`: `oldExempted`, `oldExemptionNote`). */
 export const EXEMPTION_VARIABLES = ['exempted', 'exemptionNote'] as const;
 
-/** The policy file's `exemptions` block (src/policy/exemptions.ts): who may exempt what. */
+/** The policy file's `exemptions` block (src/engine/exemptions.ts): who may exempt what. */
 export type CelExemptions = Readonly<Exemptions>;
 
 /**

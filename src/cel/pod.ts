@@ -1,5 +1,6 @@
 import { HELPER_PATTERNS, type HelperPattern } from '../model/helpers.js';
 import { DEFAULT_CONTAINER_ANNOTATION } from '../model/pod.js';
+import type { PodSpecView, PodView } from '../engine/types.js';
 import { bind, matches, re2, record, str } from './expr.js';
 
 /**
@@ -19,44 +20,6 @@ const POD_SPEC: ReadonlyArray<{ kinds: readonly string[]; spec: string; meta: st
 
 /** A phase after every init container: native sidecars run from their own phase to the end of the pod. */
 export const UNBOUNDED_PHASE = 1_000_000;
-
-/**
- * The shared variables as a rule's CEL form sees them: each property is a CEL expression (`variables.…`).
- * Containers are records: name, spec (the container), section, index, kind (`init`, `native-sidecar`,
- * `regular`), role (`main`, `sidecar`, `init`), path, helper (`[]` or `[kind, confidence, evidence]`),
- * first and last (start-order phases).
- */
-export interface PodView {
-  /** The object (`object` or `oldObject`). */
-  object: string;
-  kind: string;
-  spec: string;
-  /** Path of the pod spec in the object, e.g. `spec.template.spec`. */
-  specPath: string;
-  /** Annotations of the pod (its template's). */
-  annotations: string;
-  labels: string;
-  /** Annotations of the object itself. */
-  objectAnnotations: string;
-  /** Every container: init containers in order, then regular containers in order. */
-  containers: string;
-  /** The init containers' and the regular containers' records alone (the regular ones without their role: read it in `containers`). */
-  inits: string;
-  regulars: string;
-  /** The main container's name, '' when there is none. */
-  mainName: string;
-  sidecars: string;
-  longRunning: string;
-  /** Whether a Job (group batch) owns the Pod, and its name ('' when it has none). */
-  ownedByJob: string;
-  ownerJob: string;
-  /** A Job's or CronJob's pod, or a Pod a Job owns (src/model/pod.ts runToCompletion). */
-  runToCompletion: string;
-  /** The pod's restartPolicy with the defaults the engine assumes. */
-  restartPolicy: string;
-  /** One of the rule's own variables, for this object. */
-  own(name: string): string;
-}
 
 export interface CelVariable {
   name: string;
@@ -119,17 +82,6 @@ function optionalPath(object: string, path: string): string {
 /** The metadata of the pod (its template's), as a map. */
 function podMetadata(o: string, kind: string): string {
   return byKind(kind, (entry) => (entry.meta === '' ? `${o}.metadata` : `${optionalPath(o, entry.meta)}.?metadata.orValue({})`));
-}
-
-/**
- * The pod as written, for a rule's CelForm.candidate: a matchCondition cannot read variables, so these are plain
- * expressions over `object`.
- */
-export interface PodSpecView {
-  spec: string;
-  /** The init containers and the regular containers, as written (no records). */
-  initSpecs: string;
-  containerSpecs: string;
 }
 
 /**

@@ -3,15 +3,16 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Rule } from '../engine/types.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
-import { PodpatternsError } from '../policy/errors.js';
+import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
-import { auditPaths, type AuditReport, type AuditSettings } from '../report/audit.js';
+import { auditPaths, type AuditSettings } from '../audit/files.js';
+import type { AuditReport } from '../report/types.js';
 import { renderJson, renderJsonPieces } from '../report/json.js';
 import { renderSarif } from '../report/sarif.js';
 import { FAIL_ON_CHOICES, hasFailingFindings, type FailOn } from '../report/summary.js';
 import { renderText, renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
-import type { ClusterAuditFlags, ClusterAuditIo } from '../cluster/audit-command.js';
+import type { ClusterAuditFlags, ClusterAuditIo } from './audit-cluster.js';
 import { DEFAULT_MAX_RESULTS, REPORT_APIS } from '../report/policyreport.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -82,7 +83,7 @@ function kebab(flag: string): string {
 
 /** Loaded only for --cluster: the Kubernetes client and node:http are not needed to read files. */
 async function runClusterAudit(flags: AuditFlags): Promise<number> {
-  const { runClusterAudit: run } = await import('../cluster/audit-command.js');
+  const { runClusterAudit: run } = await import('./audit-cluster.js');
   return run(flags, clusterIo(flags));
 }
 

@@ -6,7 +6,7 @@ import type { Rule } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import type { Policy } from '../policy/policy.js';
-import { PodpatternsError } from '../policy/errors.js';
+import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { EXIT_OK } from './exit-codes.js';

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerAudit } from './audit.js';
 import { registerCompile } from './compile.js';
 import { registerRules } from './rules.js';
+import { registerTest } from './test.js';
 import { isEntryPoint } from './entry-point.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerRules(program);
   registerServe(program);
+  registerTest(program);
   return program;
 }
 

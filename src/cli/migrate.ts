@@ -9,7 +9,7 @@ import { asString, isObject } from '../model/kube.js';
 import { NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { objectsIn } from '../model/workload.js';
 import type { MigrationOptions } from '../migration/index.js';
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 import { loadPolicyFile, type MigrationSettings } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Rule, RuleOptionSpec, RuleOptionValue } from '../engine/types.js';
-import { PodpatternsError } from '../policy/errors.js';
+import { PodpatternsError } from '../errors.js';
 import { suggest } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareVersions, formatVersion, type KubeVersion } from '../model/version.js';
-import { PodpatternsError } from '../policy/errors.js';
+import { PodpatternsError } from '../errors.js';
 import {
   parseChoice,
   parseDuration,
@@ -59,7 +59,7 @@ export interface ServerConfig {
     kubeconfig?: string;
     /** `--context`: instead of the kubeconfig's current-context. */
     context?: string;
-    /** The variables the kubeconfig loader reads besides the flags (src/cluster/kubeconfig.ts). */
+    /** The variables the kubeconfig loader reads besides the flags (src/kube/kubeconfig.ts). */
     env: Readonly<Record<(typeof CLUSTER_VARIABLES)[number], string | undefined>>;
     refreshIntervalMs: number;
   };

@@ -1,10 +1,10 @@
-import { objectAnnotations, podModelOf, resourceRef } from '../model/pod.js';
+import { objectAnnotations, podModelOf, resourceRef, type ResourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
 import type { KubeObject } from '../model/kube.js';
-import { errorMessage } from '../policy/errors.js';
-import { describeExemption, exemptionActive, globMatch } from '../policy/exemptions.js';
-import type { Policy } from '../policy/policy.js';
-import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, ResourceRef, Rule, RuleFinding } from './types.js';
+import { errorMessage } from '../errors.js';
+import { describeExemption, exemptionActive, globMatch } from './exemptions.js';
+import type { EnginePolicy } from './settings.js';
+import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, Rule, RuleFinding } from './types.js';
 
 export const IGNORE_ANNOTATION = 'podpatterns.io/ignore';
 export const IGNORE_REASON_ANNOTATION = 'podpatterns.io/ignore-reason';
@@ -15,7 +15,7 @@ export const IGNORE_REASON_ANNOTATION = 'podpatterns.io/ignore-reason';
  * the other rules still run. Exemptions never skip a rule: its findings are moved to `exempted` with what
  * exempted them, so an exemption is only ever reported when it suppressed something.
  */
-export function evaluate(document: unknown, context: EvaluationContext, policy: Policy, rules: readonly Rule[]): EvaluationResult {
+export function evaluate(document: unknown, context: EvaluationContext, policy: EnginePolicy, rules: readonly Rule[]): EvaluationResult {
   const result: EvaluationResult = { findings: [], errors: [], exempted: [] };
   for (const { object, path } of objectsIn(document)) evaluateObject(object, path, context, policy, rules, result);
   return result;
@@ -25,7 +25,7 @@ function evaluateObject(
   object: KubeObject,
   objectPath: string,
   context: EvaluationContext,
-  policy: Policy,
+  policy: EnginePolicy,
   rules: readonly Rule[],
   result: EvaluationResult,
 ): void {
@@ -70,7 +70,7 @@ function exemptionsOf(
   resource: ResourceRef,
   podAnnotations: Record<string, string> | undefined,
   context: EvaluationContext,
-  policy: Policy,
+  policy: EnginePolicy,
 ): (rule: string) => AppliedExemption | undefined {
   const { exemptions } = policy;
   const namespace = context.namespace ?? resource.namespace;

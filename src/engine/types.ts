@@ -1,7 +1,6 @@
-import type { PodSpecView, PodView } from '../cel/pod.js';
 import type { KubeObject } from '../model/kube.js';
 import type { KubeVersion } from '../model/version.js';
-import type { PodModel } from '../model/pod.js';
+import type { PodModel, ResourceRef } from '../model/pod.js';
 
 /**
  * What a finding asks of the caller: `deny` rejects in enforce mode, `warn` is shown to the user,
@@ -13,13 +12,6 @@ export const SEVERITIES: readonly Severity[] = ['deny', 'warn', 'audit'];
 /** Severity order, most severe first: used for `--fail-on` and sorting. */
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
-}
-
-export interface ResourceRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
 }
 
 export interface Finding {
@@ -148,6 +140,55 @@ export interface Rule<F extends ProblemFacts = ProblemFacts> {
    * the target cluster. A rule without it is webhook-only.
    */
   cel?(target: CelTarget): CelForm | CelUnavailable;
+}
+
+/**
+ * The shared variables as a rule's CEL form sees them: each property is a CEL expression (`variables.…`).
+ * Containers are records: name, spec (the container), section, index, kind (`init`, `native-sidecar`,
+ * `regular`), role (`main`, `sidecar`, `init`), path, helper (`[]` or `[kind, confidence, evidence]`),
+ * first and last (start-order phases).
+ */
+export interface PodView {
+  /** The object (`object` or `oldObject`). */
+  object: string;
+  kind: string;
+  spec: string;
+  /** Path of the pod spec in the object, e.g. `spec.template.spec`. */
+  specPath: string;
+  /** Annotations of the pod (its template's). */
+  annotations: string;
+  labels: string;
+  /** Annotations of the object itself. */
+  objectAnnotations: string;
+  /** Every container: init containers in order, then regular containers in order. */
+  containers: string;
+  /** The init containers' and the regular containers' records alone (the regular ones without their role: read it in `containers`). */
+  inits: string;
+  regulars: string;
+  /** The main container's name, '' when there is none. */
+  mainName: string;
+  sidecars: string;
+  longRunning: string;
+  /** Whether a Job (group batch) owns the Pod, and its name ('' when it has none). */
+  ownedByJob: string;
+  ownerJob: string;
+  /** A Job's or CronJob's pod, or a Pod a Job owns (src/model/pod.ts runToCompletion). */
+  runToCompletion: string;
+  /** The pod's restartPolicy with the defaults the engine assumes. */
+  restartPolicy: string;
+  /** One of the rule's own variables, for this object. */
+  own(name: string): string;
+}
+
+/**
+ * The pod as written, for a rule's CelForm.candidate: a matchCondition cannot read variables, so these are plain
+ * expressions over `object`.
+ */
+export interface PodSpecView {
+  spec: string;
+  /** The init containers and the regular containers, as written (no records). */
+  initSpecs: string;
+  containerSpecs: string;
 }
 
 /** The cluster and options a rule is compiled to CEL for. */

@@ -2,7 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import { constructFromEvents, parseEvents, YAMLException, type Event } from 'js-yaml';
 import { isObject, type KubeObject } from '../model/kube.js';
-import { errorMessage, PodpatternsError, type ErrorCode } from '../policy/errors.js';
+import { errorMessage, PodpatternsError, type ErrorCode } from '../errors.js';
 import { loadLenientYaml } from './lenient-yaml.js';
 import { KUBERNETES_YAML_SCHEMA } from './schema.js';
 import { DocumentSplitter, splitDocuments, type DocumentText } from './split.js';

@@ -1,7 +1,7 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import type { InputError } from './manifest.js';
 
 /** Where manifests come from: a file, or standard input. */

@@ -1,4 +1,3 @@
-import type { ResourceRef } from '../engine/types.js';
 import { recognizeHelper, type HelperMatch } from './helpers.js';
 import { asString, isObject, stringMap, type Container, type KubeObject, type PodSpec } from './kube.js';
 import { joinPath, podTemplateOf } from './workload.js';
@@ -72,6 +71,14 @@ const UNBOUNDED = Number.POSITIVE_INFINITY;
  */
 export function runTogether(a: ContainerModel, b: ContainerModel): boolean {
   return a !== b && a.firstPhase <= b.lastPhase && b.firstPhase <= a.lastPhase;
+}
+
+/** How findings, errors and reports name an object. */
+export interface ResourceRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
 }
 
 export function resourceRef(object: KubeObject): ResourceRef {

@@ -1,19 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Exemptions } from '../engine/exemptions.js';
+import type { EnginePolicy, RuleSettings } from '../engine/settings.js';
 import type { Rule, RuleOptionValue, Severity } from '../engine/types.js';
 import { SEVERITIES } from '../engine/types.js';
-import { PodpatternsError, errorMessage } from './errors.js';
-import { parseExemptions, type Exemptions } from './exemptions.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
+import { parseExemptions } from './exemptions.js';
 import { describe, formatKeyPath, isRecord, suggest, type Fail, type KeyPath, type LineOf } from './keys.js';
 
-export type { Exemption, ExemptionExpiry, Exemptions } from './exemptions.js';
 export { suggest } from './keys.js';
-
-export interface RuleSettings {
-  enabled: boolean;
-  severity: Severity;
-  options: Record<string, RuleOptionValue>;
-}
 
 export type MigrationMode = 'apply' | 'dry-run' | 'off';
 export const MIGRATION_MODES: readonly MigrationMode[] = ['apply', 'dry-run', 'off'];
@@ -41,7 +36,7 @@ export interface PolicyExplicit {
  * A validated, frozen policy: every rule has settings, every value has its type, and `explicit` records what
  * the file set (the rest are defaults).
  */
-export interface Policy {
+export interface Policy extends EnginePolicy {
   rules: Readonly<Record<string, Readonly<RuleSettings>>>;
   migration: Readonly<MigrationSettings>;
   /** Who may exempt what from the rules: see Exemptions. */

@@ -1,4 +1,4 @@
-import type { AuditReport, LocatedFinding } from './audit.js';
+import type { AuditReport, LocatedFinding } from './types.js';
 import { summarize, type AuditSummary } from './summary.js';
 
 /**

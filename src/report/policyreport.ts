@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
-import { describeAppliedExemption } from '../policy/exemptions.js';
-import type { ExemptedFinding, Finding, ResourceRef, RuleError, Severity } from '../engine/types.js';
+import { describeAppliedExemption } from '../engine/exemptions.js';
+import type { ExemptedFinding, Finding, RuleError, Severity } from '../engine/types.js';
+import type { ResourceRef } from '../model/pod.js';
 
 /**
  * `--output policyreport`: one policy report per namespace, named `podpatterns`, never one per resource:

@@ -3,8 +3,8 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Rule, Severity } from '../engine/types.js';
 import { STDIN_NAME } from '../input/sources.js';
-import { describeAppliedExemption, describeExemption, type Exemption } from '../policy/exemptions.js';
-import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from './audit.js';
+import { describeAppliedExemption, describeExemption, type Exemption } from '../engine/exemptions.js';
+import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from './types.js';
 import { resourceName } from './text.js';
 
 /** SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/) as GitHub code scanning reads it. */

@@ -1,5 +1,5 @@
 import { severityRank, type Severity } from '../engine/types.js';
-import type { AuditReport } from './audit.js';
+import type { AuditReport } from './types.js';
 
 /** The lowest severity that fails the run, or `none` to never fail on findings. */
 export type FailOn = Severity | 'none';

@@ -1,8 +1,9 @@
 import picocolors from 'picocolors';
 import { problemLine, ruleDocCommand } from '../engine/short-form.js';
-import type { ResourceRef, Rule, Severity } from '../engine/types.js';
-import { describeAppliedExemption, describeExemption } from '../policy/exemptions.js';
-import type { AuditError, AuditReport, LocatedFinding } from './audit.js';
+import type { Rule, Severity } from '../engine/types.js';
+import type { ResourceRef } from '../model/pod.js';
+import { describeAppliedExemption, describeExemption } from '../engine/exemptions.js';
+import type { AuditError, AuditReport, LocatedFinding } from './types.js';
 import { summarize } from './summary.js';
 
 export interface TextOptions {

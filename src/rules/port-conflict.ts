@@ -1,8 +1,7 @@
 import { asNumber, asString, isObject } from '../model/kube.js';
 import { runTogether, type ContainerModel } from '../model/pod.js';
-import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
+import type { CelForm, CelUnavailable, PodView, Rule, RuleFinding } from '../engine/types.js';
 import { bind, celText } from '../cel/expr.js';
-import type { PodView } from '../cel/pod.js';
 import { atLeast } from '../model/version.js';
 
 interface DeclaredPort {

@@ -2,8 +2,7 @@ import { isObject, type Container } from '../model/kube.js';
 import type { PodModel } from '../model/pod.js';
 import { containerRequest, effectivePodRequest, formatQuantity } from '../model/resources.js';
 import { bind, celText, record } from '../cel/expr.js';
-import type { PodView } from '../cel/pod.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import type { PodView, Rule, RuleFinding } from '../engine/types.js';
 
 const RESOURCES = ['cpu', 'memory'] as const;
 

@@ -5,9 +5,9 @@ import { parseMode, type AdmissionMode } from '../admission/mode.js';
 import { mutateRequest, type MutationStep } from '../admission/mutate.js';
 import { allowed, reviewResponse, withWarnings } from '../admission/response.js';
 import { decodeAdmissionReview, InvalidReviewError, type AdmissionRequest, type AdmissionReviewRequest } from '../admission/review.js';
-import type { ClusterVersions } from '../cluster/versions.js';
+import type { ClusterVersions } from './version-tracker.js';
 import type { Rule } from '../engine/types.js';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
 import type { ServingState } from './state.js';
 
@@ -105,6 +105,8 @@ function count(
     metrics.requests.inc(labels);
     for (const finding of decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
     for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
+    if (!response.allowed) for (const rule of new Set(decision.denials.map((finding) => finding.rule))) metrics.denials.inc({ rule });
+    if (result.mutation !== undefined) metrics.migrations.inc({ kind: labels.kind, result: result.mutation });
   }
 }
 

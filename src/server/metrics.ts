@@ -7,6 +7,8 @@ export interface ServerMetrics {
   dryRunRequests: Counter<'webhook' | 'operation' | 'kind' | 'mode' | 'allowed'>;
   duration: Histogram<'webhook'>;
   findings: Counter<'rule' | 'severity'>;
+  denials: Counter<'rule'>;
+  migrations: Counter<'kind' | 'result'>;
   exemptions: Counter<'rule' | 'source'>;
   ruleErrors: Counter<'rule'>;
   failedOpen: Counter<'webhook'>;
@@ -45,6 +47,18 @@ export function createMetrics(): ServerMetrics {
       name: 'podpatterns_findings_total',
       help: 'Findings on admitted or denied objects (dry runs excluded), by rule and configured severity.',
       labelNames: ['rule', 'severity'],
+      registers,
+    }),
+    denials: new Counter({
+      name: 'podpatterns_denials_total',
+      help: 'Objects rejected (dry runs excluded), counted once for each rule whose finding rejected them.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    migrations: new Counter({
+      name: 'podpatterns_migrations_total',
+      help: 'Objects the /mutate webhook changed (result=patched) or, in a dry run of the migration, would have changed (result=dry-run); dry-run requests excluded.',
+      labelNames: ['kind', 'result'],
       registers,
     }),
     exemptions: new Counter({

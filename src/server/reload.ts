@@ -3,7 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { errorMessage } from '../policy/errors.js';
+import { errorMessage } from '../errors.js';
 
 export interface ReloaderOptions<T> {
   /** What the files hold, for logs: `policy`, `serving certificate`. */

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { PodpatternsError, errorMessage } from '../policy/errors.js';
+import { PodpatternsError, errorMessage } from '../errors.js';
 
 /** A serving certificate and key that belong together and are valid now. */
 export interface ServingCertificate {

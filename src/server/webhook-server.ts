@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MutationStep } from '../admission/mutate.js';
-import { connectVersionReader } from '../cluster/version-reader.js';
-import { ClusterVersionTracker, type ClusterVersions } from '../cluster/versions.js';
+import { connectVersionReader } from '../kube/version-reader.js';
+import { ClusterVersionTracker, type ClusterVersions } from './version-tracker.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Rule } from '../engine/types.js';
-import { PodpatternsError, errorMessage, type ErrorCode } from '../policy/errors.js';
-import { describeExemption, expiredExemptions } from '../policy/exemptions.js';
+import { PodpatternsError, errorMessage, type ErrorCode } from '../errors.js';
+import { describeExemption, expiredExemptions } from '../engine/exemptions.js';
 import { defaultPolicy, parsePolicy, suggest, type Policy } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { buildMetricsApp, buildWebhookApp } from './app.js';

@@ -3,7 +3,7 @@ import { compilePolicies, referenced, validationActions, type CompileOptions } f
 import { globToRe2, type CelExemptions } from '../../src/cel/exemptions.js';
 import type { KubeObject } from '../../src/model/kube.js';
 import { parseVersion } from '../../src/model/version.js';
-import { PodpatternsError } from '../../src/policy/errors.js';
+import { PodpatternsError } from '../../src/errors.js';
 import { defaultPolicy, parsePolicy, type Policy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 

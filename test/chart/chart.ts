@@ -154,5 +154,3 @@ export const POD_BEARING_RESOURCES: readonly [string, string][] = [
   ['batch', 'jobs'],
   ['batch', 'cronjobs'],
 ];
-
-export const VALIDATED_RESOURCES: readonly [string, string][] = [...POD_BEARING_RESOURCES, ['autoscaling', 'horizontalpodautoscalers']];

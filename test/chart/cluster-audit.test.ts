@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
-import { reportResource } from '../../src/cluster/reports.js';
-import { groupOf, LISTED_KINDS } from '../../src/cluster/resources.js';
+import { reportResource } from '../../src/audit/apply-reports.js';
+import { groupOf, LISTED_KINDS } from '../../src/kube/resources.js';
 import { REPORT_APIS } from '../../src/report/policyreport.js';
 import { CHART_DIR, HelmError, renderChart, type KubeManifest } from '../support/helm.js';
 import { NAMESPACE, ofKind, single } from './chart.js';

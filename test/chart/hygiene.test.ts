@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { KubeManifest } from '../support/helm.js';
 import {
   NAMESPACE,
-  VALIDATED_RESOURCES,
+  POD_BEARING_RESOURCES,
   VALUES_CASES,
   covers,
   namespaceLabels,
@@ -142,12 +142,19 @@ describe.each(WEBHOOK_CASES)('the chart rendered with $name', (valuesCase) => {
     }
   });
 
-  it('validates CREATE and UPDATE of every kind that carries a pod template, and HPAs', () => {
+  it('validates CREATE and UPDATE of every kind that carries a pod template', () => {
     for (const webhook of validating.webhooks) {
-      for (const [group, resource] of VALIDATED_RESOURCES) {
+      for (const [group, resource] of POD_BEARING_RESOURCES) {
         for (const operation of ['CREATE', 'UPDATE']) expect(covers(webhook, group, resource, operation), `${webhook.name} ${operation} ${group}/${resource}`).toBe(true);
       }
       expect(covers(webhook, '', 'pods', 'DELETE'), webhook.name).toBe(false);
+    }
+  });
+
+  it('sends no HorizontalPodAutoscaler to any webhook: admission sees an HPA without the workload it scales', () => {
+    for (const webhook of webhooks()) {
+      expect(webhook.rules.flatMap((rule) => rule.apiGroups), webhook.name).not.toContain('autoscaling');
+      for (const operation of ['CREATE', 'UPDATE']) expect(covers(webhook, 'autoscaling', 'horizontalpodautoscalers', operation), `${webhook.name} ${operation}`).toBe(false);
     }
   });
 

@@ -154,8 +154,8 @@ describe('the modules audit loads', () => {
       });
       expect(run.code).toBe(1);
       const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
-      expect(loaded.some((url) => url.includes('/src/report/audit.ts'))).toBe(true);
-      expect(loaded.filter((url) => /fastify|@kubernetes|undici|\/src\/server\/|\/src\/cluster\/|^node:https?$/.test(url))).toEqual([]);
+      expect(loaded.some((url) => url.includes('/src/audit/files.ts'))).toBe(true);
+      expect(loaded.filter((url) => /fastify|@kubernetes|undici|\/src\/server\/|\/src\/kube\/|\/src\/audit\/cluster|^node:https?$/.test(url))).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

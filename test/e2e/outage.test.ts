@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2eHarness } from './harness.js';
 import { refusal, refusalOf } from './support/cluster.js';
 import { conflictingContainers, distinctContainers, pod } from './support/manifests.js';
-import { waitFor } from './support/network.js';
+import { get, waitFor } from './support/network.js';
 import type { PodpatternsServer } from './support/podpatterns.js';
 
 const harness = await E2eHarness.start('outage');
@@ -66,5 +66,18 @@ describe('the webhook server is unavailable', () => {
     expect(refused.code).toBe(500);
     expect(refused.message).toMatch(/failed calling webhook "enforce\.validate\.podpatterns\.io"/);
     expect(refused.message).toMatch(/connection refused/);
+  });
+
+  // The chart's PrometheusRule alerts on these series; an existing cluster may run several API servers, each
+  // counting only the calls it made, so only the suite's own single API server is asked.
+  it.skipIf(!harness.cluster.local)('shows both outages in the API server metrics the chart\'s alerts read, under the webhook\'s name', async () => {
+    const { server: apiServer, ca, token } = harness.cluster.access!;
+    const { body } = await get(`${apiServer}/metrics`, { ca, headers: { authorization: `Bearer ${token}` }, timeoutMs: 10_000 });
+    const sample = (name: string, labels: Record<string, string>) =>
+      body.split('\n').find((line) => line.startsWith(`${name}{`) && Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`)));
+    const webhook = { name: 'enforce.validate.podpatterns.io', type: 'validating' };
+    expect(sample('apiserver_admission_webhook_fail_open_count', webhook)).toMatch(/ [1-9]\d*$/);
+    expect(sample('apiserver_admission_webhook_rejection_count', { ...webhook, error_type: 'calling_webhook_error' })).toMatch(/ [1-9]\d*$/);
+    expect(sample('apiserver_admission_webhook_admission_duration_seconds_bucket', { ...webhook, le: '+Inf' })).toMatch(/ [1-9]\d*$/);
   });
 });

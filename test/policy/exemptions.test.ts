@@ -3,8 +3,8 @@ import { evaluate } from '../../src/engine/engine.js';
 import type { EvaluationContext } from '../../src/engine/types.js';
 import type { KubeObject } from '../../src/model/kube.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
-import { PodpatternsError } from '../../src/policy/errors.js';
-import { expiredExemptions, globMatch } from '../../src/policy/exemptions.js';
+import { PodpatternsError } from '../../src/errors.js';
+import { expiredExemptions, globMatch } from '../../src/engine/exemptions.js';
 import { defaultPolicy, parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PodpatternsError } from '../../src/policy/errors.js';
+import { PodpatternsError } from '../../src/errors.js';
 import { evaluate } from '../../src/engine/engine.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
 import { defaultPolicy, loadPolicyFile, parsePolicy } from '../../src/policy/policy.js';

@@ -1,5 +1,5 @@
 import type { Rule } from '../../src/engine/types.js';
-import type { AuditReport } from '../../src/report/audit.js';
+import type { AuditReport } from '../../src/report/types.js';
 
 export const RULES: Rule[] = [
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { PodpatternsError } from '../../src/policy/errors.js';
+import { PodpatternsError } from '../../src/errors.js';
 import { parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { ruleFindings } from '../support/engine.js';

@@ -98,3 +98,32 @@ describe('POST /mutate with the sidecar migration', () => {
     expect(response.patch).toBeUndefined();
   });
 });
+
+describe('the migration metric', () => {
+  const started: Array<{ server: TestServer; directory: string }> = [];
+  afterAll(async () => {
+    for (const { server, directory } of started) {
+      await server.stop();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  const migrations = async (server: TestServer) => {
+    const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    return text.split('\n').filter((line) => line.startsWith('podpatterns_migrations_total{'));
+  };
+
+  it('counts the Jobs it patched, and in a dry run those it would have patched, but not Jobs with nothing to move', async () => {
+    started.push(await startWith('apply'), await startWith('dry-run'));
+    const [apply, dryRun] = started.map((entry) => entry.server) as [TestServer, TestServer];
+    const bare = logShipperJob();
+    bare.spec.template.spec.containers.pop();
+    for (const job of [logShipperJob(), logShipperJob(), bare]) {
+      for (const server of [apply, dryRun]) await post(`${server.url}/mutate`, JSON.stringify(admissionReview(job)), { ca: server.ca });
+    }
+    // A server-side dry run (kubectl --dry-run=server) changes nothing and is not counted.
+    await post(`${apply.url}/mutate`, JSON.stringify(admissionReview(logShipperJob(), { dryRun: true })), { ca: apply.ca });
+    expect(await migrations(apply)).toEqual(['podpatterns_migrations_total{kind="Job",result="patched"} 2']);
+    expect(await migrations(dryRun)).toEqual(['podpatterns_migrations_total{kind="Job",result="dry-run"} 2']);
+  });
+});

@@ -141,6 +141,16 @@ describe('podpatterns serve over HTTPS', () => {
     }
   });
 
+  it('counts denials by the rule that caused them, and not the objects it only warned about', async () => {
+    const denials = 'podpatterns_denials_total{rule="port-conflict"}';
+    const [before, warnedBefore] = [counter(await metricsText(server), denials), counter(await metricsText(warnServer), denials)];
+    await validate(server, admissionReview(webPod()));
+    await validate(server, admissionReview(webPod({ clash: false })));
+    await validate(warnServer, admissionReview(webPod()));
+    expect(counter(await metricsText(server), denials)).toBe(before + 1);
+    expect(counter(await metricsText(warnServer), denials)).toBe(warnedBefore);
+  });
+
   it('does not evaluate subresources or deletions', async () => {
     const status = (await validate(server, admissionReview(webPod(), { operation: 'UPDATE', subResource: 'status', oldObject: webPod() }))).json;
     expect(status.response).toEqual({ uid: expect.any(String), allowed: true });

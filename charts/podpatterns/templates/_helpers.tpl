@@ -121,3 +121,13 @@ fsGroup: 65532
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{- /* Labels of one alert: its severity and metrics.prometheusRule.alertLabels. */}}
+{{- define "podpatterns.alertLabels" -}}
+{{- toYaml (merge (dict "severity" .severity) (deepCopy .root.Values.metrics.prometheusRule.alertLabels)) }}
+{{- end }}
+
+{{- /* The alert's runbook: its section of the chart README (GitHub anchors are the heading in lower case). */}}
+{{- define "podpatterns.runbookUrl" -}}
+{{- printf "%s#%s" .root.Values.metrics.prometheusRule.runbookUrl (lower .alert) | quote }}
+{{- end }}

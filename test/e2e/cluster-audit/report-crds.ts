@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { KubeApi } from '../../../src/cluster/api.js';
+import { KubeApi } from '../../../src/kube/api.js';
 import type { ReportApi } from '../../../src/report/policyreport.js';
 import { refusalOf, type Clients } from '../support/cluster.js';
 import { waitFor } from '../support/network.js';

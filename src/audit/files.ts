@@ -1,0 +1,269 @@
+import { evaluate } from '../engine/engine.js';
+import type { EvaluationContext, RelatedObjects, RelatedRef, Rule } from '../engine/types.js';
+import { lineLocator, type LineLocator } from '../input/locate.js';
+import { readFile } from 'node:fs/promises';
+import { isInputError, parseYamlDocument, readManifests, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
+import { collectSources, type StdinReader } from '../input/sources.js';
+import { splitDocuments } from '../input/split.js';
+import { asString, isObject, type KubeObject } from '../model/kube.js';
+import { resourceRef, type ResourceRef } from '../model/pod.js';
+import { objectsIn, type ObjectAt } from '../model/workload.js';
+import { errorMessage } from '../errors.js';
+import { expiredExemptions } from '../engine/exemptions.js';
+import type { Policy } from '../policy/policy.js';
+import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from '../report/types.js';
+
+export interface AuditSettings {
+  /** The cluster checked against; `related` is filled in from the input. */
+  context: Omit<EvaluationContext, 'related'>;
+  policy: Policy;
+  rules: readonly Rule[];
+}
+
+/** Reads, parses and checks everything the command line names: the whole `audit` command but the output. */
+export async function auditPaths(paths: readonly string[], settings: AuditSettings, readStdin: StdinReader): Promise<AuditReport> {
+  const collected = await collectSources(paths, readStdin);
+  const inputErrors: InputError[] = [...collected.errors];
+  const audit = new FileAudit(settings);
+  let files = 0;
+  for (const source of collected.sources) {
+    try {
+      let read = true;
+      for await (const item of readManifests(source.open(), source.name, source.size !== undefined ? { size: source.size } : {})) {
+        if (!isInputError(item)) audit.check(item, source.path);
+        else {
+          inputErrors.push(item);
+          if (item.code === 'PODPATTERNS_ERR_INPUT_READ') read = false;
+        }
+      }
+      if (read) files++;
+    } catch (error) {
+      inputErrors.push({ source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: `cannot be read: ${errorMessage(error)}` });
+    }
+  }
+  const report = await audit.finish();
+  report.files = files;
+  report.errors = [...inputErrors.map(toAuditError), ...report.errors];
+  return report;
+}
+
+/** Checks documents already read (the resources of a policy test): the audit of `auditPaths` without the reading. */
+export async function auditDocuments(documents: readonly ManifestDocument[], settings: AuditSettings): Promise<AuditReport> {
+  const audit = new FileAudit(settings);
+  for (const document of documents) audit.check(document);
+  return audit.finish();
+}
+
+/** What one document yields, in the order of the input. */
+interface DocumentOutcome {
+  sequence: number;
+  findings: LocatedFinding[];
+  errors: AuditError[];
+  exempted: LocatedExemptedFinding[];
+}
+
+/**
+ * Checks documents as they are read, holding one at a time: an audit's memory does not grow with its input.
+ * Lines are only worked out for documents with something to report. A rule that reads other objects of the
+ * input (its `related` declaration) gets them once the whole input is read: the objects of the kinds it
+ * reads are kept aside as text meanwhile, and the documents that need them are checked last, their results
+ * put back in input order.
+ */
+class FileAudit {
+  private readonly outcomes: DocumentOutcome[] = [];
+  private readonly deferred: Array<{ sequence: number; document: KeptDocument; wanted: RelatedRef[] }> = [];
+  private readonly kept = new KeptObjects();
+  private readonly readers: RelatedObjects[];
+  private readonly keptKinds: ReadonlySet<string>;
+  private documents = 0;
+  private resources = 0;
+  private sources = new Set<string>();
+
+  constructor(private readonly settings: AuditSettings) {
+    this.readers = settings.rules.filter((rule) => rule.related && settings.policy.rules[rule.id]?.enabled).map((rule) => rule.related!);
+    this.keptKinds = new Set(this.readers.flatMap((reader) => reader.kinds));
+  }
+
+  /** `path`: the file it was read from, read again if the document is needed once more. */
+  check(document: ManifestDocument, path?: string): void {
+    const sequence = this.documents++;
+    this.sources.add(document.source);
+    const objects = objectsIn(document.value);
+    this.resources += objects.length;
+    let kept: KeptDocument | undefined;
+    const keep = (): KeptDocument => (kept ??= keepDocument(document, path));
+    const wanted: RelatedRef[] = [];
+    for (const { object, path } of objects) {
+      if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
+      for (const reader of this.readers) for (const ref of reader.of(object)) wanted.push(ref);
+    }
+    if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted: detached(wanted) });
+    else this.evaluate(document, objects, sequence, this.settings.context);
+  }
+
+  async finish(): Promise<AuditReport> {
+    for (const { sequence, document, wanted } of this.deferred) {
+      const restored = await document.restore();
+      const related = await this.kept.find(wanted);
+      if (restored) this.evaluate(restored, objectsIn(restored.value), sequence, { ...this.settings.context, related });
+    }
+    const outcomes = this.deferred.length > 0 ? this.outcomes.sort((a, b) => a.sequence - b.sequence) : this.outcomes;
+    return {
+      findings: outcomes.flatMap((outcome) => outcome.findings),
+      errors: outcomes.flatMap((outcome) => outcome.errors),
+      exempted: outcomes.flatMap((outcome) => outcome.exempted),
+      expiredExemptions: expiredExemptions(this.settings.policy.exemptions, this.settings.context.now ?? Date.now()),
+      files: this.sources.size,
+      documents: this.documents,
+      resources: this.resources,
+    };
+  }
+
+  private evaluate(document: ManifestDocument, objects: readonly ObjectAt[], sequence: number, context: EvaluationContext): void {
+    const evaluated = evaluate(document.value, context, this.settings.policy, this.settings.rules);
+    if (evaluated.findings.length === 0 && evaluated.errors.length === 0 && evaluated.exempted.length === 0) return;
+    // Results outlive their document: their strings must not keep its text alive (see detached). JSON.parse
+    // makes strings of their own.
+    const result = document.format === 'json' ? evaluated : detached(evaluated);
+    const lineOf = lineLocator(document);
+    const file = document.source;
+    const resourceLine = resourceLines(objects, lineOf);
+    const findings = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) })).sort((a, b) => a.line - b.line);
+    const errors = result.errors.map((error) => ({
+      file,
+      line: resourceLine(error.resource),
+      rule: error.rule,
+      resource: error.resource,
+      message: `rule ${error.rule} failed: ${error.message}`,
+    }));
+    const exempted = result.exempted.map((finding) => ({ ...finding, file, line: lineOf(finding.path) }));
+    this.outcomes.push({ sequence, findings, errors, exempted });
+  }
+}
+
+/**
+ * A deep copy of the strings in `value`. V8 cuts strings out of a larger one without copying (sliced
+ * strings): a container name that js-yaml read keeps the whole text of its document alive, and through
+ * it the piece of the file that was read. Findings and kept names live until the end of the audit, so
+ * theirs are copied, or an audit would hold its whole input.
+ */
+function detached<T>(value: T): T {
+  // V8 copies strings shorter than 13 characters when it cuts them; a longer one is flattened into a
+  // fresh string by cutting it out of itself prefixed by a blank.
+  if (typeof value === 'string') return (value.length < 13 ? value : ` ${value}`.slice(1)) as T;
+  if (Array.isArray(value)) return value.map(detached) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, detached(item)])) as T;
+  return value;
+}
+
+/** A document set aside, to be read again when it is needed. */
+interface KeptDocument {
+  restore(): Promise<ManifestDocument | undefined>;
+}
+
+/**
+ * A document from a file is read again from the file (its index among the file's documents finds it), so an
+ * audit holds nothing of it meanwhile; one from standard input is kept as UTF-8 bytes of its own (a string
+ * cut from the stream would keep the whole piece it was cut from alive).
+ */
+function keepDocument(document: ManifestDocument, path: string | undefined): KeptDocument {
+  const { source, index, line, format } = document;
+  if (path !== undefined) {
+    return {
+      async restore() {
+        const text = await readFile(path, 'utf8');
+        if (format === 'json') return sourceDocuments(text, source)[0]?.documents.find((candidate) => candidate.format === 'json');
+        // Only this document is parsed again: the others are only cut apart.
+        const chunk = splitDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)[index];
+        return chunk && yamlDocument(chunk.text, source, index, chunk.line);
+      },
+    };
+  }
+  const bytes = Buffer.from(document.text, 'utf8');
+  return {
+    restore() {
+      const text = bytes.toString('utf8');
+      if (format === 'json') return Promise.resolve({ source, index, line, format, text, value: JSON.parse(text) as KubeObject });
+      return Promise.resolve(yamlDocument(text, source, index, line));
+    },
+  };
+}
+
+function yamlDocument(text: string, source: string, index: number, line: number): ManifestDocument | undefined {
+  const parsed = parseYamlDocument(text);
+  const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
+  if (!value || !('values' in parsed)) return undefined;
+  return { source, index, line, format: 'yaml', text, value: value as KubeObject, ...(parsed.events && { events: parsed.events }) };
+}
+
+/** The objects of the kinds rules read as related objects, by kind and name, in input order. */
+class KeptObjects {
+  private readonly byKind = new Map<string, KeptObject[]>();
+  private readonly byName = new Map<string, KeptObject[]>();
+  private count = 0;
+
+  add(object: KubeObject, path: string, document: KeptDocument): void {
+    const kind = object.kind as string;
+    const name = detached(isObject(object.metadata) ? asString(object.metadata.name) : undefined);
+    const kept = { path, document, order: this.count++ };
+    append(this.byKind, kind, kept);
+    if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
+  }
+
+  /** The objects `wanted` names, each once, in input order; each kept document is parsed once per call. */
+  async find(wanted: readonly RelatedRef[]): Promise<KubeObject[]> {
+    const matches = new Map<number, KeptObject>();
+    for (const ref of wanted) {
+      const candidates = ref.name === undefined ? this.byKind.get(ref.kind) : this.byName.get(`${ref.kind}/${ref.name}`);
+      for (const kept of candidates ?? []) matches.set(kept.order, kept);
+    }
+    const parsed = new Map<KeptDocument, ObjectAt[]>();
+    const related: KubeObject[] = [];
+    for (const [, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
+      let objects = parsed.get(document);
+      if (!objects) {
+        const restored = await document.restore();
+        objects = restored ? objectsIn(restored.value) : [];
+        parsed.set(document, objects);
+      }
+      const found = objects.find((candidate) => candidate.path === path);
+      if (found) related.push(found.object);
+    }
+    return related;
+  }
+}
+
+interface KeptObject {
+  path: string;
+  document: KeptDocument;
+  order: number;
+}
+
+function append<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const values = map.get(key);
+  if (values) values.push(value);
+  else map.set(key, [value]);
+}
+
+/** The line of a resource inside its document: the document itself, or the List item that names it. */
+function resourceLines(objects: readonly ObjectAt[], lineOf: LineLocator): (resource: ResourceRef) => number {
+  let paths: Map<string, string> | undefined;
+  return (resource) => {
+    if (!paths) {
+      paths = new Map();
+      for (const { object, path } of objects) {
+        const key = resourceKey(resourceRef(object));
+        if (!paths.has(key)) paths.set(key, path);
+      }
+    }
+    return lineOf(paths.get(resourceKey(resource)) ?? '');
+  };
+}
+
+function resourceKey(resource: ResourceRef): string {
+  return [resource.apiVersion, resource.kind, resource.namespace ?? '', resource.name].join('\0');
+}
+
+function toAuditError(error: InputError): AuditError {
+  return { file: error.source, ...(error.line !== undefined && { line: error.line }), code: error.code, message: error.message };
+}
