@@ -264,12 +264,17 @@ describe('validation.engine=hybrid', () => {
       for (const namespace of ['kube-system', 'platform', 'sandbox-ci']) expect(verdicts(namespace, rule), `${rule} in ${namespace}`).toEqual([]);
       for (const namespace of ['payments', 'billing', 'staging', 'default', 'team-a']) {
         const bound = verdicts(namespace, rule);
-        // restart-policy-on-container pinned to deny merges its two verdicts into one policy.
-        expect(bound, `${rule} in ${namespace}`).toHaveLength(1);
         const mode = ['payments', 'billing'].includes(namespace) ? 'enforce' : namespace === 'staging' ? 'warn' : 'default';
-        expect(bound[0]!.metadata.name.endsWith(`-${mode}`), `${bound[0]!.metadata.name} in ${namespace}`).toBe(true);
+        // A rule that picks its verdict per finding has a policy per verdict, each bound once; restart-policy-on-container
+        // pinned to deny merges its two verdicts into one policy.
+        const perFinding = bindings.some((binding) => binding.spec.policyName.endsWith(`-${rule}-warn`));
+        expect(bound, `${rule} in ${namespace}`).toHaveLength(perFinding ? 2 : 1);
+        expect(new Set(bound.map((binding) => binding.spec.policyName)).size, `${rule} in ${namespace}`).toBe(bound.length);
+        for (const binding of bound) expect(binding.metadata.name.endsWith(`-${mode}`), `${binding.metadata.name} in ${namespace}`).toBe(true);
       }
     }
+    expect(verdicts('payments', 'probe-named-port-undeclared').map((binding) => binding.spec.validationActions)).toEqual([['Deny', 'Audit'], ['Warn', 'Audit']]);
+    expect(verdicts('payments', 'restart-policy-on-container')).toHaveLength(1);
     // unpinned-image is pinned to deny: it denies where the namespace enforces, and only warns elsewhere (mode warn).
     expect(verdicts('payments', 'unpinned-image')[0]!.spec.validationActions).toEqual(['Deny', 'Audit']);
     expect(verdicts('team-a', 'unpinned-image')[0]!.spec.validationActions).toEqual(['Warn', 'Audit']);
