@@ -292,6 +292,21 @@ describe('validation.engine=hybrid', () => {
     expect(serverArgs(manifests).some((arg) => arg.startsWith('--skip-rules'))).toBe(false);
     expect(ofKind(manifests, 'ValidatingAdmissionPolicy')).toEqual([]);
   });
+
+  it('says in the install notes which rules the webhook keeps, leaving out the audit-only HPA rule it is never sent', async () => {
+    const notesOf = async (engine: string) => {
+      const result = await runHelm(['install', 'prod', CHART_DIR, '--dry-run=client', '-n', 'platform', '--set', `validation.engine=${engine}`]);
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+    };
+    const hybrid = await notesOf('hybrid');
+    const kept = /The webhook checks the rest: (.*)/.exec(hybrid)?.[1]?.split(', ') ?? [];
+    expect(kept).toContain('init-container-never-exits');
+    expect(kept).toContain('classic-sidecar-in-job');
+    expect(kept).not.toContain('hpa-pod-average-on-multi-container');
+    expect(kept).not.toContain('port-conflict');
+    expect(await notesOf('cel')).toMatch(/- hpa-pod-average-on-multi-container \(audit only\): /);
+  });
 });
 
 describe('migration.engine=cel', () => {

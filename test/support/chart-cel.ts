@@ -53,7 +53,8 @@ export interface CelVariant {
   since: string;
   /** Rules compiled to policies, in rule order; every other rule with why it has none (CEL cannot express it, or it cannot fire). */
   compiled: string[];
-  webhookOnly: Array<{ rule: string; why: 'webhook-only' | 'not-needed'; reason: string }>;
+  /** auditOnly: a rule that reads related objects, judged by `podpatterns audit` and the audit CronJob, never at admission. */
+  webhookOnly: Array<{ rule: string; why: 'webhook-only' | 'not-needed'; reason: string; auditOnly: boolean }>;
   rules: Record<string, Record<SeveritySetting, Record<AdmissionMode, PlannedPolicy[]>>>;
   /** Policy specs by content hash; variables refer to `shared` by name. */
   bodies: Record<string, Record<string, unknown>>;
@@ -119,7 +120,7 @@ function variantFor(rules: readonly Rule[], version: KubeVersion): CelVariant {
         }
         const skipped = compilation.skipped.find((entry) => entry.rule === rule.id);
         if (skipped) {
-          if (setting === 'default' && mode === 'enforce' && skipped.why !== 'disabled') variant.webhookOnly.push({ rule: rule.id, why: skipped.why, reason: skipped.reason });
+          if (setting === 'default' && mode === 'enforce' && skipped.why !== 'disabled') variant.webhookOnly.push({ rule: rule.id, why: skipped.why, reason: skipped.reason, auditOnly: rule.related !== undefined });
           continue;
         }
         settings[setting][mode] = planned(compilation, variant);
