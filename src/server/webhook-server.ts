@@ -105,7 +105,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     const url = `https://${hostForUrl(config.host)}:${(app.server.address() as AddressInfo).port}`;
     const metricsUrl = `http://${hostForUrl(config.host)}:${(metricsApp.server.address() as AddressInfo).port}`;
-    logger.info({ url, metricsUrl }, 'podpatterns webhook serving');
+    logger.info(
+      { url, metricsUrl, rules: webhooks.ruleCount, ...(config.skipRules.length > 0 && { skippedOnValidate: config.skipRules }) },
+      config.skipRules.length > 0 ? 'podpatterns webhook serving; /validate leaves the skipped rules to in-tree admission policies' : 'podpatterns webhook serving',
+    );
 
     const { shutdown, closed } = gracefulShutdown({
       app,

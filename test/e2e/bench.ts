@@ -1,7 +1,8 @@
 /**
- * Pod creation through a real kube-apiserver in four setups, in one run: no admission check, podpatterns over
- * HTTP/1.1 and over HTTP/2 (`podpatterns serve` in enforce mode, webhook configuration from the chart) and an
- * in-tree ValidatingAdmissionPolicy doing the port-conflict check in CEL.
+ * Pod creation through a real kube-apiserver in five setups, in one run: no admission check, podpatterns over
+ * HTTP/1.1 and over HTTP/2 (`podpatterns serve` in enforce mode, webhook configuration from the chart), an
+ * in-tree ValidatingAdmissionPolicy doing the port-conflict check in CEL (written by hand), and the compiled
+ * policies (`podpatterns compile` for the API server's version, enforce mode, no webhook).
 
  * The API server offers HTTP/2 to a webhook only when its URL is a loopback address, and HTTP/1.1 otherwise
  * (k8s.io/apiserver pkg/util/webhook/client.go, isLocalHost): the HTTP/1.1 server is called at this machine's
@@ -30,6 +31,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import { compilePolicies, type Compilation } from '../../src/cel/compile.js';
+import type { MigrationPolicyObject } from '../../src/cel/migration-policy.js';
+import { DEFAULT_RELEASE_NAMESPACE } from '../../src/cli/compile.js';
+import { parseVersion } from '../../src/model/version.js';
+import { defaultPolicy } from '../../src/policy/policy.js';
+import { ALL_RULES } from '../../src/rules/index.js';
+import { createPolicies, scopedPolicies } from './support/admission-policies.js';
 import { portConflictBinding, portConflictPolicy } from './support/cel-port-conflict.js';
 import { clientsFor, kubeConfigFor, RUN_LABEL, type Clients, type E2eCluster } from './support/cluster.js';
 import { ensureBinaries, kubeconfigYaml, startControlPlane, type ControlPlane } from './support/control-plane.js';
@@ -57,8 +65,9 @@ const WARMUP = Number(flags.warmup);
 const RATE = Number(flags.rate);
 const DEADLINE = Date.now() + Number(flags['time-limit']) * 1000;
 const GOAL = 1.2;
+const COMPILED_GOAL = 1.05;
 
-type SetupName = 'no webhook' | 'webhook h1' | 'webhook h2' | 'CEL policy';
+type SetupName = 'no webhook' | 'webhook h1' | 'webhook h2' | 'CEL policy' | 'compiled';
 
 interface Setup {
   name: SetupName;
@@ -178,6 +187,19 @@ async function untilVerdict(clients: Clients, setup: Setup, denied: boolean): Pr
   });
 }
 
+/** What `podpatterns compile --kubernetes-version <the API server's>` prints: the default policy in enforce mode. */
+function compiledPolicies(gitVersion: string): Compilation {
+  const version = parseVersion(gitVersion);
+  if (!version) throw new Error(`cannot read the API server version ${gitVersion}`);
+  return compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), {
+    kubernetesVersion: version,
+    minKubeletVersion: version,
+    mode: 'enforce',
+    releaseNamespace: DEFAULT_RELEASE_NAMESPACE,
+    excludedNamespaces: [],
+  });
+}
+
 /** This machine's first non-loopback IPv4 address: a webhook URL the API server calls over HTTP/1.1 only. */
 function ownAddress(): string {
   const address = Object.values(networkInterfaces())
@@ -251,9 +273,10 @@ function report(setups: Setup[]): void {
   }
   const cel = rows.find((row) => row.setup.name === 'CEL policy')!;
   console.log('');
-  for (const podpatterns of rows.filter((row) => row.setup.name.startsWith('webhook'))) {
-    const ratio = podpatterns.p99 / cel.p99;
-    console.log(`${podpatterns.setup.name}: p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}; p50 / CEL p50 = ${(podpatterns.p50 / cel.p50).toFixed(2)}; creates/s / CEL = ${(podpatterns.rate / cel.rate).toFixed(2)}`);
+  for (const row of rows.filter((entry) => entry.setup.name.startsWith('webhook') || entry.setup.name === 'compiled')) {
+    const goal = row.setup.name === 'compiled' ? COMPILED_GOAL : GOAL;
+    const ratio = row.p99 / cel.p99;
+    console.log(`${row.setup.name}: p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${goal}): ${ratio <= goal ? 'met' : 'NOT met'}; p50 / CEL p50 = ${(row.p50 / cel.p50).toFixed(2)}; creates/s / CEL = ${(row.rate / cel.rate).toFixed(2)}`);
   }
   for (const setup of setups) for (const error of setup.errors.slice(0, 3)) console.log(`  ${setup.name}: ${error}`);
 }
@@ -287,11 +310,12 @@ async function main(): Promise<void> {
     const setup = (name: SetupName, namespace: string): Setup => ({ name, namespace, latencies: [], seconds: 0, errors: [] });
     const none = setup('no webhook', 'bench-none');
     const cel = setup('CEL policy', 'bench-cel');
+    const compiled = setup('compiled', 'bench-compiled');
     const webhooks = [
       { setup: setup('webhook h1', 'bench-h1'), host: ownAddress(), release: 'podpatterns-h1' },
       { setup: setup('webhook h2', 'bench-h2'), host: '127.0.0.1', release: 'podpatterns-h2' },
     ];
-    const setups = [none, ...webhooks.map((webhook) => webhook.setup), cel];
+    const setups = [none, ...webhooks.map((webhook) => webhook.setup), cel, compiled];
     for (const [index, { setup: { namespace }, release }] of webhooks.entries()) {
       // The chart's webhooks are scoped to namespaces with the run label: each release's run id labels its namespace.
       const webhookCluster: E2eCluster = { ...cluster, runId: `${runId}-${index}`, webhookHost: webhooks[index]!.host, listenHost: webhooks[index]!.host };
@@ -307,9 +331,12 @@ async function main(): Promise<void> {
       const url = `https://${webhookCluster.webhookHost}:${server.port}`;
       await applyConfigurations(clients, webhookCluster, await renderConfigurations(webhookCluster, directory, { release, url, caBundle: ca.caBundle, values }));
     }
-    for (const { namespace } of [none, cel]) await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
+    for (const { namespace } of [none, cel, compiled]) await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
     await clients.admission.createValidatingAdmissionPolicy({ body: portConflictPolicy('port-conflict', runId) });
     await clients.admission.createValidatingAdmissionPolicyBinding({ body: portConflictBinding('port-conflict', runId, cel.namespace) });
+    const compilation = compiledPolicies(controlPlane.version);
+    await createPolicies(clients, scopedPolicies(compilation.objects as MigrationPolicyObject[], { suffix: '', namespaces: [compiled.namespace], runId }));
+    console.log(`compiled policies: ${compilation.objects.filter((object) => object.kind === 'ValidatingAdmissionPolicy').length} ValidatingAdmissionPolicies for ${compilation.compiled.length} rules (${compilation.compiled.join(', ')})`);
     await untilVerdict(clients, none, false);
     for (const checked of setups.slice(1)) await untilVerdict(clients, checked, true);
 

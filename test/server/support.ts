@@ -122,7 +122,7 @@ export async function startTestServer(
   const logs = new LogLines();
   let server: WebhookServer;
   try {
-    const webhooks = admissionWebhooks({ rules: options.rules ?? ALL_RULES, ...(options.mutation && { mutation: options.mutation }) });
+    const webhooks = admissionWebhooks({ rules: options.rules ?? ALL_RULES, skipOnValidate: config.skipRules, ...(options.mutation && { mutation: options.mutation }) });
     server = await startWebhookServer({ config, logger: createLogger(config.logLevel, logs), webhooks });
   } catch (error) {
     await rm(directory, { recursive: true, force: true });
