@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'yaml';
 import { ADMISSION_MODES, type AdmissionMode } from '../admission/mode.js';
 import { compilePolicies, VAP_SINCE, type Compilation, type CompileOptions } from '../cel/compile.js';
+import { runsAtAdmission } from '../engine/scope.js';
 import type { Rule } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
@@ -122,7 +123,7 @@ export function renderCelTable(rules: readonly Rule[], policy: Policy): string {
       const key = `${skipped.why === 'not-needed' ? 'not needed: ' : ''}${skipped.reason}`;
       reasons.set(key, [...(reasons.get(key) ?? []), version]);
     }
-    const where = compiledIn.length === 0 ? 'webhook only' : compiledIn.length === versions.length ? `CEL (${formatVersion(VAP_SINCE)}+)` : `CEL (${range(compiledIn)})`;
+    const where = !runsAtAdmission(rule) ? 'audits only' : compiledIn.length === 0 ? 'webhook only' : compiledIn.length === versions.length ? `CEL (${formatVersion(VAP_SINCE)}+)` : `CEL (${range(compiledIn)})`;
     const why = [...reasons].map(([reason, on]) => (on.length === versions.length ? reason : `${range(on)}: ${reason}`)).join('; ');
     return `| [\`${rule.id}\`](#${rule.id}) | ${where} | ${why.replaceAll('|', '\\|') || '—'} |`;
   });

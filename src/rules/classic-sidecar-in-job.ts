@@ -2,6 +2,7 @@ import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type ClassicSidecarFacts = {
   /** `Job` or `CronJob`. */
@@ -12,6 +13,7 @@ type ClassicSidecarFacts = {
 export const classicSidecarInJob: Rule<ClassicSidecarFacts> = {
   id: 'classic-sidecar-in-job',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A Job or CronJob runs a long-running helper in `containers`, so the Job never completes.',
   description:
     'A Job pod succeeds only when every container in `containers` has exited. A helper that never exits on its ' +

@@ -37,6 +37,7 @@ type HpaFacts = {
 export const hpaPodAverageOnMultiContainer: Rule<HpaFacts> = {
   id: 'hpa-pod-average-on-multi-container',
   defaultSeverity: 'warn',
+  kinds: ['HorizontalPodAutoscaler'],
   summary: 'An HPA scales a multi-container workload on a pod-wide Resource metric: the sidecars\' usage hides the app\'s load.',
   description:
     'A HorizontalPodAutoscaler `Resource` metric (and autoscaling/v1\'s `targetCPUUtilizationPercentage`) looks at ' +
@@ -137,6 +138,8 @@ spec:
   },
   related: {
     kinds: POD_BEARING_KINDS,
+    // An HPA's admission request does not carry the workload it scales: the rule runs in audits only.
+    required: true,
     of(object) {
       const ref = object.kind === 'HorizontalPodAutoscaler' && isObject(object.spec) && isObject(object.spec.scaleTargetRef) ? object.spec.scaleTargetRef : undefined;
       const kind = asString(ref?.kind);

@@ -1,6 +1,7 @@
 import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type NeverExitsFacts = Record<string, never>;
 
@@ -8,6 +9,7 @@ type NeverExitsFacts = Record<string, never>;
 export const initContainerNeverExits: Rule<NeverExitsFacts> = {
   id: 'init-container-never-exits',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'A regular init container runs a command that never returns, so the pod never starts.',
   description:
     'Regular init containers run one after another, and each must exit successfully before the next one ' +

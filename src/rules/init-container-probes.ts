@@ -1,6 +1,7 @@
 import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** Fields the API server forbids on init containers without `restartPolicy: Always` (validateInitContainers in pkg/apis/core/validation/validation.go). */
 const FORBIDDEN_ON_INIT = ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const;
@@ -10,6 +11,7 @@ type ProbeFacts = { field: (typeof FORBIDDEN_ON_INIT)[number] };
 export const initContainerProbes: Rule<ProbeFacts> = {
   id: 'init-container-probes',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'A regular init container has probes or lifecycle hooks, which the API server rejects.',
   description:
     'A regular init container runs once to completion before the app starts, so there is nothing to probe: ' +

@@ -2,6 +2,7 @@ import { endpointsOf, type ContainerEndpoints } from '../model/endpoints.js';
 import { asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 
@@ -31,6 +32,7 @@ const INJECTED_SIDECARS: readonly InjectedSidecar[] = [
 export const localhostPortNotDeclared: Rule<LocalhostFacts> = {
   id: 'localhost-port-not-declared',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A container is told to reach localhost:PORT but no container of the pod serves that port.',
   description:
     'Containers of a pod share one network namespace, so an app reaches its ambassador or sidecar on ' +

@@ -3,6 +3,7 @@ import { runTogether, type ContainerModel } from '../model/pod.js';
 import type { CelForm, CelUnavailable, PodView, Rule, RuleFinding } from '../engine/types.js';
 import { bind, celText } from '../cel/expr.js';
 import { atLeast } from '../model/version.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 interface DeclaredPort {
   container: ContainerModel;
@@ -31,6 +32,7 @@ type PortFacts = {
 export const portConflict: Rule<PortFacts> = {
   id: 'port-conflict',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'Two containers that run at the same time declare the same port and protocol.',
   description:
     'All containers of a pod share one network namespace. When two containers that run at the same time ' +

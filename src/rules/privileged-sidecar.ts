@@ -2,6 +2,7 @@ import { asArray, isObject } from '../model/kube.js';
 import type { ContainerModel } from '../model/pod.js';
 import { bind, celText, record, str } from '../cel/expr.js';
 import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** Capabilities that give a container the pod's network stack (NET_ADMIN) or near-root power over the node (SYS_ADMIN). */
 const POWERFUL_CAPABILITIES: Readonly<Record<string, string>> = {
@@ -22,6 +23,7 @@ type PrivilegedFacts = { grant: string };
 export const privilegedSidecar: Rule<PrivilegedFacts> = {
   id: 'privileged-sidecar',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A sidecar runs privileged or with NET_ADMIN/SYS_ADMIN: a compromised helper owns the pod\'s traffic or the node.',
   description:
     'Sidecars are helpers (proxies, log shippers, reloaders, CSI registrars) that often parse untrusted input and ' +

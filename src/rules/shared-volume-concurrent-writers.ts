@@ -3,6 +3,7 @@ import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, matches, quoted, record } from '../cel/expr.js';
 import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** Volume sources the kubelet always mounts read-only, whatever the mount says. */
 const READ_ONLY_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected', 'image'];
@@ -24,6 +25,7 @@ type SharedVolumeFacts = {
 export const sharedVolumeConcurrentWriters: Rule<SharedVolumeFacts> = {
   id: 'shared-volume-concurrent-writers',
   defaultSeverity: 'audit',
+  kinds: POD_BEARING_KINDS,
   summary: 'Containers that run at the same time mount the same volume read-write at overlapping paths.',
   description:
     'When two containers that run at the same time (regular containers and native sidecars; init containers ' +

@@ -3,6 +3,7 @@ import type { PodModel } from '../model/pod.js';
 import { containerRequest, effectivePodRequest, formatQuantity } from '../model/resources.js';
 import { bind, celText, record } from '../cel/expr.js';
 import type { PodView, Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 const RESOURCES = ['cpu', 'memory'] as const;
 
@@ -15,6 +16,7 @@ type MissingFacts = {
 export const sidecarMissingResources: Rule<MissingFacts> = {
   id: 'sidecar-missing-resources',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A sidecar has no cpu or memory request, so the scheduler under-reserves the pod.',
   description:
     "The scheduler places a pod by its effective request: max(max over init containers i of (init_i + native " +
