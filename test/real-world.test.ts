@@ -43,8 +43,9 @@ const ALLOWED_DENIALS: Case[] = [{ rule: 'port-conflict', file: ISTIO_NATIVE, re
 
 /** True positives INDEX.md names: each must be found. */
 const MUST_FIRE: Case[] = [
-  // other-sidecar (native) and hello both declare containerPort 80/TCP.
+  // other-sidecar (native) and hello both declare containerPort 80/TCP, both named http.
   ...ALLOWED_DENIALS,
+  ...at('duplicate-port-name', ISTIO_NATIVE, ['Pod/hello'], 'other-sidecar'),
   // istio-proxy / the tail -F log shipper never exit, so the Job never completes.
   ...at('classic-sidecar-in-job', ISTIO_CLASSIC, ['Job/pi', 'CronJob/hellocron'], 'istio-proxy'),
   ...at('classic-sidecar-in-job', WEBSITE_CLASSIC, ['Job/myjob'], 'logshipper'),
@@ -136,6 +137,15 @@ const MUST_NOT_FIRE: Case[] = [
   ...each('privileged-sidecar', 'calico-canal.yaml', 'DaemonSet/canal', ['calico-node', 'install-cni', 'ebpf-bootstrap']),
   ...at('privileged-sidecar', 'calico-csi-driver-and-etcd.yaml', ['DaemonSet/calico-node']),
   ...at('privileged-sidecar', 'istio-samples-misc.yaml', ['DaemonSet/enable-istio-coredumps']),
+  // hostPID/hostIPC with a single long-running container.
+  ...at('host-pid-ipc-sidecars', 'k8s-examples-misc.yaml', ['DaemonSet/sysdig-agent', 'DaemonSet/newrelic-agent', 'DaemonSet/newrelic-infra-agent']),
+  ...at('host-pid-ipc-sidecars', 'prometheus-helm.yaml', ['*']),
+  // healthz declared once per container and probed by name there; numeric probe ports served by a sidecar.
+  ...at('duplicate-port-name', 'csi-driver-host-path.yaml', ['*']),
+  ...at('duplicate-port-name', 'aws-ebs-csi-driver.yaml', ['*']),
+  ...at('probe-named-port-undeclared', 'csi-driver-host-path.yaml', ['*']),
+  ...at('probe-named-port-undeclared', 'aws-ebs-csi-driver.yaml', ['*']),
+  ...at('probe-named-port-undeclared', 'csi-driver-nfs.yaml', ['*']),
   // hostNetwork with a single long-running container.
   ...at('host-network-sidecars', 'calico-csi-driver-and-etcd.yaml', ['DaemonSet/calico-node']),
   ...at('host-network-sidecars', 'flannel.yaml', ['DaemonSet/kube-flannel-ds']),

@@ -16,20 +16,26 @@ import { preStopExceedsGracePeriod } from './prestop-exceeds-grace-period.js';
 import { privilegedSidecar } from './privileged-sidecar.js';
 import { hpaPodAverageOnMultiContainer } from './hpa-pod-average-on-multi-container.js';
 import { sharedVolumeConcurrentWriters } from './shared-volume-concurrent-writers.js';
+import { probeNamedPortUndeclared } from './probe-named-port-undeclared.js';
+import { duplicatePortName } from './duplicate-port-name.js';
+import { hostPidIpcSidecars } from './host-pid-ipc-sidecars.js';
 
 /** Every rule podpatterns ships, in the order the README documents them. Ids are stable. */
 export const ALL_RULES: readonly Rule[] = [
   portConflict,
+  duplicatePortName,
   initContainerNeverExits,
   restartPolicyOnContainer,
   nativeSidecarUnsupported,
   initContainerProbes,
+  probeNamedPortUndeclared,
   classicSidecarInJob,
   sidecarMissingResources,
   unpinnedImage,
   tooManySidecars,
   sharedProcessNamespace,
   hostNetworkSidecars,
+  hostPidIpcSidecars,
   memoryEmptyDirNoSizeLimit,
   localhostPortNotDeclared,
   preStopExceedsGracePeriod,

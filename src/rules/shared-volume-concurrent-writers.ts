@@ -1,12 +1,19 @@
+import { fileUseOf, type FileUse } from '../model/files.js';
 import { asString, isObject, type JsonObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
-import { bind, celText, matches, quoted, record } from '../cel/expr.js';
-import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
-import { atLeast } from '../model/version.js';
+import type { Rule, RuleFinding } from '../engine/types.js';
 import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** Volume sources the kubelet always mounts read-only, whatever the mount says. */
 const READ_ONLY_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected', 'image'];
+
+/**
+ * How a container uses a volume it mounts read-write, as far as the pod spec tells: `provider` for a helper whose
+ * job is to write files for the others (a config reloader, k8s-sidecar, git-sync), `writes` when its command
+ * changes files there or hands them to a program, `reader` when it only reads them, and `presumed` when nothing
+ * says (a read-write mount is presumed to be written).
+ */
+type MountRole = 'provider' | 'writes' | 'reader' | 'presumed';
 
 interface WritableMount {
   container: ContainerModel;
@@ -16,169 +23,194 @@ interface WritableMount {
   subPath: string;
 }
 
+/** Volumes written by more than one container of the pod at overlapping paths. */
+interface VolumeClash {
+  volume: string;
+  /** The first mount (in container order) that overlaps an earlier writer's. */
+  second: WritableMount;
+  /** The container of an earlier writer's mount it overlaps. */
+  partner: ContainerModel;
+  /** Every writer's mount in a clash, in container order. */
+  involved: WritableMount[];
+}
+
+/** Helpers that read what others write (log files), or only talk over a Unix socket in the shared directory. */
+const READING_HELPERS = new Set(['log-shipper', 'storage-sidecar']);
+/** Where programs read their configuration and static data (FHS: /etc, an `etc` directory of its own, /usr). */
+const READ_LOCATION = /(?:^|\/)etc(?:\/|$)|^\/usr(?:\/|$)/;
+/** A volume or mount path named for the Unix sockets it holds: `socket-dir`, `/var/run/frr-sockets`. */
+const SOCKET_NAME = /sock/i;
+
 type SharedVolumeFacts = {
+  /** The first volume written by two containers. */
   volume: string;
   /** Another container writing to it at the same time. */
   other: string;
+  /** How many volumes of the pod are written by more than one container. */
+  volumes: number;
 };
 
 export const sharedVolumeConcurrentWriters: Rule<SharedVolumeFacts> = {
   id: 'shared-volume-concurrent-writers',
   defaultSeverity: 'audit',
   kinds: POD_BEARING_KINDS,
-  summary: 'Containers that run at the same time mount the same volume read-write at overlapping paths.',
+  summary: 'Containers that run at the same time write the same volume at overlapping paths.',
   description:
     'When two containers that run at the same time (regular containers and native sidecars; init containers ' +
-    'only overlap with the native sidecars started before them) mount the same volume read-write at overlapping ' +
-    'paths (the same `subPath`, one inside the other, or the whole volume), nothing coordinates their writes: ' +
-    'two processes appending to one file interleave, one rotates or truncates what the other still writes, and ' +
-    'a config written half-way is read half-way. Volumes that are read-only by nature (configMap, secret, ' +
-    'downwardAPI, projected, image) and sources mounted `readOnly` are skipped. The finding is only recorded ' +
-    '(audit): sharing is often deliberate and safe, such as one writer and readers that forgot `readOnly`, a ' +
-    'directory holding a Unix socket one container creates and the others connect to, or writers that use ' +
-    'distinct file names, and the spec cannot tell who really writes. Fix: mount the volume `readOnly: true` ' +
-    'in every container that only reads (a Unix socket client can connect through a read-only mount), or give ' +
-    'each writer its own `subPath`.',
+    'only overlap with the native sidecars started before them) write the same volume at overlapping paths ' +
+    '(the same `subPath`, one inside the other, or the whole volume), nothing coordinates their writes: two ' +
+    'processes appending to one file interleave, one rotates or truncates what the other still writes, and a ' +
+    'config written half-way is read half-way. The spec cannot show who writes, so designed layouts are ' +
+    'recognised and left alone: volumes that are read-only by nature (configMap, secret, downwardAPI, projected, ' +
+    'image) or mounted `readOnly`; distinct `subPath`s; a directory of Unix sockets (its name says `sock`, or a ' +
+    'container names a socket in it, like a CSI driver and its sidecars: a client connects, it does not write); ' +
+    'a helper that writes files for the others (a config reloader, k8s-sidecar, git-sync) with the containers ' +
+    'that consume them; containers that only read there, by their own command (`tail -F /var/log/app.log`, ' +
+    '`cat /config/app.conf`), by their kind (log shippers, CSI sidecars), or because they mount it where ' +
+    'programs read configuration and static data (under `/etc`, an `etc` directory, `/usr`); a shared lock file; ' +
+    'and a scratch `/tmp`. What remains is two or more containers that may each write there, reported once per ' +
+    'pod and only recorded (audit). Fix: mount the volume `readOnly: true` in every container that only reads ' +
+    '(a Unix socket client can connect through a read-only mount), or give each writer its own `subPath`.',
   example: {
     bad: `apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: api
+  name: shop
 spec:
   selector:
-    matchLabels: { app: api }
+    matchLabels: { app: shop }
   template:
     metadata:
-      labels: { app: api }
+      labels: { app: shop }
     spec:
       containers:
-        - name: api
-          image: registry.example.com/api:2.4.0
+        - name: web
+          image: registry.example.com/shop:7.4.0
+          args: ["serve", "--data-dir=/var/lib/shop"]
           volumeMounts:
-            - { name: logs, mountPath: /var/log/api }
-        - name: log-shipper
-          image: cr.fluentbit.io/fluent/fluent-bit:3.2.4
+            - { name: data, mountPath: /var/lib/shop }
+        - name: worker
+          image: registry.example.com/shop:7.4.0
+          args: ["work", "--data-dir=/var/lib/shop"]
           resources:
-            requests: { cpu: 20m, memory: 32Mi }
+            requests: { cpu: 100m, memory: 256Mi }
           volumeMounts:
-            - { name: logs, mountPath: /logs }
+            - { name: data, mountPath: /var/lib/shop }
       volumes:
-        - name: logs
-          emptyDir: { sizeLimit: 1Gi }
+        - name: data
+          emptyDir: { sizeLimit: 2Gi }
 `,
     fixed: `apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: api
+  name: shop
 spec:
   selector:
-    matchLabels: { app: api }
+    matchLabels: { app: shop }
   template:
     metadata:
-      labels: { app: api }
+      labels: { app: shop }
     spec:
       containers:
-        - name: api
-          image: registry.example.com/api:2.4.0
+        - name: web
+          image: registry.example.com/shop:7.4.0
+          args: ["serve", "--data-dir=/var/lib/shop"]
           volumeMounts:
-            - { name: logs, mountPath: /var/log/api }
-        - name: log-shipper
-          image: cr.fluentbit.io/fluent/fluent-bit:3.2.4
+            - { name: data, mountPath: /var/lib/shop, subPath: web }
+        - name: worker
+          image: registry.example.com/shop:7.4.0
+          args: ["work", "--data-dir=/var/lib/shop"]
           resources:
-            requests: { cpu: 20m, memory: 32Mi }
+            requests: { cpu: 100m, memory: 256Mi }
           volumeMounts:
-            - { name: logs, mountPath: /logs, readOnly: true }
+            - { name: data, mountPath: /var/lib/shop, subPath: worker }
       volumes:
-        - name: logs
-          emptyDir: { sizeLimit: 1Gi }
+        - name: data
+          emptyDir: { sizeLimit: 2Gi }
 `,
   },
-  problem: ({ other }) => `and '${other}' both write one volume`,
+  problem: ({ other, volumes }) => `and '${other}' both write ${volumes > 1 ? `${volumes} volumes` : 'one volume'}`,
   evaluate({ pods }) {
     const findings: RuleFinding<SharedVolumeFacts>[] = [];
     for (const pod of pods) {
+      const uses = new Map<ContainerModel, FileUse>();
+      const useOf = (container: ContainerModel): FileUse => {
+        let use = uses.get(container);
+        if (!use) {
+          use = fileUseOf(container.spec);
+          uses.set(container, use);
+        }
+        return use;
+      };
+      const clashes: VolumeClash[] = [];
       for (const [volume, mounts] of writableMounts(pod)) {
-        const { second, partner, involved } = clashesOf(mounts);
-        if (!second || !partner) continue;
-        const socketDir = /sock|csi/i.test(volume) || involved.some((mount) => /sock|csi/i.test(mount.mountPath));
-        findings.push({
-          container: second.container.name,
-          path: `${second.container.path}.volumeMounts[${second.index}]`,
-          facts: { volume, other: partner.name },
-          message:
-            `volume '${volume}' is mounted read-write at overlapping paths by ${involved.length} containers that run at the same ` +
-            `time: ${involved.map(describe).join(', ')}; nothing coordinates their writes, so files written by one can be ` +
-            `interleaved, truncated or read half-written by another` +
-            (socketDir ? ' (if it only holds a Unix socket one container creates and the others connect to, that is safe).' : '.'),
-          fix:
-            `Add \`readOnly: true\` to the '${volume}' mount of each of ${[...new Set(involved.map((m) => `'${m.container.name}'`))].join(', ')} that only reads it` +
-            (socketDir ? ' or only connects to a socket in it (connect() works through a read-only mount)' : '') +
-            `, or give each writer its own subPath.`,
-        });
+        if (!sharedByTwo(mounts) || socketDirectory(volume, mounts, useOf)) continue;
+        const { second, partner, involved } = clashesOf(writersOf(mounts, useOf));
+        if (second && partner) clashes.push({ volume, second, partner, involved });
       }
+      const first = clashes[0];
+      if (!first) continue;
+      const { second, partner } = first;
+      findings.push({
+        container: second.container.name,
+        path: `${second.container.path}.volumeMounts[${second.index}]`,
+        facts: { volume: first.volume, other: partner.name, volumes: clashes.length },
+        message:
+          clashes
+            .map(({ volume, involved }) =>
+              `volume '${volume}' is mounted read-write at overlapping paths by ${involved.length} containers that run at the same time ` +
+              `and may write to it: ${involved.map(describe).join(', ')}`,
+            )
+            .join('; ') +
+          `. Nothing coordinates their writes, so files written by one can be interleaved, truncated or read half-written by another.`,
+        fix:
+          clashes
+            .map(({ volume, involved }) => `add \`readOnly: true\` to the '${volume}' mount of each of ${containerNames(involved)} that only reads it`)
+            .join('; ')
+            .replace(/^a/, 'A') + ', or give each writer its own subPath.',
+      });
     }
     return findings;
   },
-  cel: ({ kubernetesVersion }) => (atLeast(kubernetesVersion, 1, 35) ? sharedVolumeCel : NEEDS_LIST_FUNCTIONS),
+  cel: () => ({
+    unavailable: 'webhook-only',
+    reason:
+      'it reads what each container\'s shell command does with the files of the volume (tail or cat, redirections, cp, ' +
+      'sed -i) to tell readers from writers, which CEL cannot follow faithfully; the rule only records (audit) anyway',
+  }),
 };
 
-const NEEDS_LIST_FUNCTIONS: CelUnavailable = {
-  unavailable: 'webhook-only',
-  reason: 'its CEL form needs the list functions (flatten, distinct) that new policies may use from Kubernetes 1.35',
-};
+/** At least two containers mount the volume read-write. */
+function sharedByTwo(mounts: readonly WritableMount[]): boolean {
+  return mounts.some((mount) => mount.container !== mounts[0]!.container);
+}
 
-const LOCK_FILE = /\.(?:lock|lck)$/;
-const SCRATCH = /^\/(?:var\/)?tmp\/?$/;
-const SOCKET_DIR = /sock|csi/i;
+/**
+ * A directory the containers share for Unix sockets: named for them, or holding a socket a container names
+ * (`unix:///csi/csi.sock`). The server creates the socket and the clients connect; nobody writes files there.
+ */
+function socketDirectory(volume: string, mounts: readonly WritableMount[], useOf: (container: ContainerModel) => FileUse): boolean {
+  return SOCKET_NAME.test(volume) || mounts.some((mount) => SOCKET_NAME.test(mount.mountPath) || useOf(mount.container).socketUnder(mount.mountPath));
+}
 
-/** One record per volume with clashes: the volume, the mounts involved in order, and the later mount of the first clash. */
-const sharedVolumeCel: CelForm = {
-  variables: (pod) => [
-    {
-      name: 'writableVolumes',
-      expression: `${pod.spec}.?volumes.orValue([]).filter(v, !(${READ_ONLY_SOURCES.map((source) => `has(v.${source})`).join(' || ')}) && !v.exists(k, type(v[k]) == map && v[k].?readOnly.orValue(false) == true)).map(v, v.name)`,
-    },
-    {
-      name: 'writableMounts',
-      expression:
-        `${pod.containers}.map(c, c.spec.?volumeMounts.orValue([]).transformList(i, m, ${record({
-          pos: `(c.kind == 'regular' ? c.first + c.index : c.index) * 1000000 + i`,
-          volume: 'm.name',
-          readOnly: 'm.?readOnly.orValue(false) == true',
-          cname: 'c.name',
-          first: 'c.first',
-          last: 'c.last',
-          path: "c.path + '.volumeMounts[' + string(i) + ']'",
-          mountPath: "m.?mountPath.orValue('')",
-          subPath: `m.?subPath.orValue(m.?subPathExpr.orValue('')).split('/').filter(p, p != '' && p != '.').join('/')`,
-        })})).flatten().filter(m, !m.readOnly && m.volume in ${pod.own('writableVolumes')})`,
-    },
-  ],
-  checks: [
-    {
-      findings: (pod) => {
-        const mounts = pod.own('writableMounts');
-        const overlap = "(a.subPath == '' || b.subPath == '' || a.subPath == b.subPath || a.subPath.startsWith(b.subPath + '/') || b.subPath.startsWith(a.subPath + '/'))";
-        const byDesign = `(${matches('a.mountPath', LOCK_FILE)} || ${matches('b.mountPath', LOCK_FILE)} || (${matches('a.mountPath', SCRATCH)} && ${matches('b.mountPath', SCRATCH)}))`;
-        const clash = `(a.cname != b.cname && a.first <= b.last && b.first <= a.last && ${overlap} && !${byDesign})`;
-        const perVolume = bind('ms', `${mounts}.filter(m, m.volume == v)`, bind('involved', `ms.filter(a, ms.exists(b, ${clash}))`,
-          `size(involved) == 0 ? [] : [${record({
-            volume: 'v',
-            involved: 'involved',
-            second: `ms.filter(b, ms.exists(a, a.pos < b.pos && ${clash}))[0]`,
-          })}]`));
-        return `${mounts}.map(m, m.volume).distinct().map(v, ${perVolume}).filter(r, size(r) > 0).map(r, r[0])`;
-      },
-      key: (f) => `${f}.second.cname + '/' + ${f}.second.path`,
-      text: (f) => {
-        const described = `${f}.involved.map(m, ${quoted('m.cname')} + ' at ' + m.mountPath + (m.subPath != '' ? ' (subPath ' + m.subPath + ')' : '')).join(', ')`;
-        const socketDir = `(${matches(`${f}.volume`, SOCKET_DIR)} || ${f}.involved.exists(m, ${matches('m.mountPath', SOCKET_DIR)}))`;
-        const names = `${f}.involved.map(m, m.cname).distinct().map(n, ${quoted('n')}).join(', ')`;
-        return celText`volume '${`${f}.volume`}' is mounted read-write at overlapping paths by ${`string(size(${f}.involved))`} containers that run at the same time: ${described}; nothing coordinates their writes, so files written by one can be interleaved, truncated or read half-written by another${`${socketDir} ? ' (if it only holds a Unix socket one container creates and the others connect to, that is safe).' : '.'`} Fix: Add \`readOnly: true\` to the '${`${f}.volume`}' mount of each of ${names} that only reads it${`${socketDir} ? ' or only connects to a socket in it (connect() works through a read-only mount)' : ''`}, or give each writer its own subPath.`;
-      },
-    },
-  ],
-};
+/**
+ * The mounts that may write: providers, containers whose command writes, and, when no provider fills the
+ * volume, those nothing is known about. With a provider, the others are the consumers it writes for.
+ */
+function writersOf(mounts: readonly WritableMount[], useOf: (container: ContainerModel) => FileUse): WritableMount[] {
+  const roles = mounts.map((mount) => roleOf(mount, useOf));
+  const provided = roles.includes('provider');
+  return mounts.filter((_, index) => roles[index] === 'provider' || roles[index] === 'writes' || (!provided && roles[index] === 'presumed'));
+}
+
+function roleOf(mount: WritableMount, useOf: (container: ContainerModel) => FileUse): MountRole {
+  const { container } = mount;
+  if (container.helper?.kind === 'config-reloader') return 'provider';
+  const use = useOf(container).under(mount.mountPath);
+  if (use) return use.writes || use.unknown ? 'writes' : 'reader';
+  if (container.helper && READING_HELPERS.has(container.helper.kind)) return 'reader';
+  return READ_LOCATION.test(mount.mountPath) ? 'reader' : 'presumed';
+}
 
 /** Read-write mounts per volume, in container order; volumes that cannot be written are left out. */
 function writableMounts(pod: PodModel): Map<string, WritableMount[]> {
@@ -326,6 +358,10 @@ class PathIndex {
 
 function segments(subPath: string): string[] {
   return subPath === '' ? [] : subPath.split('/');
+}
+
+function containerNames(mounts: readonly WritableMount[]): string {
+  return [...new Set(mounts.map((mount) => `'${mount.container.name}'`))].join(', ');
 }
 
 function describe(mount: WritableMount): string {

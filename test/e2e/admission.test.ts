@@ -106,6 +106,39 @@ describe('hostPort, as port-conflict describes it', () => {
   });
 });
 
+describe('port names, which the API server checks within one container only', () => {
+  const app = (): V1Container => ({ name: 'app', image: 'registry.example.com/app:1.0.0', ports: [{ name: 'http', containerPort: 8080 }] });
+  const proxy = (extra: Partial<V1Container> = {}): V1Container => ({ name: 'proxy', image: 'registry.example.com/proxy:1.0.0', ...extra });
+
+  it('accepts a readiness probe on a port name its container lacks, which podpatterns denies', async () => {
+    const probing = () => pod('probe-elsewhere', [app(), proxy({ ports: [{ name: 'proxy', containerPort: 4180 }], readinessProbe: { httpGet: { path: '/ready', port: 'http' } } })]);
+    // Admitted in the audit namespace: the API server's own validation lets it through.
+    const created = await harness.clients.core.createNamespacedPodWithHttpInfo({ namespace: audit, body: probing() });
+    expect(created.httpStatusCode).toBe(201);
+    const logged = (await server.logLines()).find((line) => line.namespace === audit && line.name === 'probe-elsewhere');
+    expect(logged).toMatchObject({ allowed: true, wouldDeny: ['probe-named-port-undeclared'] });
+    const refused = await refusal(harness.clients.core.createNamespacedPod({ namespace: enforce, body: probing() }));
+    expect(refused.code).toBe(403);
+    expect(refused.message).toContain("probe-named-port-undeclared: the readinessProbe of 'proxy' names port 'http', which 'proxy' does not declare (it is 'app' that declares it, as 8080/TCP)");
+    expect(refused.message).toContain('Set spec.containers[1].readinessProbe.httpGet.port to 8080');
+  });
+
+  it('refuses one name twice in a container itself, accepts it in two containers, and podpatterns warns', async () => {
+    const twice = await refusal(
+      harness.clients.core.createNamespacedPod({ namespace: enforce, body: pod('name-twice', [{ ...app(), ports: [{ name: 'http', containerPort: 8080 }, { name: 'http', containerPort: 8081 }] }]) }),
+    );
+    expect(twice.code).toBe(422);
+    expect(twice.message).toContain('spec.containers[0].ports[1].name: Duplicate value: "http"');
+    expect(twice.message).not.toContain('admission webhook');
+    const created = await harness.clients.core.createNamespacedPodWithHttpInfo({
+      namespace: enforce,
+      body: pod('name-in-two', [app(), proxy({ ports: [{ name: 'http', containerPort: 4180 }] })]),
+    });
+    expect(created.httpStatusCode).toBe(201);
+    expect(created.headers.warning).toContain("'proxy' reuses port name 'http' of 'app' (fix: podpatterns rules duplicate-port-name).");
+  });
+});
+
 describe('pod templates of every workload kind', () => {
   const kinds = {
     Deployment: (containers: V1Container[], name: string) => harness.clients.apps.createNamespacedDeployment({ namespace: enforce, body: deployment(name, containers) }),

@@ -143,6 +143,46 @@ const FAMILIES: Record<string, Family> = {
   'a sidecar adding many capabilities': (n) => ({
     object: pod({ containers: [app, { name: 'net', image: 'registry.example.com/net:1.0.0', securityContext: { capabilities: { add: range(n).map((i) => (i % 2 ? 'NET_ADMIN' : `CAP_${i}`)) } } }] }),
   }),
+  'containers whose long scripts name many files of the volume they share': (n) => ({
+    object: pod({
+      volumes: [{ name: 'data', emptyDir: {} }],
+      containers: range(3).map((c) => ({
+        name: `c${c}`,
+        image: 'busybox:1.37.0',
+        command: ['sh', '-c', range(n).map((i) => `tail -F /m/${i}/a.log | grep x >> /m/${i}/b.log; cp /m/${i}/c /srv/${i}/d`).join('; ')],
+        env: range(n).map((i) => ({ name: `SOCKET_${i}`, value: `unix:///run/${i}/s.sock` })),
+        volumeMounts: range(n).map((i) => ({ name: 'data', mountPath: `/m/${i}`, subPath: `${i % 3}` })),
+      })),
+    }),
+  }),
+  'two containers declaring and probing many port names, with many Services targeting them': (n) => {
+    const object: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            containers: range(2).map((c) => ({
+              name: `c${c}`,
+              image: 'registry.example.com/app:1.0.0',
+              ports: range(n).map((i) => ({ name: `p${i}`, containerPort: 1000 * c + i })),
+              readinessProbe: { httpGet: { path: '/', port: `missing${c}` } },
+              livenessProbe: { tcpSocket: { port: `p${n - 1}` } },
+            })),
+          },
+        },
+      },
+    };
+    const services: KubeObject[] = range(n).map((i) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `s${i}`, namespace: 'shop' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: `p${i}` }, { port: 81, targetPort: `q${i}`, protocol: 'UDP' }] },
+    }));
+    return { object, related: [object, ...services] };
+  },
   'an HPA with many metrics on a workload with many containers': (n) => {
     const deployment: KubeObject = {
       apiVersion: 'apps/v1',

@@ -90,6 +90,66 @@ spec:
     ]);
   });
 
+  it('warns on a sidecar that adds ALL capabilities, as near-root on the node', () => {
+    const findings = ruleFindings(RULE, pod(`
+    - { name: app, image: a:1 }
+    - { name: debugger, image: b:1, securityContext: { capabilities: { add: [NET_BIND_SERVICE, all] } } }`));
+    expect(findings.map((f) => [f.path, f.problem])).toEqual([['spec.containers[1].securityContext.capabilities.add[1]', 'has ALL capabilities: a flaw exposes the node']]);
+    expect(findings[0]!.message).toContain('capabilities.add ALL, which lets it use every Linux capability');
+  });
+
+  it('warns on SYS_PTRACE only where the sidecar sees other processes: the app\'s with shareProcessNamespace, the node\'s with hostPID', () => {
+    const ptrace = (podFields: string) => ruleFindings(RULE, `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+${podFields}
+  containers:
+    - { name: app, image: a:1 }
+    - { name: profiler, image: b:1, securityContext: { capabilities: { add: [CAP_SYS_PTRACE] } } }
+`);
+    expect(ptrace('  shareProcessNamespace: false')).toEqual([]);
+    const shared = ptrace('  shareProcessNamespace: true');
+    expect(shared.map((f) => f.problem)).toEqual(["has SYS_PTRACE: a flaw exposes app memory"]);
+    expect(shared[0]!.message).toContain("attach to the app's processes in the shared process namespace and read or rewrite their memory");
+    expect(shared[0]!.message).toContain("a compromise of the app's memory, not just of the sidecar");
+    expect(ptrace('  hostPID: true').map((f) => f.problem)).toEqual(['has SYS_PTRACE: a flaw exposes the node']);
+  });
+
+  it('names the worst reach and every powerful capability of a sidecar, in one finding', () => {
+    const findings = ruleFindings(RULE, `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  shareProcessNamespace: true
+  containers:
+    - { name: app, image: a:1 }
+    - { name: mesh, image: b:1, securityContext: { capabilities: { add: [NET_ADMIN, SYS_PTRACE] } } }
+    - { name: agent, image: c:1, securityContext: { capabilities: { add: [SYS_PTRACE, NET_ADMIN, SYS_ADMIN] } } }
+`);
+    expect(findings.map((f) => [f.container, f.path, f.problem])).toEqual([
+      ['mesh', 'spec.containers[1].securityContext.capabilities.add[0]', "has SYS_PTRACE (+1): a flaw exposes app memory"],
+      ['agent', 'spec.containers[2].securityContext.capabilities.add[0]', 'has SYS_ADMIN (+2): a flaw exposes the node'],
+    ]);
+    expect(findings[1]!.message).toContain('capabilities.add SYS_PTRACE and NET_ADMIN and SYS_ADMIN');
+  });
+
+  it('warns on an explicit allowPrivilegeEscalation: true only: unset is the same default every container has', () => {
+    const escalation = (value: string) => ruleFindings(RULE, pod(`
+    - { name: app, image: a:1 }
+    - { name: shipper, image: b:1, securityContext: { runAsNonRoot: true${value} } }`));
+    expect(escalation('')).toEqual([]);
+    expect(escalation(', allowPrivilegeEscalation: false')).toEqual([]);
+    const findings = escalation(', allowPrivilegeEscalation: true');
+    expect(findings.map((f) => [f.path, f.problem])).toEqual([['spec.containers[1].securityContext.allowPrivilegeEscalation', 'allows privilege escalation through setuid']]);
+    expect(findings[0]!.message).toContain('through setuid binaries and file capabilities in its image');
+    expect(findings[0]!.fix).toContain('Set `allowPrivilegeEscalation: false` in spec.containers[1].securityContext');
+    // A stronger grant of the same sidecar is the one reported.
+    expect(ruleFindings(RULE, pod(`
+    - { name: app, image: a:1 }
+    - { name: shipper, image: b:1, securityContext: { privileged: true, allowPrivilegeEscalation: true } }`)).map((f) => f.problem)).toEqual(['runs privileged: a flaw exposes the node']);
+  });
+
   it.skipIf(!realWorldCorpus.available)('leaves alone the csi-nfs driver listed last, ebs-plugin listed first, and privileged init containers', () => {
     for (const file of ['csi-driver-nfs.yaml', 'aws-ebs-csi-driver.yaml', 'bitnami-elasticsearch.yaml', 'k8s-examples-misc.yaml', 'flannel.yaml']) {
       expect(ruleFindings(RULE, realWorld(file)), file).toEqual([]);

@@ -218,6 +218,50 @@ ${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image
     - { name: proxy, image: c:1, securityContext: { capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"] } } }
 `),
   },
+  {
+    title: 'a sidecar with every capability, one tracing the shared process namespace, one with three capabilities, one escalating',
+    rule: 'privileged-sidecar',
+    yaml: pod(`  shareProcessNamespace: true
+  containers:
+    - { name: app, image: a:1 }
+    - { name: all, image: b:1, securityContext: { capabilities: { add: ["ALL"] } } }
+    - { name: tracer, image: c:1, securityContext: { capabilities: { add: ["NET_ADMIN", "SYS_PTRACE"] } } }
+    - { name: three, image: d:1, securityContext: { capabilities: { add: ["SYS_PTRACE", "NET_ADMIN", "SYS_ADMIN"] } } }
+    - { name: setuid, image: e:1, securityContext: { allowPrivilegeEscalation: true } }
+`),
+  },
+  ...['hostPID: true\n  hostIPC: true', 'hostIPC: true'].map((fields) => ({
+    title: `a pod with many sidecars and ${fields.replace('\n  ', ' ')}`,
+    rule: 'host-pid-ipc-sidecars',
+    yaml: pod(`  ${fields}
+  containers:
+    - { name: app, image: a:1 }
+${Array.from({ length: 12 }, (_, index) => `    - { name: helper-${index}, image: h:1 }`).join('\n')}
+`),
+  })),
+  {
+    title: 'a fifteen-character port name declared twice, with no Service in view',
+    rule: 'duplicate-port-name',
+    yaml: pod(`  containers:
+    - { name: app, image: a:1, ports: [{ name: abcdefghijklmno, containerPort: 80 }] }
+    - { name: proxy, image: b:1, ports: [{ name: abcdefghijklmno, containerPort: 81 }] }
+`),
+  },
+  ...[
+    ['a liveness probe on a fifteen-character port name', 'containers:\n    - { name: app, image: a:1, livenessProbe: { tcpSocket: { port: abcdefghijklmno } } }'],
+    [
+      'a native sidecar whose startup probe never succeeds',
+      'initContainers:\n    - { name: proxy, image: p:1, restartPolicy: Always, startupProbe: { httpGet: { path: /, port: abcdefghijklmno } } }\n  containers:\n    - { name: app, image: a:1 }',
+    ],
+  ].map(([title, spec]) => ({ title: title!, rule: 'probe-named-port-undeclared', yaml: pod(`  ${spec}\n`) })),
+  {
+    title: 'two containers writing three volumes',
+    rule: 'shared-volume-concurrent-writers',
+    yaml: pod(`  containers:
+${['app', 'worker'].map((name) => `    - { name: ${name}, image: a:1, volumeMounts: [{ name: a, mountPath: /a }, { name: b, mountPath: /b }, { name: c, mountPath: /c }] }`).join('\n')}
+  volumes: [{ name: a, emptyDir: {} }, { name: b, emptyDir: {} }, { name: c, emptyDir: {} }]
+`),
+  },
   ...[
     ['a memory utilization with a container missing its request', 'type: Utilization\n          averageUtilization: 70'],
     ['a memory average value', 'type: AverageValue\n          averageValue: 500Mi'],

@@ -3,6 +3,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyReport, ReportApi } from '../../../src/report/policyreport.js';
+import { ALL_RULES } from '../../../src/rules/index.js';
 import { E2eHarness } from '../harness.js';
 import { refusal } from '../support/cluster.js';
 import { conflictingContainers, pod } from '../support/manifests.js';
@@ -112,7 +113,7 @@ describe.each(CASES)('podpatterns audit --cluster --output policyreport, $api', 
       resources: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: shop, name: 'web', uid: web.metadata!.uid }],
       properties: { container: 'metrics-proxy', path: 'spec.template.spec.containers[1].ports[0].containerPort', podpatternsSeverity: 'deny' },
     });
-    expect(shopReport.results.find((result) => result.result === 'pass')).toMatchObject({ resources: [{ kind: 'Pod', name: 'clean' }], message: 'no finding from the 17 enabled podpatterns rules' });
+    expect(shopReport.results.find((result) => result.result === 'pass')).toMatchObject({ resources: [{ kind: 'Pod', name: 'clean' }], message: `no finding from the ${ALL_RULES.length} enabled podpatterns rules` });
     expect(scaleReport.results.map((result) => [result.resources[0]!.kind, result.rule, result.result, result.severity])).toEqual([
       ['HorizontalPodAutoscaler', 'hpa-pod-average-on-multi-container', 'warn', 'medium'],
       ['Deployment', undefined, 'pass', undefined],

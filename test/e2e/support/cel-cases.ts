@@ -160,8 +160,14 @@ export function generatedCases(count: number, seed = 20261203): DifferentialCase
     'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0', 'quay.io/brancz/kube-rbac-proxy:v0.18.2', 'prom/node-exporter:main',
     'registry.example.com/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'localhost:5000/tool',
   );
-  const port = fc.record({ containerPort: fc.constantFrom(53, 80, 8080, 9090, 15090), protocol: fc.constantFrom(undefined, 'TCP', 'UDP') });
-  const securityContext = fc.constantFrom(undefined, { privileged: true }, { capabilities: { add: ['NET_ADMIN'] } }, { capabilities: { add: ['cap_sys_admin', 'NET_ADMIN'] } }, { capabilities: { drop: ['ALL'] } });
+  const port = fc.record({ containerPort: fc.constantFrom(53, 80, 8080, 9090, 15090), protocol: fc.constantFrom(undefined, 'TCP', 'UDP'), name: fc.constantFrom(undefined, 'http', 'metrics', 'dns') });
+  const securityContext = fc.constantFrom(
+    undefined, { privileged: true }, { capabilities: { add: ['NET_ADMIN'] } }, { capabilities: { add: ['cap_sys_admin', 'NET_ADMIN'] } }, { capabilities: { drop: ['ALL'] } },
+    { capabilities: { add: ['NET_BIND_SERVICE', 'all'] } }, { capabilities: { add: ['SYS_PTRACE', 'NET_ADMIN'] } }, { allowPrivilegeEscalation: true },
+    { runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ['ALL'] } },
+  );
+  // Probes on a named port the container may lack, one of the pod's names, or a number.
+  const probe = fc.constantFrom(undefined, undefined, { httpGet: { path: '/ready', port: 'http' } }, { tcpSocket: { port: 'metrics' } }, { tcpSocket: { port: 'admin' } }, { httpGet: { path: '/', port: 8080 } });
   const preStop = fc.constantFrom(
     undefined,
     ['sh', '-c', 'sleep 45 && curl -s -X POST http://127.0.0.1:8080/drain'],
@@ -181,6 +187,7 @@ export function generatedCases(count: number, seed = 20261203): DifferentialCase
       preStop: native ? preStop : fc.constant(undefined),
       mounts: fc.uniqueArray(mount, { maxLength: 3, selector: (entry) => entry.mountPath }),
       restartPolicy: native ? fc.constant('Always') : fc.constantFrom(undefined, undefined, 'Always'),
+      probes: fc.record({ startupProbe: probe, readinessProbe: probe, livenessProbe: probe }),
     });
   const pod = fc.record({
     inits: fc.array(fc.oneof(container(false), container(true)), { maxLength: 3 }),
@@ -188,6 +195,8 @@ export function generatedCases(count: number, seed = 20261203): DifferentialCase
     kind: fc.constantFrom('Pod', 'Deployment', 'Job', 'CronJob', 'StatefulSet', 'DaemonSet'),
     shareProcessNamespace: fc.constantFrom(undefined, true),
     hostNetwork: fc.constantFrom(undefined, undefined, true),
+    hostPID: fc.constantFrom(undefined, undefined, true),
+    hostIPC: fc.constantFrom(undefined, undefined, true),
     grace: fc.constantFrom(undefined, 10, 60),
     memoryVolume: fc.constantFrom('none', 'bounded', 'unbounded'),
     defaultContainer: fc.constantFrom(undefined, 'c1', 'missing'),
@@ -200,7 +209,18 @@ type Drawn = Record<string, unknown>;
 function generatedObject(drawn: Drawn): KubeObject {
   const toContainer = (entry: Record<string, unknown>, name: string) => {
     const c: Record<string, unknown> = { name, image: entry.image };
-    if ((entry.ports as unknown[]).length > 0) c.ports = (entry.ports as Array<Record<string, unknown>>).map((p) => (p.protocol === undefined ? { containerPort: p.containerPort } : p));
+    // A port name once per container: the API server refuses it twice in one.
+    const names = new Set<unknown>();
+    const ports = (entry.ports as Array<Record<string, unknown>>).map((p) => {
+      const named = p.name !== undefined && !names.has(p.name);
+      names.add(p.name);
+      return { containerPort: p.containerPort, ...(p.protocol !== undefined && { protocol: p.protocol }), ...(named && { name: p.name }) };
+    });
+    if (ports.length > 0) c.ports = ports;
+    // Probes only where the API server takes them: native sidecars and regular containers.
+    if (name.startsWith('c') || entry.restartPolicy === 'Always') {
+      for (const [field, value] of Object.entries(entry.probes as Record<string, unknown>)) if (value !== undefined) c[field] = value;
+    }
     if (entry.resources) c.resources = entry.resources;
     if (entry.securityContext) c.securityContext = entry.securityContext;
     if (entry.restartPolicy) c.restartPolicy = entry.restartPolicy;
@@ -223,6 +243,9 @@ function generatedObject(drawn: Drawn): KubeObject {
     ...(runsToCompletion && { restartPolicy: 'Never' }),
     ...(drawn.shareProcessNamespace !== undefined && { shareProcessNamespace: drawn.shareProcessNamespace }),
     ...(drawn.hostNetwork !== undefined && { hostNetwork: drawn.hostNetwork }),
+    // The API server refuses hostPID together with shareProcessNamespace.
+    ...(drawn.hostPID !== undefined && drawn.shareProcessNamespace === undefined && { hostPID: drawn.hostPID }),
+    ...(drawn.hostIPC !== undefined && { hostIPC: drawn.hostIPC }),
     ...(drawn.grace !== undefined && { terminationGracePeriodSeconds: drawn.grace }),
   };
   const metadata = { labels: { app: 'generated' }, ...(drawn.defaultContainer !== undefined && { annotations: { 'kubectl.kubernetes.io/default-container': String(drawn.defaultContainer) } }) };

@@ -194,7 +194,11 @@ function rank(verdict: Verdict): number {
   return ['deny', 'warn', 'audit'].indexOf(verdict);
 }
 
-/** The engine's text for each rule's first finding on the object as the API server stores it, as the policy should write it. */
+/**
+ * The engine's text for each rule's first finding on the object as the API server stores it, as the policy should
+ * write it. A rule that picks a verdict per finding compiles to one policy per verdict, each listing its own
+ * findings: the text is that of the policy for the rule's strongest verdict, the one the comparison reads.
+ */
 function engineTexts(options: DifferentialOptions, stored: KubeObject): Map<string, string> {
   const context: EvaluationContext = {
     kubernetesVersion: parse(options.settings.kubernetesVersion),
@@ -204,7 +208,10 @@ function engineTexts(options: DifferentialOptions, stored: KubeObject): Map<stri
   const { findings } = evaluate(stored, context, options.policy, options.rules);
   const byRule = new Map<string, Finding[]>();
   for (const finding of findings) byRule.set(finding.rule, [...(byRule.get(finding.rule) ?? []), finding]);
-  return new Map([...byRule].map(([rule, list]) => [rule, expectedText(rule, list)]));
+  return new Map([...byRule].map(([rule, list]) => {
+    const strongest = Math.min(...list.map((finding) => rank(actionOf(finding.severity, options.settings.mode))));
+    return [rule, expectedText(rule, list.filter((finding) => rank(actionOf(finding.severity, options.settings.mode)) === strongest))];
+  }));
 }
 
 /** What src/cel/compile.ts messageExpression writes for these findings. */
@@ -237,8 +244,11 @@ async function readCelVerdicts(options: DifferentialOptions, outcomes: CaseOutco
       if (!rule) continue;
       const verdict: Verdict = failure.validationActions.includes('Deny') ? 'deny' : failure.validationActions.includes('Warn') ? 'warn' : 'audit';
       const known = outcome.cel.get(rule);
-      if (!known || rank(verdict) < rank(known)) outcome.cel.set(rule, verdict);
-      outcome.celMessages.set(rule, failure.message);
+      // The message of the policy for the strongest verdict, as engineTexts() expects it.
+      if (!known || rank(verdict) < rank(known)) {
+        outcome.cel.set(rule, verdict);
+        outcome.celMessages.set(rule, failure.message);
+      }
     }
   }
 }
