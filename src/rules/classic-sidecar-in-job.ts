@@ -1,4 +1,3 @@
-import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
@@ -102,7 +101,7 @@ function neverExits(container: ContainerModel): { reason: string; path: string }
   if (container.helper?.confidence === 'high') {
     return { reason: `never exits on its own (a ${container.helper.kind.replaceAll('-', ' ')}, ${container.helper.evidence})`, path: container.path };
   }
-  const evidence = longRunningCommand(container.spec);
+  const evidence = container.longRunningCommand;
   if (!evidence) return undefined;
   return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${evidence.field}` };
 }

@@ -1,4 +1,4 @@
-import { asArray, asNumber, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
+import { asArray, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record } from '../cel/expr.js';
 import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
@@ -210,20 +210,18 @@ function namedPorts(pod: PodModel): Map<string, NamedPort[]> {
   const byKey = new Map<string, NamedPort[]>();
   const inOrder = [...pod.containers.filter((c) => c.kind === 'regular'), ...pod.containers.filter((c) => c.kind === 'native-sidecar')];
   for (const container of inOrder) {
-    const seen = new Set<string>();
-    asArray(container.spec.ports).forEach((port, index) => {
-      if (!isObject(port)) return;
-      const name = asString(port.name);
-      if (!name) return;
-      const key = `${name}/${(asString(port.protocol) ?? 'TCP').toUpperCase()}`;
-      if (seen.has(key)) return;
+    let seen: Set<string> | undefined;
+    for (const port of container.ports) {
+      if (!port.name) continue;
+      const key = `${port.name}/${port.protocol}`;
+      seen ??= new Set();
+      if (seen.has(key)) continue;
       seen.add(key);
-      const number = asNumber(port.containerPort);
-      const entry: NamedPort = { container, index, ...(number !== undefined && { number }) };
+      const entry: NamedPort = { container, index: port.index, ...(port.containerPort !== undefined && { number: port.containerPort }) };
       const list = byKey.get(key);
       if (list) list.push(entry);
       else byKey.set(key, [entry]);
-    });
+    }
   }
   return byKey;
 }

@@ -1,6 +1,6 @@
 import { asArray, asNumber, asString, isObject, type KubeObject } from '../model/kube.js';
 import { podModelOf, type ContainerModel, type PodModel } from '../model/pod.js';
-import { containerRequest, formatQuantity, parseQuantity } from '../model/resources.js';
+import { formatQuantity, parseQuantity } from '../model/resources.js';
 import { atLeast } from '../model/version.js';
 import { joinPath, objectsIn, POD_BEARING_KINDS } from '../model/workload.js';
 import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
@@ -298,13 +298,13 @@ function missingRequests(resource: string, pod: PodModel): ContainerModel[] {
   const podRequest = isObject(pod.spec.resources) && isObject(pod.spec.resources.requests)
     ? parseQuantity(pod.spec.resources.requests[resource])
     : undefined;
-  return podRequest === undefined ? pod.longRunning.filter((c) => containerRequest(c.spec, resource) === undefined) : [];
+  return podRequest === undefined ? pod.longRunning.filter((c) => c.request(resource) === undefined) : [];
 }
 
 /** What the pod average reads when the app is at 100% of its request and the sidecars are idle. */
 function dilution(resource: string, pod: PodModel, main: ContainerModel): string {
-  const mainRequest = containerRequest(main.spec, resource);
-  const total = pod.longRunning.reduce((sum, c) => sum + (containerRequest(c.spec, resource) ?? 0), 0);
+  const mainRequest = main.request(resource);
+  const total = pod.longRunning.reduce((sum, c) => sum + (c.request(resource) ?? 0), 0);
   if (mainRequest === undefined || total <= 0 || mainRequest >= total) return '';
   const reads = Math.round((mainRequest / total) * 100);
   return `: with ${formatQuantity(mainRequest, resource)} of ${formatQuantity(total, resource)} requested by '${main.name}', the app at 100% of its request reads as ${reads}%`;

@@ -1,4 +1,3 @@
-import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 import { POD_BEARING_KINDS } from '../model/workload.js';
@@ -69,7 +68,7 @@ spec:
     for (const pod of pods) {
       for (const container of pod.containers) {
         if (container.kind !== 'init') continue;
-        const evidence = longRunningCommand(container.spec);
+        const evidence = container.longRunningCommand;
         if (!evidence) continue;
         const field = `${container.path}.${evidence.field}`;
         const name = container.name;

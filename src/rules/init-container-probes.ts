@@ -1,4 +1,3 @@
-import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 import { POD_BEARING_KINDS } from '../model/workload.js';
@@ -59,7 +58,7 @@ spec:
       for (const container of pod.containers) {
         if (container.kind !== 'init') continue;
         const name = container.name;
-        const keepsRunning = longRunningCommand(container.spec) !== undefined;
+        const keepsRunning = container.longRunningCommand !== undefined;
         for (const field of FORBIDDEN_ON_INIT) {
           const value = container.spec[field];
           if (value === undefined || value === null) continue;

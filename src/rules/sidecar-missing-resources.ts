@@ -76,8 +76,8 @@ spec:
       const podLevel = podLevelRequests(pod);
       let effective: string | undefined;
       for (const sidecar of pod.sidecars) {
-        const missing = RESOURCES.filter((resource) => !podLevel.has(resource) && containerRequest(sidecar.spec, resource) === undefined);
-        if (missing.length === 0) continue;
+        if (RESOURCES.every((resource) => podLevel.has(resource) || sidecar.request(resource) !== undefined)) continue;
+        const missing = RESOURCES.filter((resource) => !podLevel.has(resource) && sidecar.request(resource) === undefined);
         const name = sidecar.name;
         effective ??= RESOURCES.map((resource) => `${resource} ${formatQuantity(effectivePodRequest(pod.spec, resource), resource)}`).join(', ');
         const kind = sidecar.kind === 'native-sidecar' ? 'native sidecar' : 'sidecar';
@@ -141,10 +141,12 @@ function mebibytes(value: string): string {
   return bind('tenths', `int(${value} / 1048576.0 * 10.0 + 0.5)`, "string(tenths / 10) + (tenths % 10 != 0 ? '.' + string(tenths % 10) : '') + 'Mi'");
 }
 
+const NOTHING_COVERED: ReadonlySet<string> = new Set();
+
 /** Pod-level resources (`spec.resources`, PodLevelResources) budget the whole pod: a container without its own request is covered. */
-function podLevelRequests(pod: PodModel): Set<string> {
+function podLevelRequests(pod: PodModel): ReadonlySet<string> {
+  if (!isObject(pod.spec.resources)) return NOTHING_COVERED;
   const covered = new Set<string>();
-  if (!isObject(pod.spec.resources)) return covered;
   const asContainer: Container = { resources: pod.spec.resources };
   for (const resource of RESOURCES) if (containerRequest(asContainer, resource) !== undefined) covered.add(resource);
   return covered;

@@ -1,4 +1,3 @@
-import { parseImage } from '../model/image.js';
 import { asString } from '../model/kube.js';
 import { bind, celText, record, strList } from '../cel/expr.js';
 import type { Rule, RuleFinding, RuleOptionSpecs } from '../engine/types.js';
@@ -72,7 +71,8 @@ spec:
       for (const container of pod.containers) {
         const image = asString(container.spec.image)?.trim();
         if (!image) continue;
-        const { repository, tag, digest } = parseImage(image);
+        // The container's image parsed once for every rule (parseImage trims, as here).
+        const { repository, tag, digest } = container.image!;
         if (digest !== undefined) continue;
         const problem =
           tag === undefined || tag === ''
