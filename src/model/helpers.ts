@@ -1,4 +1,5 @@
 import { parseImage } from './image.js';
+import { MEMO_KEY_LIMIT } from './memo.js';
 import type { Container } from './kube.js';
 
 export type HelperKind =
@@ -72,6 +73,7 @@ export function recognizeHelper(container: Container): HelperMatch | undefined {
 
 /** recognizeHelper for a container whose image is already parsed: its repository ('' without an image) and name. */
 export function helperOf(repository: string, name: string): HelperMatch | undefined {
+  if (repository.length + name.length > MEMO_KEY_LIMIT) return matchHelper(repository, name);
   let byName = cache.get(repository);
   const known = byName?.get(name);
   if (known !== undefined) return known ?? undefined;
