@@ -7,9 +7,9 @@ import type { Rule } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import type { Policy } from '../policy/policy.js';
-import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
+import { clusterVersions } from './versions.js';
 import { EXIT_OK } from './exit-codes.js';
 
 interface CompileFlags {
@@ -47,14 +47,7 @@ export function registerCompile(program: Command): void {
 }
 
 async function compile(flags: CompileFlags): Promise<Compilation & { options: CompileOptions; policy: Policy }> {
-  const kubernetesVersion = flags.kubernetesVersion ?? NEWEST_KNOWN_VERSION;
-  const minKubeletVersion = flags.minKubeletVersion ?? kubernetesVersion;
-  if (compareVersions(minKubeletVersion, kubernetesVersion) > 0) {
-    throw new PodpatternsError(
-      'PODPATTERNS_ERR_USAGE',
-      `--min-kubelet-version ${formatVersion(minKubeletVersion)} is newer than --kubernetes-version ${formatVersion(kubernetesVersion)}: kubelets are never newer than the API server`,
-    );
-  }
+  const { kubernetesVersion, minKubeletVersion } = clusterVersions(flags);
   const policy = flags.policy !== undefined ? await loadPolicyFile(flags.policy, ALL_RULES) : defaultPolicy(ALL_RULES);
   const options: CompileOptions = {
     kubernetesVersion,
