@@ -70,6 +70,8 @@ export interface PodModel {
   readonly sidecars: readonly ContainerModel[];
   /** Containers that keep running once the pod has started: native sidecars and regular containers. */
   readonly longRunning: readonly ContainerModel[];
+  /** Regular init containers, in order: each must exit before the next starts. */
+  readonly inits: readonly ContainerModel[];
   /**
    * The pod is meant to complete: a Job's or CronJob's, or a Pod a Job owns (the Job controller's pods, into
    * which meshes inject their proxies at Pod creation, not into the Job).
@@ -183,6 +185,10 @@ class Pod implements PodModel {
   get labels(): Readonly<Record<string, string>> {
     if (this.#labels === UNSET) this.#labels = stringMap(isObject(this.#metadata) ? this.#metadata.labels : undefined);
     return this.#labels;
+  }
+
+  get inits(): readonly ContainerModel[] {
+    return this.containers.filter((c) => c.kind === 'init');
   }
 
   get longRunning(): readonly ContainerModel[] {

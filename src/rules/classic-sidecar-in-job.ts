@@ -1,3 +1,4 @@
+import { LONG_RUNNING_COMMAND_IN_CEL } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
@@ -91,9 +92,7 @@ spec:
   },
   cel: () => ({
     unavailable: 'webhook-only',
-    reason:
-      'telling a command that never returns from one that ends needs the engine\'s shell reading (which `do` closes which loop, ' +
-      'what follows each `sleep` or `tail`, whether the script ends with `wait`), and CEL\'s regular expressions give no match positions and no lookahead',
+    reason: LONG_RUNNING_COMMAND_IN_CEL,
   }),
 };
 

@@ -1,3 +1,4 @@
+import { LONG_RUNNING_COMMAND_IN_CEL } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
 import { POD_BEARING_KINDS } from '../model/workload.js';
@@ -66,8 +67,7 @@ spec:
     const findings: RuleFinding<NeverExitsFacts>[] = [];
     const native = nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion);
     for (const pod of pods) {
-      for (const container of pod.containers) {
-        if (container.kind !== 'init') continue;
+      for (const container of pod.inits) {
         const evidence = container.longRunningCommand;
         if (!evidence) continue;
         const field = `${container.path}.${evidence.field}`;
@@ -93,8 +93,6 @@ spec:
   },
   cel: () => ({
     unavailable: 'webhook-only',
-    reason:
-      'telling a command that never returns from one that ends needs the engine\'s shell reading (which `do` closes which loop, ' +
-      'what follows each `sleep` or `tail`, whether the script ends with `wait`), and CEL\'s regular expressions give no match positions and no lookahead',
+    reason: LONG_RUNNING_COMMAND_IN_CEL,
   }),
 };

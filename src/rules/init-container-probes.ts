@@ -55,8 +55,7 @@ spec:
     const findings: RuleFinding<ProbeFacts>[] = [];
     const native = nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion);
     for (const pod of pods) {
-      for (const container of pod.containers) {
-        if (container.kind !== 'init') continue;
+      for (const container of pod.inits) {
         const name = container.name;
         const keepsRunning = container.longRunningCommand !== undefined;
         for (const field of FORBIDDEN_ON_INIT) {

@@ -67,6 +67,7 @@ describe('the pod model of a workload', () => {
     expect(model.main?.name).toBe('export');
     expect(model.sidecars.map((c) => c.name)).toEqual(['proxy', 'config-reloader']);
     expect(model.longRunning.map((c) => c.name)).toEqual(['proxy', 'config-reloader', 'export']);
+    expect(model.inits.map((c) => c.name)).toEqual(['migrate']);
     expect(model.resource).toEqual({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'batch', name: 'export' });
     expect(model.annotations).toEqual({ 'kubectl.kubernetes.io/default-container': 'export' });
     expect(model.labels).toEqual({ app: 'export' });
