@@ -203,7 +203,10 @@ function optionValue(value: unknown, spec: RuleOptionSpec, path: KeyPath, fail: 
       if (typeof value !== 'string') return fail(path, `must be a string, not ${describe(value)}`);
       return value;
     case 'string[]':
-      if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) return fail(path, `must be a list of strings, not ${describe(value)}`);
+      if (!Array.isArray(value)) return fail(path, `must be a list of strings, not ${describe(value)}`);
+      for (const [index, item] of value.entries()) {
+        if (typeof item !== 'string') return fail(path, `must be a list of strings: item ${index + 1} is ${describe(item)}`);
+      }
       return Object.freeze([...value as string[]]);
   }
 }
