@@ -7,8 +7,10 @@
  *
  *   npx tsx test/bench/engine.ts [--rounds 7] [--cpu-prof]   (tsx's own --cpu-prof: node --cpu-prof --import tsx …)
  *
- * Each figure is the best of --rounds rounds over fresh copies of the objects (nothing can be cached from one
- * object to the next), user + system CPU time, so other work on a shared machine lowers it least.
+ * Each figure is the best of --rounds rounds over fresh copies of the objects (nothing kept on one object serves
+ * the next; what the model remembers by value, parsed images and quantities and helper verdicts, does, as it
+ * would for a fleet that reuses them), user + system CPU time, so other work on a shared machine lowers it least.
+ * The real-world row, every object of the corpus, shows the cost where values are rarely repeated.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
