@@ -223,6 +223,17 @@ export interface PodView {
   own(name: string): string;
 }
 
+/**
+ * The pod as written, for a rule's CelForm.candidate: a matchCondition cannot read variables, so these are plain
+ * expressions over `object`.
+ */
+export interface PodSpecView {
+  spec: string;
+  /** The init containers and the regular containers, as written (no records). */
+  initSpecs: string;
+  containerSpecs: string;
+}
+
 /** The cluster and options a rule is compiled to CEL for. */
 export interface CelTarget<O extends RuleOptions = RuleOptions> {
   kubernetesVersion: KubeVersion;
@@ -235,6 +246,13 @@ export interface CelTarget<O extends RuleOptions = RuleOptions> {
  * warns about) an object whose findings list is not empty, with the first finding's text as its message.
  */
 export interface CelForm {
+  /**
+   * CEL that is true on every pod the checks can find something on, read cheaply from the pod as written. It becomes
+   * the policy's matchCondition: on any other pod the API server skips the policy without building the container
+   * records. It must hold wherever a check finds something (an over-approximation is fine) and stay within the cost
+   * limit on any pod. Leaving it out runs the checks on every pod.
+   */
+  candidate?(pod: PodSpecView): string;
   /** The rule's own variables, in dependency order; `pod.own(name)` reads them. */
   variables?(pod: PodView): Array<{ name: string; expression: string }>;
   checks: CelCheck[];

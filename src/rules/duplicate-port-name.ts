@@ -162,6 +162,9 @@ spec:
  * regular containers, then of the native sidecars, grouped by name and protocol in the order they first appear.
  */
 const duplicatePortNameCel: CelForm = {
+  // A port name declared twice in the pod (distinct is quadratic: a pod with many named ports goes straight to the checks).
+  candidate: (pod) =>
+    bind('ns', `(${pod.initSpecs} + ${pod.containerSpecs}).map(c, c.?ports.orValue([]).map(p, p.?name.orValue('')).filter(n, n != '')).flatten()`, 'size(ns) >= 2 && (size(ns) > 400 || size(ns.distinct()) < size(ns))'),
   variables: (pod) => [
     {
       name: 'namedPorts',

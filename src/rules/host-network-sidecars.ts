@@ -107,6 +107,7 @@ spec:
     return findings;
   },
   cel: () => ({
+    candidate: (pod) => `${pod.spec}.?hostNetwork.orValue(false) == true`,
     checks: [
       {
         findings: (pod) => `${pod.spec}.?hostNetwork.orValue(false) == true && size(${pod.longRunning}) >= 2 ? [${pod.specPath}] : []`,

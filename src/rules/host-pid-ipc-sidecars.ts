@@ -135,6 +135,7 @@ spec:
 
 /** The pod's one finding, as evaluate() makes it: which namespaces count and the sidecars they expose. */
 const hostPidIpcCel: CelForm = {
+  candidate: (pod) => `${pod.spec}.?hostPID.orValue(false) == true || ${pod.spec}.?hostIPC.orValue(false) == true`,
   checks: [
     {
       findings: (pod) => {

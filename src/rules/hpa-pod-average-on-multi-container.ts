@@ -178,7 +178,9 @@ spec:
   },
   cel: () => ({
     unavailable: 'webhook-only',
-    reason: 'it reads two objects together, the HorizontalPodAutoscaler and the workload it scales, and an admission policy sees one object',
+    reason:
+      'it reads two objects together, the HorizontalPodAutoscaler and the workload it scales, and an admission policy sees one ' +
+      'object; the webhook is not sent HPAs either: `podpatterns audit` and the cluster audit check it',
   }),
 };
 

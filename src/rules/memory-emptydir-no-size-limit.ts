@@ -124,6 +124,7 @@ spec:
     return findings;
   },
   cel: () => ({
+    candidate: (pod) => `${pod.spec}.?volumes.orValue([]).exists(v, v.?emptyDir.?medium.orValue('') == 'Memory')`,
     checks: [
       {
         // Volume names are unique (the API server validates it), so a volume's index is the index of its name.

@@ -109,6 +109,7 @@ spec:
     const described = `${blockers.map(describeBlocker).join(' and ')} ${blockers.length > 1 ? 'are' : 'is'} older: ${consequence(blockers[0]!)}.`;
     const upgrade = blockers.map((b) => (b.component === 'kubelet' ? 'every node' : 'the API server')).join(' and ');
     return {
+      candidate: (pod) => `${pod.initSpecs}.exists(c, c.?restartPolicy.orValue('') == 'Always')`,
       checks: [
         {
           findings: (pod) => `${pod.containers}.filter(c, c.kind == 'native-sidecar')`,

@@ -177,6 +177,9 @@ function containerOf(pod: PodView, code: string): string {
 }
 
 const portConflictCel: CelForm = {
+  // One port declared twice anywhere in the pod (any protocol); a large pod goes straight to the buckets (distinct is quadratic).
+  candidate: (pod) =>
+    bind('ps', `(${pod.initSpecs} + ${pod.containerSpecs}).map(c, c.?ports.orValue([]).map(p, p.?containerPort.orValue(0))).flatten()`, `size(ps) > ${SMALL} || size(ps.distinct()) < size(ps)`),
   variables: (pod) => [
     { name: 'portCodes', expression: `${pod.containers}.map(c, ${codesOf('c')}).flatten()` },
     // Large pods: each code as a token `,<key + 10^7, 8 digits>:<code>` in one string, for the buckets.

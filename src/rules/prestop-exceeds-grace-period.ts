@@ -150,6 +150,7 @@ const DURATION = /^(\d+(\.\d+)?|\.\d+)([smhd]?)$/;
  * (`finite` false for `sleep infinity`), the construct quoted in the message and the path.
  */
 const preStopCel: CelForm = {
+  candidate: (pod) => `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?lifecycle.?preStop.?exec.hasValue())`,
   checks: [
     {
       findings: (pod) => {

@@ -185,6 +185,9 @@ spec:
  * allowPrivilegeEscalation.
  */
 const privilegedSidecarCel: CelForm = {
+  candidate: (pod) =>
+    `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?securityContext.?privileged.orValue(false) == true || ` +
+    `size(c.?securityContext.?capabilities.?add.orValue([])) > 0 || c.?securityContext.?allowPrivilegeEscalation.orValue(false) == true)`,
   checks: [
     {
       findings: (pod) => {

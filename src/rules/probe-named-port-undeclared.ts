@@ -1,7 +1,7 @@
 import { asString, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record, str } from '../cel/expr.js';
-import type { CelCheck, PodView, Rule, RuleFinding, Severity } from '../engine/types.js';
+import type { CelCheck, PodSpecView, PodView, Rule, RuleFinding, Severity } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
 import { POD_BEARING_KINDS } from '../model/workload.js';
 
@@ -149,9 +149,16 @@ spec:
   },
   cel: ({ kubernetesVersion }) =>
     atLeast(kubernetesVersion, 1, 35)
-      ? { variables: (pod) => [{ name: 'namedProbes', expression: namedProbes(pod) }], checks: [probeCheck('deny'), probeCheck('warn')] }
+      ? { candidate: probesNamingAnUndeclaredPort, variables: (pod) => [{ name: 'namedProbes', expression: namedProbes(pod) }], checks: [probeCheck('deny'), probeCheck('warn')] }
       : { unavailable: 'webhook-only', reason: 'its CEL form needs the list functions (flatten) that new policies may use from Kubernetes 1.35' },
 };
+
+/** Some container, of any kind, has a probe on a port name it does not declare itself. */
+function probesNamingAnUndeclaredPort(pod: PodSpecView): string {
+  const ports = PROBES.flatMap((field) => HANDLERS.map((handler) => `c.?${field}.?${handler}.?port`)).join(', ');
+  const undeclared = `[${ports}].exists(port, port.hasValue() && type(port.value()) == string && !c.?ports.orValue([]).exists(p, p.?name.orValue('') == port.value()))`;
+  return `${pod.initSpecs}.exists(c, ${undeclared}) || ${pod.containerSpecs}.exists(c, ${undeclared})`;
+}
 
 /**
  * Every probe of a long-running container whose port is a name the container does not declare, in the engine's

@@ -108,7 +108,10 @@ spec:
         reason: `the API server ${kubernetesVersion.minor === 34 ? 'drops the field (ContainerRestartRules off in 1.34)' : 'rejects the field itself (may not be set for non-init containers)'} before any admission policy sees it`,
       };
     }
-    return { checks: [perContainerCel('warn'), perContainerCel('deny')] };
+    return {
+      candidate: (pod) => `${pod.containerSpecs}.exists(c, c.?restartPolicy.orValue('') == 'Always')`,
+      checks: [perContainerCel('warn'), perContainerCel('deny')],
+    };
   },
 };
 

@@ -117,6 +117,7 @@ spec:
     return findings;
   },
   cel: () => ({
+    candidate: (pod) => `${pod.spec}.?shareProcessNamespace.orValue(false) == true`,
     checks: [
       {
         findings: (pod) => `${pod.spec}.?shareProcessNamespace.orValue(false) == true && size(${pod.containers}) >= 2 ? [${pod.specPath}] : []`,

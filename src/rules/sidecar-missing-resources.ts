@@ -98,6 +98,10 @@ spec:
     return findings;
   },
   cel: () => ({
+    // A long-running container (the main one too) without a cpu or a memory request.
+    candidate: (pod) =>
+      `(${pod.containerSpecs} + ${pod.initSpecs}.filter(c, c.?restartPolicy.orValue('') == 'Always')).exists(c, ` +
+      `!${requestOf("c.?resources.orValue({})", 'cpu')}.hasValue() || !${requestOf("c.?resources.orValue({})", 'memory')}.hasValue())`,
     checks: [
       {
         findings: (pod) => {

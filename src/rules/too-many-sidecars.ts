@@ -98,6 +98,9 @@ spec:
     // The threshold is baked into the expression: recompile when the policy changes it.
     const crossing = Math.max(Math.ceil(threshold), 1);
     return {
+      // Sidecars: the native ones and every regular container but the main one.
+      candidate: (pod) =>
+        `size(${pod.initSpecs}.filter(c, c.?restartPolicy.orValue('') == 'Always')) + size(${pod.containerSpecs}) - (size(${pod.containerSpecs}) > 0 ? 1 : 0) >= ${crossing}`,
       checks: [
         {
           findings: (pod) => `size(${pod.sidecars}) >= ${crossing} ? [${pod.sidecars}[${crossing - 1}].path] : []`,

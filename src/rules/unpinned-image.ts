@@ -1,5 +1,5 @@
 import { asString } from '../model/kube.js';
-import { bind, celText, record, strList } from '../cel/expr.js';
+import { bind, celText, escapeRe2, record, str, strList } from '../cel/expr.js';
 import type { Rule, RuleFinding, RuleOptionSpecs } from '../engine/types.js';
 import { POD_BEARING_KINDS } from '../model/workload.js';
 
@@ -103,7 +103,11 @@ spec:
     const parsed = bind('img', "c.spec.?image.orValue('').trim()",
       `img == '' || img.indexOf('@') >= 0 ? [] : ${bind('colon', "img.lastIndexOf(':') > img.lastIndexOf('/') ? img.lastIndexOf(':') : -1",
         `[${record({ name: 'c.name', path: "c.path + '.image'", cpath: 'c.path', image: 'img', repository: 'colon >= 0 ? img.substring(0, colon) : img', tag: "colon >= 0 ? img.substring(colon + 1) : ''" })}]`)}`);
+    // One regular expression per image: no digest, and no tag after the last '/', or `latest`, or a floating tag.
+    const tags = ['latest', ...options.floatingTags].map(escapeRe2).join('|');
+    const unpinned = `^(?:[^@]*/[^/:@]*|[^/:@]+|[^@]*:(?:${tags}))$`;
     return {
+      candidate: (pod) => `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?image.orValue('').trim().matches(${str(unpinned)}))`,
       checks: [
         {
           findings: (pod) =>
