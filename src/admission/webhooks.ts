@@ -1,3 +1,4 @@
+import { runsOnMutate } from '../engine/scope.js';
 import type { Rule } from '../engine/types.js';
 import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, parsePolicy, suggest, type Policy } from '../policy/policy.js';
@@ -6,25 +7,11 @@ import { objectsOnly, sequence, type AdmissionHandler } from './handler.js';
 import { mutationHandler, type MutationStep } from './mutation-handler.js';
 import { rulesHandler } from './rules-handler.js';
 
-/**
- * Rules that must run in the mutating webhook because the fields they look at never reach a validating one:
- * the registry strategy's PrepareForCreate/PrepareForUpdate (pkg/registry/core/pod/strategy.go, and the
- * workload strategies through DropDisabledTemplateFields) calls pkg/api/pod/util.go dropDisabledFields after
- * mutating admission and before validating admission. With SidecarContainers off (1.28) it drops
- * `initContainers[].restartPolicy`; with ContainerRestartRules off (1.34) it drops `containers[].restartPolicy`.
- */
-const RULES_ON_DROPPED_FIELDS: readonly string[] = ['native-sidecar-unsupported', 'restart-policy-on-container'];
-
-/** Whether `/mutate` runs the rule: the one place that decides it (the rules do not declare it yet). */
-export function runsOnMutate(rule: Rule): boolean {
-  return RULES_ON_DROPPED_FIELDS.includes(rule.id);
-}
-
 /** What `podpatterns serve` answers with, and how it reads the policy that configures it. */
 export interface AdmissionWebhooks {
   /** `POST /validate`: every rule. */
   validate: AdmissionHandler;
-  /** `POST /mutate`: the mutation step, then the rules on fields dropped before validation. */
+  /** `POST /mutate`: the mutation step, then the rules on fields dropped before validation (engine/scope.ts runsOnMutate). */
   mutate: AdmissionHandler;
   /** Reads a policy file for the rules the handlers run; throws naming the file and line. */
   parsePolicy(text: string, file: string): Policy;

@@ -3,6 +3,7 @@ import { MAX_STATUS_MESSAGE_LENGTH } from '../admission/limits.js';
 import type { RuleSettings } from '../engine/settings.js';
 import type { CelCheck, CelForm, CelTarget, PodView, Rule, Severity } from '../engine/types.js';
 import { PodpatternsError } from '../errors.js';
+import { resourcesByGroup } from '../model/kinds.js';
 import type { KubeObject } from '../model/kube.js';
 import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
 import type { Policy } from '../policy/policy.js';
@@ -120,12 +121,6 @@ function compileRule(rule: Rule, policy: Policy, settings: RuleSettings, form: C
   return objects;
 }
 
-const POD_BEARING_RESOURCES = [
-  { apiGroups: [''], resources: ['pods', 'replicationcontrollers', 'podtemplates'] },
-  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'] },
-  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'] },
-];
-
 function metadata(name: string, rule: Rule, options: CompileOptions): KubeObject['metadata'] {
   return {
     name,
@@ -187,9 +182,11 @@ function validatingPolicy(
       // An evaluation error must not let an object through where the rule denies; elsewhere it must not deny.
       failurePolicy: actions.includes('Deny') ? 'Fail' : 'Ignore',
       matchConstraints: {
-        resourceRules: POD_BEARING_RESOURCES.map((entry) => ({
-          ...entry,
-          apiVersions: ['v1'],
+        // The kinds the rule declares it judges, as the webhooks receive them.
+        resourceRules: resourcesByGroup(rule.kinds).map(({ apiGroups, resources, apiVersions }) => ({
+          apiGroups,
+          resources,
+          apiVersions,
           operations: preExisting ? ['UPDATE'] : ['CREATE', 'UPDATE'],
           scope: 'Namespaced',
         })),

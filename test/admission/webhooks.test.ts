@@ -2,7 +2,7 @@ import { load } from 'js-yaml';
 import fastJsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { migrationStep } from '../../src/admission/migration-step.js';
-import { admissionWebhooks, runsOnMutate } from '../../src/admission/webhooks.js';
+import { admissionWebhooks } from '../../src/admission/webhooks.js';
 import type { AdmissionResult } from '../../src/admission/handler.js';
 import { defaultPolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
@@ -28,12 +28,6 @@ const nativeSidecar = () => ({
 });
 const migrateApply = policyOf('migration:\n  mode: apply\n');
 const stored = (object: unknown, result: AdmissionResult) => fastJsonPatch.applyPatch(structuredClone(object), [...(result.patch ?? [])]).newDocument as { spec: { template: { spec: Record<string, unknown> } } };
-
-describe('runsOnMutate', () => {
-  it('picks the rules on fields the API server drops before validating admission', () => {
-    expect(ALL_RULES.filter(runsOnMutate).map((rule) => rule.id).sort()).toEqual(['native-sidecar-unsupported', 'restart-policy-on-container']);
-  });
-});
 
 describe('the /validate webhook', () => {
   it('runs every rule it was given', async () => {

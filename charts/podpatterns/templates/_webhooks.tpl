@@ -36,25 +36,6 @@ failurePolicy: {{ .Values.webhook.failurePolicy }}
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
 {{- end }}
 
-{{- /* Every kind that carries a pod template, as the validating rules and the native-sidecar guard cover them. */}}
-{{- define "podpatterns.podBearingRules" -}}
-- apiGroups: [""]
-  apiVersions: ["v1"]
-  resources: ["pods", "replicationcontrollers", "podtemplates"]
-  operations: ["CREATE", "UPDATE"]
-  scope: Namespaced
-- apiGroups: ["apps"]
-  apiVersions: ["v1"]
-  resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
-  operations: ["CREATE", "UPDATE"]
-  scope: Namespaced
-- apiGroups: ["batch"]
-  apiVersions: ["v1"]
-  resources: ["jobs", "cronjobs"]
-  operations: ["CREATE", "UPDATE"]
-  scope: Namespaced
-{{- end }}
-
 {{- /*
 Validating entries, one per mode: the enforce and warn entries select their namespaces by name and the
 default entry excludes those names, so no object is reviewed twice. The in-tree policies bind per entry too
