@@ -152,8 +152,10 @@ function detached<T>(value: T): T {
   // fresh string by cutting it out of itself prefixed by a blank.
   if (typeof value === 'string') return (value.length < 13 ? value : ` ${value}`.slice(1)) as T;
   if (Array.isArray(value)) return value.map(detached) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, detached(item)])) as T;
-  return value;
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = detached((value as Record<string, unknown>)[key]);
+  return copy as T;
 }
 
 /** A document set aside, to be read again when it is needed. */
