@@ -209,8 +209,8 @@ class RereadFiles {
 
 /** Files kept cut into documents while documents are read again (see RereadFiles). */
 const REREAD_FILES_KEPT = 4;
-/** Documents kept parsed while related objects are looked up (see KeptObjects.find). */
-const RELATED_DOCUMENTS_KEPT = 1024;
+/** Related objects kept while they are looked up (see KeptObjects.find). */
+const RELATED_OBJECTS_KEPT = 1024;
 
 /** Sets `key` in a map that keeps at most `limit` entries, forgetting the oldest. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
@@ -229,8 +229,11 @@ function yamlDocument(text: string, source: string, index: number, line: number)
 class KeptObjects {
   private readonly byKind = new Map<string, KeptObject[]>();
   private readonly byName = new Map<string, KeptObject[]>();
-  /** Documents parsed again, the last few: many objects may want the same one (each copy of an HPA its Deployment). */
-  private readonly parsed = new Map<KeptDocument, ObjectAt[]>();
+  /**
+   * Objects found again, by their order, the last few, detached from the text of their file: many objects may
+   * want the same one (each copy of an HPA its Deployment).
+   */
+  private readonly found = new Map<number, KubeObject | undefined>();
   private count = 0;
 
   add(object: KubeObject, path: string, document: KeptDocument): void {
@@ -241,23 +244,28 @@ class KeptObjects {
     if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
   }
 
-  /** The objects `wanted` names, each once, in input order; a kept document is parsed again only if it was forgotten. */
+  /** The objects `wanted` names, each once, in input order; a kept object is read again only if it was forgotten. */
   async find(wanted: readonly RelatedRef[]): Promise<KubeObject[]> {
     const matches = new Map<number, KeptObject>();
     for (const ref of wanted) {
       const candidates = ref.name === undefined ? this.byKind.get(ref.kind) : this.byName.get(`${ref.kind}/${ref.name}`);
       for (const kept of candidates ?? []) matches.set(kept.order, kept);
     }
+    const parsed = new Map<KeptDocument, ObjectAt[]>();
     const related: KubeObject[] = [];
-    for (const [, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
-      let objects = this.parsed.get(document);
-      if (!objects) {
-        const restored = await document.restore();
-        objects = restored ? objectsIn(restored.value) : [];
-        remember(this.parsed, document, objects, RELATED_DOCUMENTS_KEPT);
+    for (const [order, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
+      if (!this.found.has(order)) {
+        let objects = parsed.get(document);
+        if (!objects) {
+          const restored = await document.restore();
+          objects = restored ? objectsIn(restored.value) : [];
+          parsed.set(document, objects);
+        }
+        const object = objects.find((candidate) => candidate.path === path)?.object;
+        remember(this.found, order, object && detached(object), RELATED_OBJECTS_KEPT);
       }
-      const found = objects.find((candidate) => candidate.path === path);
-      if (found) related.push(found.object);
+      const object = this.found.get(order);
+      if (object) related.push(object);
     }
     return related;
   }

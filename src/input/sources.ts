@@ -1,5 +1,5 @@
-import { createReadStream, readFileSync, type Stats } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { createReadStream, type Stats } from 'node:fs';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { InputError } from './manifest.js';
@@ -74,13 +74,8 @@ export async function collectSources(paths: readonly string[], readStdin: StdinR
   return { sources, errors };
 }
 
-/**
- * Read synchronously: a manifest is small and usually in the page cache, and an audit of a tree of thousands
- * of them otherwise spends more time waiting on the thread pool (open, stat, read, close, each a turn of the
- * event loop) than reading.
- */
 async function* whole(path: string): AsyncIterable<Uint8Array> {
-  yield readFileSync(path);
+  yield await readFile(path);
 }
 
 async function* stdinPieces(readStdin: StdinReader): AsyncIterable<Uint8Array> {
