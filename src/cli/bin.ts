@@ -22,8 +22,8 @@ if (olderThan(process.versions.node, minimum)) {
   process.stderr.write(`podpatterns: Node.js ${process.versions.node} is too old: podpatterns needs Node.js ${minimum} or newer\n`);
   process.exitCode = 2;
 } else {
-  // V8's compiled code for podpatterns and its dependencies is kept on disk (Node's cache in the temp directory):
-  // later runs skip most of compiling, a good part of a short audit. Without a writable cache it is a no-op.
+  // V8's compiled code for podpatterns and its dependencies is kept on disk (Node's cache in the temp directory),
+  // so later runs start with less compiling. Without a writable cache it does nothing.
   nodeModule.enableCompileCache();
   const { main } = await import('./main.js');
   process.exitCode = await main(process.argv);
