@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
-import type { Rule } from '../engine/types.js';
+import { runsOnMutate } from '../engine/scope.js';
 import { validateRequest, EVALUATION_ERROR_ANNOTATION, type AdmissionResult, type AdmissionSettings } from './admit.js';
 import {
   allowed,
@@ -13,15 +13,6 @@ import {
 } from './response.js';
 import type { AdmissionMode } from './mode.js';
 import type { AdmissionRequest } from './review.js';
-
-/**
- * Rules that must run in the mutating webhook because the fields they look at never reach a validating one:
- * the registry strategy's PrepareForCreate/PrepareForUpdate (pkg/registry/core/pod/strategy.go, and the
- * workload strategies through DropDisabledTemplateFields) calls pkg/api/pod/util.go dropDisabledFields after
- * mutating admission and before validating admission. With SidecarContainers off (1.28) it drops
- * `initContainers[].restartPolicy`; with ContainerRestartRules off (1.34) it drops `containers[].restartPolicy`.
- */
-export const RULES_ON_DROPPED_FIELDS: readonly string[] = ['native-sidecar-unsupported', 'restart-policy-on-container'];
 
 export interface MutationInput {
   request: AdmissionRequest;
@@ -59,9 +50,13 @@ export interface MutationSettings extends AdmissionSettings {
 /** The annotation that says what a mutation would have changed, in audit mode. */
 export const MUTATION_ANNOTATION = 'mutation';
 
-/** The `/mutate` webhook: the rules on fields dropped before validation, then the mutation step, if any. */
+/**
+ * The `/mutate` webhook: the rules on fields dropped before validation (those that declare `droppedFields`: the
+ * registry strategies drop them after mutating admission and before validating admission, see
+ * pkg/registry/core/pod/strategy.go and pkg/api/pod/util.go dropDisabledFields), then the mutation step, if any.
+ */
 export async function mutateRequest(request: AdmissionRequest, settings: MutationSettings): Promise<AdmissionResult> {
-  const rules: readonly Rule[] = settings.rules.filter((rule) => RULES_ON_DROPPED_FIELDS.includes(rule.id));
+  const rules = settings.rules.filter(runsOnMutate);
   const checked = validateRequest(request, { ...settings, rules });
   const { mutation } = settings;
   if (!checked.response.allowed || !mutation || checked.skipped !== undefined || checked.failure !== undefined) return checked;

@@ -3,13 +3,14 @@ import { MAX_STATUS_MESSAGE_LENGTH } from '../admission/limits.js';
 import type { RuleSettings } from '../engine/settings.js';
 import type { CelCheck, CelForm, CelTarget, PodView, Rule, Severity } from '../engine/types.js';
 import { PodpatternsError } from '../errors.js';
+import { resourcesByGroup } from '../model/kinds.js';
 import type { KubeObject } from '../model/kube.js';
 import { atLeast, formatVersion, type KubeVersion } from '../model/version.js';
 import type { Policy } from '../policy/policy.js';
 import { exemptionVariables, type CelExemptions } from './exemptions.js';
 import { migrationPolicies } from './migration-policy.js';
 import { bind, str } from './expr.js';
-import { NEW_OBJECT, OLD_OBJECT, podVariables, podView, type CelVariable, type ObjectRoot } from './pod.js';
+import { NEW_OBJECT, OLD_OBJECT, overPodSpec, podVariables, podView, type CelVariable, type ObjectRoot } from './pod.js';
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
 export const VAP_SINCE: KubeVersion = { major: 1, minor: 30 };
@@ -120,12 +121,6 @@ function compileRule(rule: Rule, policy: Policy, settings: RuleSettings, form: C
   return objects;
 }
 
-const POD_BEARING_RESOURCES = [
-  { apiGroups: [''], resources: ['pods', 'replicationcontrollers', 'podtemplates'] },
-  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'] },
-  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'] },
-];
-
 function metadata(name: string, rule: Rule, options: CompileOptions): KubeObject['metadata'] {
   return {
     name,
@@ -175,6 +170,10 @@ function validatingPolicy(
       reason: 'Forbidden',
     };
   });
+  const auditAnnotations = preExisting ? [] : [{ key: 'exempted', valueExpression: "variables.exempted ? variables.exemptionNote : ''" }];
+  // Only on pods the rule can find something on does the API server build the variables (see CelForm.candidate).
+  const matchConditions = form.candidate ? [{ name: 'may-find', expression: overPodSpec(form.candidate) }] : [];
+  const used = [...validations.flatMap((v) => [v.expression, v.messageExpression]), ...auditAnnotations.map((a) => a.valueExpression), ...matchConditions.map((c) => c.expression)];
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -183,18 +182,41 @@ function validatingPolicy(
       // An evaluation error must not let an object through where the rule denies; elsewhere it must not deny.
       failurePolicy: actions.includes('Deny') ? 'Fail' : 'Ignore',
       matchConstraints: {
-        resourceRules: POD_BEARING_RESOURCES.map((entry) => ({
-          ...entry,
-          apiVersions: ['v1'],
+        // The kinds the rule declares it judges, as the webhooks receive them.
+        resourceRules: resourcesByGroup(rule.kinds).map(({ apiGroups, resources, apiVersions }) => ({
+          apiGroups,
+          resources,
+          apiVersions,
           operations: preExisting ? ['UPDATE'] : ['CREATE', 'UPDATE'],
           scope: 'Namespaced',
         })),
       },
-      variables,
+      ...(matchConditions.length > 0 && { matchConditions }),
+      variables: referenced(variables, used),
       validations,
-      ...(!preExisting && { auditAnnotations: [{ key: 'exempted', valueExpression: "variables.exempted ? variables.exemptionNote : ''" }] }),
+      ...(auditAnnotations.length > 0 && { auditAnnotations }),
     },
   };
+}
+
+/**
+ * The variables `expressions` read, directly or through other variables, in their order. The API server sets up
+ * every declared variable for each expression it evaluates (lazily, but one entry each), so unread ones cost time.
+ */
+export function referenced(variables: readonly CelVariable[], expressions: readonly string[]): CelVariable[] {
+  const byName = new Map(variables.map((variable) => [variable.name, variable]));
+  const needed = new Set<string>();
+  const visit = (expression: string): void => {
+    for (const [, name] of expression.matchAll(/\bvariables\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
+      const variable = byName.get(name!);
+      if (variable && !needed.has(name!)) {
+        needed.add(name!);
+        visit(variable.expression);
+      }
+    }
+  };
+  for (const expression of expressions) visit(expression);
+  return variables.filter((variable) => needed.has(variable.name));
 }
 
 /** The shared pod variables, the rule's own, its exemption and its findings, for the object or the old object. */

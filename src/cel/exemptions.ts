@@ -1,9 +1,12 @@
 import { IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION } from '../engine/engine.js';
 import type { Exemptions } from '../engine/exemptions.js';
-import { str, strList } from './expr.js';
+import { bind, str, strList } from './expr.js';
 import { podView, type CelVariable, type ObjectRoot } from './pod.js';
 
-/** The policy file's `exemptions` block (src/policy/exemptions.ts): who may exempt what. */
+/** The names of the variables exemptionVariables() declares (for `oldObject`: `oldExempted`, `oldExemptionNote`). */
+export const EXEMPTION_VARIABLES = ['exempted', 'exemptionNote'] as const;
+
+/** The policy file's `exemptions` block (src/engine/exemptions.ts): who may exempt what. */
 export type CelExemptions = Readonly<Exemptions>;
 
 /**
@@ -32,21 +35,20 @@ export function exemptionVariables(root: ObjectRoot, ruleId: string, exemptions:
   const notes = entries.map(
     (entry) =>
       `${ruleId} skipped: policy exemption ${entry.namespace}/${entry.kind ?? '*'}/${entry.name ?? '*'}, reason: ${entry.reason}` +
-      (entry.expires ? ` (until ${entry.expires.date}; recompile after it)` : ''),
+      (entry.expires ? ` (until ${entry.expires.date}; generate the policies again after it)` : ''),
   );
   const honoured = !exemptions.annotations ? 'false' : exemptions.namespaces.length === 0 ? 'true' : `request.namespace in ${strList(exemptions.namespaces)}`;
   const listNote = matching.reduceRight((otherwise, condition, index) => `${condition} ? ${str(notes[index]!)} : ${otherwise}`, "''");
+  const listed = matching.length === 0 ? 'false' : matching.map((condition) => `(${condition})`).join(' || ');
+  // Two variables, not one per step: the API server sets up every declared variable for each expression it runs.
+  const byAnnotation = honoured === 'false'
+    ? 'false'
+    : `${honoured === 'true' ? '' : `${honoured} && `}${annotation(IGNORE_ANNOTATION)}.split(',').exists(s, ${bind('t', 's.trim()', `t == '*' || t == 'all' || t == ${str(ruleId)}`)})`;
+  const annotationNote =
+    `${str(`${ruleId} skipped: ${IGNORE_ANNOTATION} annotation`)} + (${annotation(IGNORE_REASON_ANNOTATION)}.trim() != '' ? ', reason: ' + ${annotation(IGNORE_REASON_ANNOTATION)}.trim() : '')`;
   return [
-    { name: name('listExemption'), expression: matching.length === 0 ? "''" : listNote },
-    { name: name('ignoreList'), expression: `${honoured} ? ${annotation(IGNORE_ANNOTATION)}.split(',').map(s, s.trim()) : []` },
-    { name: name('annotationExempted'), expression: `${pod.own('ignoreList')}.exists(s, s == '*' || s == 'all' || s == ${str(ruleId)})` },
-    { name: name('exempted'), expression: `${pod.own('listExemption')} != '' || ${pod.own('annotationExempted')}` },
-    {
-      name: name('exemptionNote'),
-      expression:
-        `${pod.own('listExemption')} != '' ? ${pod.own('listExemption')} : ` +
-        `${str(`${ruleId} skipped: ${IGNORE_ANNOTATION} annotation`)} + (${annotation(IGNORE_REASON_ANNOTATION)}.trim() != '' ? ', reason: ' + ${annotation(IGNORE_REASON_ANNOTATION)}.trim() : '')`,
-    },
+    { name: name(EXEMPTION_VARIABLES[0]), expression: listed === 'false' ? byAnnotation : byAnnotation === 'false' ? listed : `${listed} || ${byAnnotation}` },
+    { name: name(EXEMPTION_VARIABLES[1]), expression: matching.length === 0 ? annotationNote : bind('listed', listNote, `listed != '' ? listed : ${annotationNote}`) },
   ];
 }
 

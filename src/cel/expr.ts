@@ -58,6 +58,11 @@ export function re2(pattern: RegExp): string {
   return pattern.flags.includes('i') ? `(?i)${source}` : source;
 }
 
+/** `text` as an RE2 pattern that matches it literally. */
+export function escapeRe2(text: string): string {
+  return text.replace(/[\\^$.|?*+()[\]{}]/g, (char) => `\\${char}`);
+}
+
 /** `text` with CEL's `matches()` for a JavaScript regular expression (unanchored, like RegExp.test). */
 export function matches(text: string, pattern: RegExp): string {
   return `${text}.matches(${str(re2(pattern))})`;

@@ -1,6 +1,6 @@
 import { HELPER_PATTERNS, type HelperPattern } from '../model/helpers.js';
 import { DEFAULT_CONTAINER_ANNOTATION } from '../model/pod.js';
-import type { PodView } from '../engine/types.js';
+import type { PodSpecView, PodView } from '../engine/types.js';
 import { bind, matches, re2, record, str } from './expr.js';
 
 /**
@@ -35,16 +35,23 @@ function variableName(root: ObjectRoot, name: string): string {
   return root.prefix === '' ? name : `${root.prefix}${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }
 
+/**
+ * The pod view of `root`. What is cheap to read again (the kind, the spec's path, the object's annotations, the
+ * labels) is an expression, the rest variables: the API server sets up every declared variable of a policy for
+ * each expression it evaluates, so a variable costs time even where nothing reads it.
+ */
 export function podView(root: ObjectRoot): PodView {
+  const o = root.object;
   const v = (name: string): string => `variables.${variableName(root, name)}`;
+  const kind = `${o}.kind`;
   return {
-    object: root.object,
-    kind: v('kind'),
+    object: o,
+    kind,
     spec: v('spec'),
-    specPath: v('specPath'),
+    specPath: byKind(kind, (entry) => str(entry.spec)),
     annotations: v('annotations'),
-    labels: v('labels'),
-    objectAnnotations: v('objectAnnotations'),
+    labels: `${podMetadata(o, kind)}.?labels.orValue({})`,
+    objectAnnotations: `${o}.metadata.?annotations.orValue({})`,
     containers: v('containers'),
     inits: v('inits'),
     regulars: v('regulars'),
@@ -59,25 +66,43 @@ export function podView(root: ObjectRoot): PodView {
   };
 }
 
+/** `(kind == 'Pod' ? <pick Pod> : kind == 'CronJob' ? … : <pick the template kinds>)`, in parentheses so it can be an operand. */
+function byKind(kind: string, pick: (entry: (typeof POD_SPEC)[number]) => string): string {
+  const choice = POD_SPEC.slice(0, -1).reduceRight(
+    (otherwise, entry) => `${entry.kinds.map((name) => `${kind} == ${str(name)}`).join(' || ')} ? ${pick(entry)} : ${otherwise}`,
+    pick(POD_SPEC[POD_SPEC.length - 1]!),
+  );
+  return `(${choice})`;
+}
+
+function optionalPath(object: string, path: string): string {
+  return path === '' ? object : `${object}.${path.split('.').map((key) => `?${key}`).join('.')}.orValue({})`;
+}
+
+/** The metadata of the pod (its template's), as a map. */
+function podMetadata(o: string, kind: string): string {
+  return byKind(kind, (entry) => (entry.meta === '' ? `${o}.metadata` : `${optionalPath(o, entry.meta)}.?metadata.orValue({})`));
+}
+
+/**
+ * A candidate test as one expression over `object`, written out once per place a kind keeps its pod spec: each
+ * object reads its spec by a direct path, with no comprehension to bind it.
+ */
+export function overPodSpec(test: (pod: PodSpecView) => string): string {
+  return byKind('object.kind', (entry) => {
+    const spec = optionalPath('object', entry.spec);
+    return `(${test({ spec, initSpecs: `${spec}.?initContainers.orValue([])`, containerSpecs: `${spec}.?containers.orValue([])` })})`;
+  });
+}
+
 /** The shared variables for `root`, in dependency order; rules' own variables follow them. */
 export function podVariables(root: ObjectRoot): CelVariable[] {
   const o = root.object;
   const pod = podView(root);
   const v = (name: string): string => `variables.${variableName(root, name)}`;
-  const byKind = (pick: (entry: (typeof POD_SPEC)[number]) => string): string =>
-    POD_SPEC.slice(0, -1).reduceRight(
-      (otherwise, entry) => `${entry.kinds.map((kind) => `${pod.kind} == ${str(kind)}`).join(' || ')} ? ${pick(entry)} : ${otherwise}`,
-      pick(POD_SPEC[POD_SPEC.length - 1]!),
-    );
-  const optionalPath = (path: string): string => (path === '' ? o : `${o}.${path.split('.').map((key) => `?${key}`).join('.')}.orValue({})`);
   const variables: Array<[string, string]> = [
-    ['kind', `${o}.kind`],
-    ['spec', byKind((entry) => optionalPath(entry.spec))],
-    ['specPath', byKind((entry) => str(entry.spec))],
-    ['podMeta', byKind((entry) => (entry.meta === '' ? `${o}.metadata` : `${optionalPath(entry.meta)}.?metadata.orValue({})`))],
-    ['annotations', `${v('podMeta')}.?annotations.orValue({})`],
-    ['labels', `${v('podMeta')}.?labels.orValue({})`],
-    ['objectAnnotations', `${o}.metadata.?annotations.orValue({})`],
+    ['spec', byKind(pod.kind, (entry) => optionalPath(o, entry.spec))],
+    ['annotations', `${podMetadata(o, pod.kind)}.?annotations.orValue({})`],
     ['initList', `${pod.spec}.?initContainers.orValue([])`],
     ['regularList', `${pod.spec}.?containers.orValue([])`],
     ['initNames', `${v('initList')}.map(c, c.name)`],

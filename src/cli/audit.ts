@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Rule } from '../engine/types.js';
-import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
+import { formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
 import { auditPaths, type AuditSettings } from '../audit/files.js';
@@ -14,6 +14,7 @@ import { renderText, renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
 import type { ClusterAuditFlags, ClusterAuditIo } from './audit-cluster.js';
 import { DEFAULT_MAX_RESULTS, REPORT_APIS } from '../report/policyreport.js';
+import { clusterVersions } from './versions.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -114,15 +115,7 @@ async function runAudit(paths: string[], flags: AuditFlags): Promise<number> {
 
 /** The cluster and policy the command line asks for. */
 async function auditSettings(flags: Pick<AuditFlags, 'kubernetesVersion' | 'minKubeletVersion' | 'policy'>, rules: readonly Rule[]): Promise<AuditSettings> {
-  const kubernetesVersion = flags.kubernetesVersion ?? NEWEST_KNOWN_VERSION;
-  const minKubeletVersion = flags.minKubeletVersion ?? kubernetesVersion;
-  if (compareVersions(minKubeletVersion, kubernetesVersion) > 0) {
-    // Kubelets may be older than the API server, never newer (https://kubernetes.io/releases/version-skew-policy/).
-    throw new PodpatternsError(
-      'PODPATTERNS_ERR_USAGE',
-      `--min-kubelet-version ${formatVersion(minKubeletVersion)} is newer than --kubernetes-version ${formatVersion(kubernetesVersion)}: kubelets are never newer than the API server`,
-    );
-  }
+  const { kubernetesVersion, minKubeletVersion } = clusterVersions(flags);
   const policy = flags.policy !== undefined ? await loadPolicyFile(flags.policy, rules) : defaultPolicy(rules);
   return { context: { kubernetesVersion, minKubeletVersion }, policy, rules };
 }

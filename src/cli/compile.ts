@@ -2,13 +2,14 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'yaml';
 import { ADMISSION_MODES, type AdmissionMode } from '../admission/mode.js';
 import { compilePolicies, VAP_SINCE, type Compilation, type CompileOptions } from '../cel/compile.js';
+import { runsAtAdmission } from '../engine/scope.js';
 import type { Rule } from '../engine/types.js';
 import type { KubeObject } from '../model/kube.js';
 import { compareVersions, formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import type { Policy } from '../policy/policy.js';
-import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
+import { clusterVersions } from './versions.js';
 import { EXIT_OK } from './exit-codes.js';
 
 interface CompileFlags {
@@ -46,14 +47,7 @@ export function registerCompile(program: Command): void {
 }
 
 async function compile(flags: CompileFlags): Promise<Compilation & { options: CompileOptions; policy: Policy }> {
-  const kubernetesVersion = flags.kubernetesVersion ?? NEWEST_KNOWN_VERSION;
-  const minKubeletVersion = flags.minKubeletVersion ?? kubernetesVersion;
-  if (compareVersions(minKubeletVersion, kubernetesVersion) > 0) {
-    throw new PodpatternsError(
-      'PODPATTERNS_ERR_USAGE',
-      `--min-kubelet-version ${formatVersion(minKubeletVersion)} is newer than --kubernetes-version ${formatVersion(kubernetesVersion)}: kubelets are never newer than the API server`,
-    );
-  }
+  const { kubernetesVersion, minKubeletVersion } = clusterVersions(flags);
   const policy = flags.policy !== undefined ? await loadPolicyFile(flags.policy, ALL_RULES) : defaultPolicy(ALL_RULES);
   const options: CompileOptions = {
     kubernetesVersion,
@@ -122,7 +116,7 @@ export function renderCelTable(rules: readonly Rule[], policy: Policy): string {
       const key = `${skipped.why === 'not-needed' ? 'not needed: ' : ''}${skipped.reason}`;
       reasons.set(key, [...(reasons.get(key) ?? []), version]);
     }
-    const where = compiledIn.length === 0 ? 'webhook only' : compiledIn.length === versions.length ? `CEL (${formatVersion(VAP_SINCE)}+)` : `CEL (${range(compiledIn)})`;
+    const where = !runsAtAdmission(rule) ? 'audits only' : compiledIn.length === 0 ? 'webhook only' : compiledIn.length === versions.length ? `CEL (${formatVersion(VAP_SINCE)}+)` : `CEL (${range(compiledIn)})`;
     const why = [...reasons].map(([reason, on]) => (on.length === versions.length ? reason : `${range(on)}: ${reason}`)).join('; ');
     return `| [\`${rule.id}\`](#${rule.id}) | ${where} | ${why.replaceAll('|', '\\|') || '—'} |`;
   });

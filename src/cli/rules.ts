@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { runsAtAdmission } from '../engine/scope.js';
 import type { Rule, RuleOptionSpec, RuleOptionValue } from '../engine/types.js';
 import { PodpatternsError } from '../errors.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 import { suggest } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 
@@ -29,7 +31,7 @@ export function ruleById(id: string, rules: readonly Rule[]): Rule {
  * severity, summary, description, options, and the flagged and fixed examples.
  */
 export function renderRuleDoc(rule: Rule): string {
-  const parts = [`${rule.id} (default severity: ${rule.defaultSeverity})\n${rule.summary}`, wrap(rule.description, 100)];
+  const parts = [`${rule.id} (default severity: ${rule.defaultSeverity})\n${rule.summary}`, wrap(`Checks: ${scope(rule, (text) => text)}.`, 100), wrap(rule.description, 100)];
   const options = Object.entries(rule.options ?? {});
   if (options.length > 0) {
     parts.push([`Options (policy file: rules.${rule.id}.<option>):`, ...options.map(([name, spec]) => `  ${name}  ${optionType(spec)}, default ${formatValue(spec.default)}: ${spec.description}`)].join('\n'));
@@ -73,7 +75,7 @@ export function renderRulesMarkdown(rules: readonly Rule[]): string {
 }
 
 function ruleMarkdown(rule: Rule): string {
-  const parts = [`### ${rule.id}`, `**Default severity:** \`${rule.defaultSeverity}\` — ${rule.summary}`, rule.description];
+  const parts = [`### ${rule.id}`, `**Default severity:** \`${rule.defaultSeverity}\` — ${rule.summary}`, `**Checks:** ${scope(rule, (text) => `\`${text}\``)}.`, rule.description];
   const options = Object.entries(rule.options ?? {});
   if (options.length > 0) {
     parts.push(
@@ -89,6 +91,23 @@ function ruleMarkdown(rule: Rule): string {
   return `${parts.join('\n\n')}\n`;
 }
 
+/**
+ * What a rule checks and where it runs, from its declarations: `every kind that carries a pod template, at
+ * admission and in audits`. `code` marks up commands and field names.
+ */
+function scope(rule: Rule, code: (text: string) => string): string {
+  const all = rule.kinds.length === POD_BEARING_KINDS.length && POD_BEARING_KINDS.every((kind) => rule.kinds.includes(kind));
+  const kinds = all ? 'every kind that carries a pod template' : rule.kinds.join(', ');
+  if (!runsAtAdmission(rule)) {
+    return `${kinds}, in audits only (${code('podpatterns audit')}, with ${code('--cluster')} too): it reads other objects with each one, which an admission request does not carry`;
+  }
+  const dropped = rule.droppedFields ?? [];
+  const mutate = dropped.length > 0
+    ? `; on ${code('/mutate')} as well, since the API server drops ${dropped.map(code).join(' and ')} before validating admission when its feature gate is off`
+    : '';
+  return `${kinds}, at admission and in audits${mutate}`;
+}
+
 function exampleVersions(rule: Rule): string {
   const { kubernetesVersion, minKubeletVersion } = rule.example;
   if (kubernetesVersion === undefined && minKubeletVersion === undefined) return '';
@@ -97,7 +116,7 @@ function exampleVersions(rule: Rule): string {
 }
 
 function optionType(spec: RuleOptionSpec): string {
-  return spec.minimum !== undefined ? `${spec.type} (at least ${spec.minimum})` : spec.type;
+  return spec.type === 'number' && spec.minimum !== undefined ? `${spec.type} (at least ${spec.minimum})` : spec.type;
 }
 
 function formatValue(value: RuleOptionValue): string {

@@ -22,6 +22,7 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)')
     .option('--shutdown-delay <duration>', 'after SIGTERM, how long to keep answering while not ready (default 5s)')
     .option('--shutdown-timeout <duration>', 'then, how long in-flight requests may take to finish (default 30s)')
+    .option('--skip-rules <ids>', 'comma-separated rule ids /validate leaves out because in-tree admission policies check them (the chart sets it with validation.engine=hybrid)')
     .action(async (flags: ServeFlags) => {
       const config = resolveServerConfig(flags, processEnvironment());
       // Loaded here, not at the top: `audit` and `migrate` should not pay for Fastify, pino and the API client.

@@ -61,3 +61,9 @@ export function parseText(source: SettingSource, fail: Problem): string | undefi
   if (text === '') return fail(source, 'must not be empty');
   return text;
 }
+
+/** `a,b, c` → `['a', 'b', 'c']`: comma-separated, blanks dropped, duplicates kept once. */
+export function parseList(source: SettingSource): string[] {
+  if (source.raw === undefined) return [];
+  return [...new Set(source.raw.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
+}

@@ -6,6 +6,7 @@ import {
   parseChoice,
   parseDuration,
   parseKubeVersion,
+  parseList,
   parsePort,
   parseText,
   type Problem,
@@ -33,6 +34,7 @@ export interface ServeFlags {
   logLevel?: string;
   shutdownDelay?: string;
   shutdownTimeout?: string;
+  skipRules?: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -68,6 +70,11 @@ export interface ServerConfig {
   shutdownDelayMs: number;
   /** How long in-flight requests may take to finish once the server stops accepting. */
   shutdownTimeoutMs: number;
+  /**
+   * Rule ids `/validate` leaves out because in-tree admission policies check them (the chart's
+   * `validation.engine: hybrid`), so no finding is reported twice. Checked against the rules at start.
+   */
+  skipRules: readonly string[];
 }
 
 export const DEFAULT_PORT = 8443;
@@ -143,6 +150,7 @@ export function resolveServerConfig(flags: ServeFlags, env: Environment): Server
     logLevel: parseChoice(setting('--log-level', flags.logLevel), LOG_LEVELS, 'info', fail),
     shutdownDelayMs: parseDuration(setting('--shutdown-delay', flags.shutdownDelay), 5000, fail),
     shutdownTimeoutMs: parseDuration(setting('--shutdown-timeout', flags.shutdownTimeout), 30_000, fail),
+    skipRules: parseList(setting('--skip-rules', flags.skipRules)),
   };
   return deepFreeze(config);
 }

@@ -1,9 +1,9 @@
-import { objectAnnotations, podModelOf, resourceRef, type ResourceRef } from '../model/pod.js';
+import { objectAnnotations, podModelOf, resourceRef, type PodModel, type ResourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
 import type { KubeObject } from '../model/kube.js';
 import { errorMessage } from '../errors.js';
 import { describeExemption, exemptionActive, globMatch } from './exemptions.js';
-import type { EnginePolicy } from './settings.js';
+import type { EnginePolicy, RuleSettings } from './settings.js';
 import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, Rule, RuleFinding } from './types.js';
 
 export const IGNORE_ANNOTATION = 'podpatterns.io/ignore';
@@ -17,30 +17,73 @@ export const IGNORE_REASON_ANNOTATION = 'podpatterns.io/ignore-reason';
  */
 export function evaluate(document: unknown, context: EvaluationContext, policy: EnginePolicy, rules: readonly Rule[]): EvaluationResult {
   const result: EvaluationResult = { findings: [], errors: [], exempted: [] };
-  for (const { object, path } of objectsIn(document)) evaluateObject(object, path, context, policy, rules, result);
+  const plan = planOf(policy, rules);
+  for (const { object, path } of objectsIn(document)) evaluateObject(object, path, context, policy, plan, result);
   return result;
 }
 
+/** A rule the policy enables, with its settings. */
+interface PlannedRule {
+  rule: Rule;
+  settings: Readonly<RuleSettings>;
+  /** A rule may pick its own verdict (deny in Jobs, warn elsewhere); a severity the policy sets wins, even one equal to the default. */
+  pinned: boolean;
+}
+
+/** The enabled rules by the kind they judge, in the order of `rules`. */
+type Plan = ReadonlyMap<string, readonly PlannedRule[]>;
+
+/** Plans by policy and rule list: a policy is frozen, and the same one judges every object until it is reloaded. */
+const plans = new WeakMap<EnginePolicy, WeakMap<readonly Rule[], Plan>>();
+
+function planOf(policy: EnginePolicy, rules: readonly Rule[]): Plan {
+  let byRules = plans.get(policy);
+  if (!byRules) {
+    byRules = new WeakMap();
+    plans.set(policy, byRules);
+  }
+  let plan = byRules.get(rules);
+  if (!plan) {
+    const byKind = new Map<string, PlannedRule[]>();
+    for (const rule of rules) {
+      const settings = policy.rules[rule.id];
+      if (!settings?.enabled) continue;
+      const planned = { rule, settings, pinned: policy.explicit.rules[rule.id]?.severity === true };
+      for (const kind of new Set(rule.kinds)) byKind.set(kind, [...(byKind.get(kind) ?? []), planned]);
+    }
+    plan = byKind;
+    byRules.set(rules, plan);
+  }
+  return plan;
+}
+
+const NO_PODS: readonly PodModel[] = [];
+
+/**
+ * The rules that judge the object's kind, over one pod model they share. What only findings need (the resource
+ * reference, the exemptions) is worked out at the first finding: most objects have none.
+ */
 function evaluateObject(
   object: KubeObject,
   objectPath: string,
   context: EvaluationContext,
   policy: EnginePolicy,
-  rules: readonly Rule[],
+  plan: Plan,
   result: EvaluationResult,
 ): void {
+  const planned = typeof object.kind === 'string' ? plan.get(object.kind) : undefined;
+  if (!planned) return;
   const pod = podModelOf(object, objectPath);
-  const resource = resourceRef(object);
-  const exemptionFor = exemptionsOf(object, resource, pod?.annotations, context, policy);
-  const pods = pod ? [pod] : [];
-  for (const rule of rules) {
-    const settings = policy.rules[rule.id];
-    if (!settings?.enabled) continue;
-    // A rule may pick its own verdict (deny in Jobs, warn elsewhere); a severity the policy sets wins, even one equal to the default.
-    const pinned = policy.explicit.rules[rule.id]?.severity === true;
+  const pods = pod ? [pod] : NO_PODS;
+  let resource: ResourceRef | undefined;
+  let exemptionFor: ((rule: string) => AppliedExemption | undefined) | undefined;
+  for (const { rule, settings, pinned } of planned) {
     try {
       const found = rule.evaluate({ object, objectPath, pods, context, options: settings.options });
-      const exemption = found.length > 0 ? exemptionFor(rule.id) : undefined;
+      if (found.length === 0) continue;
+      resource ??= pod?.resource ?? resourceRef(object);
+      exemptionFor ??= exemptionsOf(object, resource, pod, context, policy);
+      const exemption = exemptionFor(rule.id);
       for (const finding of found) {
         const severity = pinned ? settings.severity : (finding.severity ?? settings.severity);
         const located = toFinding(rule, severity, resource, finding);
@@ -48,7 +91,7 @@ function evaluateObject(
         else result.findings.push(located);
       }
     } catch (error) {
-      result.errors.push({ rule: rule.id, resource, message: errorMessage(error) });
+      result.errors.push({ rule: rule.id, resource: (resource ??= pod?.resource ?? resourceRef(object)), message: errorMessage(error) });
     }
   }
 }
@@ -68,7 +111,7 @@ function toFinding(rule: Rule, severity: Finding['severity'], resource: Resource
 function exemptionsOf(
   object: KubeObject,
   resource: ResourceRef,
-  podAnnotations: Record<string, string> | undefined,
+  pod: PodModel | undefined,
   context: EvaluationContext,
   policy: EnginePolicy,
 ): (rule: string) => AppliedExemption | undefined {
@@ -86,7 +129,7 @@ function exemptionsOf(
             exemptionActive(entry, now),
         );
   const honoured = exemptions.annotations && (exemptions.namespaces.length === 0 || (namespace !== undefined && exemptions.namespaces.includes(namespace)));
-  const annotations = honoured ? { ...podAnnotations, ...objectAnnotations(object) } : {};
+  const annotations: Readonly<Record<string, string>> = honoured ? { ...pod?.annotations, ...objectAnnotations(object) } : {};
   const ignored = new Set((annotations[IGNORE_ANNOTATION] ?? '').split(',').map((id) => id.trim()).filter(Boolean));
   const reason = annotations[IGNORE_REASON_ANNOTATION]?.trim();
   const all = ignored.has('*') || ignored.has('all');

@@ -69,24 +69,42 @@ export interface EvaluationContext {
   now?: number;
 }
 
-export type RuleOptionValue = number | string | boolean | string[];
+export type RuleOptionValue = number | string | boolean | readonly string[];
 
-/** Inputs every rule gets. `pods` are the pod specs the object carries (one for workloads, none for e.g. an HPA). */
-export interface RuleInput {
+/**
+ * One option a rule declares: its type, default and description, once. The policy file is checked against it,
+ * the chart's values schema and the rules reference are written from it, and the rule receives its value typed.
+ */
+export type RuleOptionSpec =
+  | { type: 'number'; default: number; description: string; /** Smallest accepted value. */ minimum?: number }
+  | { type: 'string'; default: string; description: string }
+  | { type: 'boolean'; default: boolean; description: string }
+  | { type: 'string[]'; default: readonly string[]; description: string };
+
+/** A rule's options by name. Declare them `satisfies RuleOptionSpecs` so each keeps its literal type. */
+export type RuleOptionSpecs = Readonly<Record<string, RuleOptionSpec>>;
+
+interface OptionTypes {
+  number: number;
+  string: string;
+  boolean: boolean;
+  'string[]': readonly string[];
+}
+
+/** The options a rule receives, typed from its declaration: `{ threshold: number }` for `{ threshold: { type: 'number', … } }`. */
+export type RuleOptions<S extends RuleOptionSpecs = RuleOptionSpecs> = { readonly [K in keyof S]: OptionTypes[S[K]['type']] };
+
+/**
+ * Inputs every rule gets. `pods` are the pod specs the object carries (one for workloads, none for e.g. an HPA).
+ * `options` holds every option the rule declares, with its declared type: the policy filled in the defaults.
+ */
+export interface RuleInput<O extends RuleOptions = RuleOptions> {
   object: KubeObject;
   /** Path of `object` inside the evaluated document (`items[2]` for an item of a List, '' otherwise). */
   objectPath: string;
   pods: readonly PodModel[];
   context: EvaluationContext;
-  options: Readonly<Record<string, RuleOptionValue>>;
-}
-
-export interface RuleOptionSpec {
-  type: 'number' | 'string' | 'boolean' | 'string[]';
-  default: RuleOptionValue;
-  description: string;
-  /** Smallest accepted value for numbers. */
-  minimum?: number;
+  options: O;
 }
 
 export interface RuleExample {
@@ -113,9 +131,22 @@ export interface RelatedRef {
 export interface RelatedObjects {
   kinds: readonly string[];
   of(object: KubeObject): readonly RelatedRef[];
+  /**
+   * Whether the rule can judge an object without them. An admission request carries one object, so a rule
+   * that requires related objects runs only in audits (files and cluster), and the webhooks are not sent its
+   * kinds (see engine/scope.ts); one that only reads them when they are there also runs at admission.
+   */
+  required: boolean;
 }
 
-export interface Rule<F extends ProblemFacts = ProblemFacts> {
+/**
+ * A rule: what it reads (kinds, related objects, fields the API server may drop), how it speaks (summary,
+ * description, examples, the short problem of a finding, message and fix), its options, and its CEL form
+ * where it has one. Where it runs is derived from these declarations (engine/scope.ts): the webhooks' kinds
+ * in the chart, the `/mutate` rule subset and the CEL policies' match constraints are not kept anywhere else.
+ * `S` is the options declaration, from which the type of `options` is inferred.
+ */
+export interface Rule<F extends ProblemFacts = ProblemFacts, S extends RuleOptionSpecs = RuleOptionSpecs> {
   /** Stable id: others script against it. */
   id: string;
   defaultSeverity: Severity;
@@ -124,9 +155,21 @@ export interface Rule<F extends ProblemFacts = ProblemFacts> {
   /** One paragraph for the README: why it breaks and how to fix it. */
   description: string;
   example: RuleExample;
-  options?: Readonly<Record<string, RuleOptionSpec>>;
+  /**
+   * The kinds of object the rule judges (`POD_BEARING_KINDS` for rules on the pod spec). The engine runs it on
+   * no other kind, and the webhooks receive the kinds of the rules that run at admission.
+   */
+  kinds: readonly string[];
+  options?: S;
   /** Set when the rule reads other objects of the input or cluster (`context.related`). */
   related?: RelatedObjects;
+  /**
+   * Fields the rule reads that the API server drops before validating admission when their feature gate is off
+   * (`initContainers[].restartPolicy` without SidecarContainers): the registry strategies call
+   * pkg/api/pod/util.go dropDisabledFields after mutating admission and before validating admission. A rule
+   * that names some also runs on `/mutate`, the last point where they are still there.
+   */
+  droppedFields?: readonly string[];
   /**
    * The short form of a finding, written for `kubectl` warnings: a predicate of the finding's container
    * ("shares port 8080/TCP with 'app', so one of them fails to bind"), or a clause of its own when the finding
@@ -134,12 +177,12 @@ export interface Rule<F extends ProblemFacts = ProblemFacts> {
    * (see engine/short-form.ts, which adds the subject and where the fix is). A pure function of `facts`.
    */
   problem(facts: F): string;
-  evaluate(input: RuleInput): RuleFinding<F>[];
+  evaluate(input: RuleInput<RuleOptions<S>>): RuleFinding<F>[];
   /**
    * The rule as CEL for an in-tree ValidatingAdmissionPolicy (`podpatterns compile`), or why it has none on
-   * the target cluster. A rule without it is webhook-only.
+   * the target cluster. A rule without it is webhook-only. Options are baked into the expressions.
    */
-  cel?(target: CelTarget): CelForm | CelUnavailable;
+  cel?(target: CelTarget<RuleOptions<S>>): CelForm | CelUnavailable;
 }
 
 /**
@@ -180,11 +223,22 @@ export interface PodView {
   own(name: string): string;
 }
 
+/**
+ * The pod as written, for a rule's CelForm.candidate: a matchCondition cannot read variables, so these are plain
+ * expressions over `object`.
+ */
+export interface PodSpecView {
+  spec: string;
+  /** The init containers and the regular containers, as written (no records). */
+  initSpecs: string;
+  containerSpecs: string;
+}
+
 /** The cluster and options a rule is compiled to CEL for. */
-export interface CelTarget {
+export interface CelTarget<O extends RuleOptions = RuleOptions> {
   kubernetesVersion: KubeVersion;
   minKubeletVersion: KubeVersion;
-  options: Readonly<Record<string, RuleOptionValue>>;
+  options: O;
 }
 
 /**
@@ -192,6 +246,13 @@ export interface CelTarget {
  * warns about) an object whose findings list is not empty, with the first finding's text as its message.
  */
 export interface CelForm {
+  /**
+   * CEL that is true on every pod the checks can find something on, read cheaply from the pod as written. It becomes
+   * the policy's matchCondition: on any other pod the API server skips the policy without building the container
+   * records. It must hold wherever a check finds something (an over-approximation is fine) and stay within the cost
+   * limit on any pod. Leaving it out runs the checks on every pod.
+   */
+  candidate?(pod: PodSpecView): string;
   /** The rule's own variables, in dependency order; `pod.own(name)` reads them. */
   variables?(pod: PodView): Array<{ name: string; expression: string }>;
   checks: CelCheck[];

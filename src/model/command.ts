@@ -59,6 +59,14 @@ interface Script {
 }
 
 /**
+ * Why no rule that needs longRunningCommand has a CEL form: it reads the script as a shell would, which CEL's
+ * regular expressions cannot.
+ */
+export const LONG_RUNNING_COMMAND_IN_CEL =
+  'telling a command that never returns from one that ends needs the engine\'s shell reading (which `do` closes which loop, ' +
+  'what follows each `sleep` or `tail`, whether the script ends with `wait`), and CEL\'s regular expressions give no match positions and no lookahead';
+
+/**
  * Recognises a command that never returns on its own: `sleep infinity`, `tail -f`, an unconditional loop
  * with no `break`/`exit`, or a backgrounded daemon followed by `wait`. Bounded loops (`until nc -z db; do
  * sleep 2; done`), `sleep 5`, `cp /bin/sleep …` and constructs sent to the background (`… &`) of a script that

@@ -1,4 +1,5 @@
 import { parseImage } from './image.js';
+import { MEMO_KEY_LIMIT } from './memo.js';
 import type { Container } from './kube.js';
 
 export type HelperKind =
@@ -60,17 +61,34 @@ export const HELPER_PATTERNS: readonly HelperPattern[] = [
 
 /** Fleets reuse a handful of images and names: remembering the verdicts saves ~20 regex tests per container. */
 const CACHE_LIMIT = 10_000;
-const cache = new Map<string, HelperMatch | undefined>();
+/** Verdicts by image repository, then by container name (no key is built per lookup); null: no helper. */
+const cache = new Map<string, Map<string, HelperMatch | null>>();
+let cached = 0;
 
 /** Recognises a well-known helper container by image or name; undefined for anything else. */
 export function recognizeHelper(container: Container): HelperMatch | undefined {
   const image = typeof container.image === 'string' ? container.image : '';
-  const name = typeof container.name === 'string' ? container.name : '';
-  const key = `${image}\u0000${name}`;
-  if (cache.has(key)) return cache.get(key);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  const match = matchHelper(image ? parseImage(image).repository : '', name);
-  cache.set(key, match);
+  return helperOf(image ? parseImage(image).repository : '', typeof container.name === 'string' ? container.name : '');
+}
+
+/** recognizeHelper for a container whose image is already parsed: its repository ('' without an image) and name. */
+export function helperOf(repository: string, name: string): HelperMatch | undefined {
+  if (repository.length + name.length > MEMO_KEY_LIMIT) return matchHelper(repository, name);
+  let byName = cache.get(repository);
+  const known = byName?.get(name);
+  if (known !== undefined) return known ?? undefined;
+  if (cached >= CACHE_LIMIT) {
+    cache.clear();
+    cached = 0;
+    byName = undefined;
+  }
+  if (!byName) {
+    byName = new Map();
+    cache.set(repository, byName);
+  }
+  const match = matchHelper(repository, name);
+  byName.set(name, match ?? null);
+  cached++;
   return match;
 }
 

@@ -1,3 +1,5 @@
+import { memoized } from './memo.js';
+
 export interface ImageRef {
   /** Registry and path without tag or digest, e.g. `docker.io/istio/proxyv2`. */
   repository: string;
@@ -7,8 +9,13 @@ export interface ImageRef {
   digest?: string;
 }
 
-/** Splits an image reference the way the container runtime does: a `:` after the last `/` starts the tag. */
-export function parseImage(image: string): ImageRef {
+/**
+ * Splits an image reference the way the container runtime does: a `:` after the last `/` starts the tag. The
+ * result is shared by every caller with the same reference: read it, never change it.
+ */
+export const parseImage: (image: string) => Readonly<ImageRef> = memoized(splitImage);
+
+function splitImage(image: string): ImageRef {
   let rest = image.trim();
   let digest: string | undefined;
   const at = rest.indexOf('@');

@@ -1,4 +1,5 @@
 import { isObject, type Container, type PodSpec } from './kube.js';
+import { memoized } from './memo.js';
 
 const BINARY_SUFFIXES: Readonly<Record<string, number>> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const DECIMAL_SUFFIXES: Readonly<Record<string, number>> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
@@ -7,13 +8,17 @@ const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|P
 /** Parses a Kubernetes resource quantity ("250m", "1.5", "128Mi", "1e3") into base units; undefined when malformed. */
 export function parseQuantity(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string') return undefined;
+  return typeof value === 'string' ? parseQuantityText(value) : undefined;
+}
+
+/** Fleets write the same few quantities ('100m', '128Mi') over and over. */
+const parseQuantityText = memoized((value: string): number | undefined => {
   const match = QUANTITY.exec(value.trim());
   if (!match) return undefined;
   const suffix = match[2] ?? '';
   const factor = BINARY_SUFFIXES[suffix] ?? DECIMAL_SUFFIXES[suffix];
   return factor === undefined ? undefined : Number(match[1]) * factor;
-}
+});
 
 /**
  * A container's request for a resource. Like the API server's defaulting, a limit with no request

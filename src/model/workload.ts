@@ -1,4 +1,4 @@
-import { asArray, asString, isObject, stringMap, type KubeObject, type PodSpec } from './kube.js';
+import { asArray, asString, isObject, type KubeObject, type PodSpec } from './kube.js';
 
 /** Where a kind keeps its pod template, as a path of keys from the object. */
 const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
@@ -15,42 +15,34 @@ const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
 
 export const POD_BEARING_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
 
+/** Where a kind keeps its pod spec, and the path of that spec as findings name it. */
+const POD_SPEC_LOCATIONS: ReadonlyMap<string, { keys: readonly string[]; specPath: string }> = new Map(
+  Object.entries(POD_SPEC_PATHS).map(([kind, keys]) => [kind, { keys, specPath: keys.join('.') }]),
+);
+
 export interface PodTemplate {
   spec: PodSpec;
   /** Dotted path of the pod spec inside the object, e.g. `spec.template.spec`. */
   specPath: string;
-  /** Annotations of the pod (the template's metadata, or the Pod's own). */
-  annotations: Record<string, string>;
-  labels: Record<string, string>;
+  /** The pod's metadata (the template's, or the Pod's own): its annotations and labels are the pod's. */
+  metadata: unknown;
 }
 
 /** The pod spec a workload object carries, or undefined for kinds without one (and for malformed objects). */
 export function podTemplateOf(object: KubeObject): PodTemplate | undefined {
-  const kind = asString(object.kind);
-  const keys = kind ? POD_SPEC_PATHS[kind] : undefined;
-  if (!keys) return undefined;
+  const kind = object.kind;
+  const location = typeof kind === 'string' ? POD_SPEC_LOCATIONS.get(kind) : undefined;
+  if (!location) return undefined;
+  // The metadata beside the spec: the template's (`spec.template.metadata`), or the Pod's own.
+  let holder: unknown;
   let node: unknown = object;
-  for (const key of keys) {
+  for (const key of location.keys) {
     if (!isObject(node)) return undefined;
+    holder = node;
     node = node[key];
   }
   if (!isObject(node)) return undefined;
-  const metaHolder = keys.length === 1 ? object : walk(object, keys.slice(0, -1));
-  const metadata = isObject(metaHolder) ? metaHolder.metadata : undefined;
-  return {
-    spec: node as PodSpec,
-    specPath: keys.join('.'),
-    annotations: stringMap(isObject(metadata) ? metadata.annotations : undefined),
-    labels: stringMap(isObject(metadata) ? metadata.labels : undefined),
-  };
-}
-
-function walk(node: unknown, keys: readonly string[]): unknown {
-  for (const key of keys) {
-    if (!isObject(node)) return undefined;
-    node = node[key];
-  }
-  return node;
+  return { spec: node as PodSpec, specPath: location.specPath, metadata: isObject(holder) ? holder.metadata : undefined };
 }
 
 /** `List`, `PodList`, `DeploymentList`, …: any kind ending in List that carries `items`. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Exemptions } from '../engine/exemptions.js';
 import type { EnginePolicy, RuleSettings } from '../engine/settings.js';
-import type { Rule, RuleOptionValue, Severity } from '../engine/types.js';
+import type { Rule, RuleOptionSpec, RuleOptionValue, Severity } from '../engine/types.js';
 import { SEVERITIES } from '../engine/types.js';
 import { PodpatternsError, errorMessage } from '../errors.js';
 import { parseExemptions } from './exemptions.js';
@@ -182,24 +182,19 @@ function ruleSettings(rule: Rule, raw: unknown, fail: Fail): ParsedRule {
     } else {
       const spec = rule.options?.[key];
       if (!spec) fail(at(key), `unknown setting${suggest(key, ['enabled', 'severity', ...Object.keys(rule.options ?? {})])}`);
-      options[key] = optionValue(value, spec!.type, spec!.minimum, at(key), fail);
+      options[key] = optionValue(value, spec!, at(key), fail);
       optionsSet[key] = true;
     }
   }
   return result;
 }
 
-function optionValue(
-  value: unknown,
-  type: string,
-  minimum: number | undefined,
-  path: KeyPath,
-  fail: Fail,
-): RuleOptionValue {
-  switch (type) {
+/** The value of an option as its declaration types it: the rule receives it as such, unchecked. */
+function optionValue(value: unknown, spec: RuleOptionSpec, path: KeyPath, fail: Fail): RuleOptionValue {
+  switch (spec.type) {
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) return fail(path, `must be a number, not ${describe(value)}`);
-      if (minimum !== undefined && value < minimum) return fail(path, `must be at least ${minimum}, not ${value}`);
+      if (spec.minimum !== undefined && value < spec.minimum) return fail(path, `must be at least ${spec.minimum}, not ${value}`);
       return value;
     case 'boolean':
       if (typeof value !== 'boolean') return fail(path, `must be true or false, not ${describe(value)}`);
@@ -207,9 +202,12 @@ function optionValue(
     case 'string':
       if (typeof value !== 'string') return fail(path, `must be a string, not ${describe(value)}`);
       return value;
-    default:
-      if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) return fail(path, `must be a list of strings, not ${describe(value)}`);
-      return value as string[];
+    case 'string[]':
+      if (!Array.isArray(value)) return fail(path, `must be a list of strings, not ${describe(value)}`);
+      for (const [index, item] of value.entries()) {
+        if (typeof item !== 'string') return fail(path, `must be a list of strings: item ${index + 1} is ${describe(item)}`);
+      }
+      return Object.freeze([...value as string[]]);
   }
 }
 

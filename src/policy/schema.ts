@@ -72,7 +72,7 @@ function ruleSettings(rule: Rule): JsonSchema {
 }
 
 function optionSchema(spec: RuleOptionSpec): JsonSchema {
-  const described = { description: spec.description };
+  const described = { description: spec.description, default: spec.default };
   switch (spec.type) {
     case 'number':
       return { ...described, type: 'number', ...(spec.minimum !== undefined && { minimum: spec.minimum }) };
@@ -80,7 +80,7 @@ function optionSchema(spec: RuleOptionSpec): JsonSchema {
       return { ...described, type: 'string' };
     case 'boolean':
       return { ...described, type: 'boolean' };
-    default:
+    case 'string[]':
       return { ...described, type: 'array', items: { type: 'string' } };
   }
 }

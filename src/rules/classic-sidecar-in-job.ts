@@ -1,7 +1,8 @@
-import { longRunningCommand } from '../model/command.js';
+import { LONG_RUNNING_COMMAND_IN_CEL } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { ContainerModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type ClassicSidecarFacts = {
   /** `Job` or `CronJob`. */
@@ -12,6 +13,7 @@ type ClassicSidecarFacts = {
 export const classicSidecarInJob: Rule<ClassicSidecarFacts> = {
   id: 'classic-sidecar-in-job',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A Job or CronJob runs a long-running helper in `containers`, so the Job never completes.',
   description:
     'A Job pod succeeds only when every container in `containers` has exited. A helper that never exits on its ' +
@@ -90,9 +92,7 @@ spec:
   },
   cel: () => ({
     unavailable: 'webhook-only',
-    reason:
-      'telling a command that never returns from one that ends needs the engine\'s shell reading (which `do` closes which loop, ' +
-      'what follows each `sleep` or `tail`, whether the script ends with `wait`), and CEL\'s regular expressions give no match positions and no lookahead',
+    reason: LONG_RUNNING_COMMAND_IN_CEL,
   }),
 };
 
@@ -100,7 +100,7 @@ function neverExits(container: ContainerModel): { reason: string; path: string }
   if (container.helper?.confidence === 'high') {
     return { reason: `never exits on its own (a ${container.helper.kind.replaceAll('-', ' ')}, ${container.helper.evidence})`, path: container.path };
   }
-  const evidence = longRunningCommand(container.spec);
+  const evidence = container.longRunningCommand;
   if (!evidence) return undefined;
   return { reason: `never exits: ${evidence.reason}`, path: `${container.path}.${evidence.field}` };
 }

@@ -1,8 +1,9 @@
-import { asArray, asNumber, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
+import { asArray, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record } from '../cel/expr.js';
 import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 
@@ -30,6 +31,7 @@ interface NamedPort {
 export const duplicatePortName: Rule<DuplicatePortNameFacts> = {
   id: 'duplicate-port-name',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'Two containers of a pod declare the same port name: a Service that targets it reaches only the first.',
   description:
     'A Service can target a pod port by name (`targetPort: http`). The API server keeps port names unique ' +
@@ -160,6 +162,9 @@ spec:
  * regular containers, then of the native sidecars, grouped by name and protocol in the order they first appear.
  */
 const duplicatePortNameCel: CelForm = {
+  // A port name declared twice in the pod (distinct is quadratic: a pod with many named ports goes straight to the checks).
+  candidate: (pod) =>
+    bind('ns', `(${pod.initSpecs} + ${pod.containerSpecs}).map(c, c.?ports.orValue([]).map(p, p.?name.orValue('')).filter(n, n != '')).flatten()`, 'size(ns) >= 2 && (size(ns) > 400 || size(ns.distinct()) < size(ns))'),
   variables: (pod) => [
     {
       name: 'namedPorts',
@@ -208,20 +213,18 @@ function namedPorts(pod: PodModel): Map<string, NamedPort[]> {
   const byKey = new Map<string, NamedPort[]>();
   const inOrder = [...pod.containers.filter((c) => c.kind === 'regular'), ...pod.containers.filter((c) => c.kind === 'native-sidecar')];
   for (const container of inOrder) {
-    const seen = new Set<string>();
-    asArray(container.spec.ports).forEach((port, index) => {
-      if (!isObject(port)) return;
-      const name = asString(port.name);
-      if (!name) return;
-      const key = `${name}/${(asString(port.protocol) ?? 'TCP').toUpperCase()}`;
-      if (seen.has(key)) return;
+    let seen: Set<string> | undefined;
+    for (const port of container.ports) {
+      if (!port.name) continue;
+      const key = `${port.name}/${port.protocol}`;
+      seen ??= new Set();
+      if (seen.has(key)) continue;
       seen.add(key);
-      const number = asNumber(port.containerPort);
-      const entry: NamedPort = { container, index, ...(number !== undefined && { number }) };
+      const entry: NamedPort = { container, index: port.index, ...(port.containerPort !== undefined && { number: port.containerPort }) };
       const list = byKey.get(key);
       if (list) list.push(entry);
       else byKey.set(key, [entry]);
-    });
+    }
   }
   return byKey;
 }

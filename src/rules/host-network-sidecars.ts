@@ -2,6 +2,7 @@ import { asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel } from '../model/pod.js';
 import { celText, quoted } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type HostNetworkFacts = {
   /** The first sidecar. */
@@ -18,6 +19,7 @@ type HostNetworkFacts = {
 export const hostNetworkSidecars: Rule<HostNetworkFacts> = {
   id: 'host-network-sidecars',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A hostNetwork pod runs sidecars: every port they bind is a port of the node.',
   description:
     'A pod with `hostNetwork: true` shares the node\'s network namespace, and so do all its containers. A ' +
@@ -105,6 +107,7 @@ spec:
     return findings;
   },
   cel: () => ({
+    candidate: (pod) => `${pod.spec}.?hostNetwork.orValue(false) == true`,
     checks: [
       {
         findings: (pod) => `${pod.spec}.?hostNetwork.orValue(false) == true && size(${pod.longRunning}) >= 2 ? [${pod.specPath}] : []`,

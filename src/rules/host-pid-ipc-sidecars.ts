@@ -2,6 +2,7 @@ import { asArray, asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record } from '../cel/expr.js';
 import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type HostPidIpcFacts = {
   /** `hostPID`, `hostIPC`, or `hostPID and hostIPC`. */
@@ -19,6 +20,7 @@ type HostPidIpcFacts = {
 export const hostPidIpcSidecars: Rule<HostPidIpcFacts> = {
   id: 'host-pid-ipc-sidecars',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A hostPID or hostIPC pod runs sidecars: every helper sees the node\'s processes or shared memory.',
   description:
     '`hostPID: true` and `hostIPC: true` apply to the whole pod, so a node agent that needs them hands them to ' +
@@ -133,6 +135,7 @@ spec:
 
 /** The pod's one finding, as evaluate() makes it: which namespaces count and the sidecars they expose. */
 const hostPidIpcCel: CelForm = {
+  candidate: (pod) => `${pod.spec}.?hostPID.orValue(false) == true || ${pod.spec}.?hostIPC.orValue(false) == true`,
   checks: [
     {
       findings: (pod) => {

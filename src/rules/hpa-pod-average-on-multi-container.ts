@@ -1,6 +1,6 @@
 import { asArray, asNumber, asString, isObject, type KubeObject } from '../model/kube.js';
 import { podModelOf, type ContainerModel, type PodModel } from '../model/pod.js';
-import { containerRequest, formatQuantity, parseQuantity } from '../model/resources.js';
+import { formatQuantity, parseQuantity } from '../model/resources.js';
 import { atLeast } from '../model/version.js';
 import { joinPath, objectsIn, POD_BEARING_KINDS } from '../model/workload.js';
 import type { EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
@@ -37,6 +37,7 @@ type HpaFacts = {
 export const hpaPodAverageOnMultiContainer: Rule<HpaFacts> = {
   id: 'hpa-pod-average-on-multi-container',
   defaultSeverity: 'warn',
+  kinds: ['HorizontalPodAutoscaler'],
   summary: 'An HPA scales a multi-container workload on a pod-wide Resource metric: the sidecars\' usage hides the app\'s load.',
   description:
     'A HorizontalPodAutoscaler `Resource` metric (and autoscaling/v1\'s `targetCPUUtilizationPercentage`) looks at ' +
@@ -137,6 +138,8 @@ spec:
   },
   related: {
     kinds: POD_BEARING_KINDS,
+    // An HPA's admission request does not carry the workload it scales: the rule runs in audits only.
+    required: true,
     of(object) {
       const ref = object.kind === 'HorizontalPodAutoscaler' && isObject(object.spec) && isObject(object.spec.scaleTargetRef) ? object.spec.scaleTargetRef : undefined;
       const kind = asString(ref?.kind);
@@ -175,7 +178,9 @@ spec:
   },
   cel: () => ({
     unavailable: 'webhook-only',
-    reason: 'it reads two objects together, the HorizontalPodAutoscaler and the workload it scales, and an admission policy sees one object',
+    reason:
+      'it reads two objects together, the HorizontalPodAutoscaler and the workload it scales, and an admission policy sees one ' +
+      'object; the webhook is not sent HPAs either: `podpatterns audit` and the cluster audit check it',
   }),
 };
 
@@ -295,13 +300,13 @@ function missingRequests(resource: string, pod: PodModel): ContainerModel[] {
   const podRequest = isObject(pod.spec.resources) && isObject(pod.spec.resources.requests)
     ? parseQuantity(pod.spec.resources.requests[resource])
     : undefined;
-  return podRequest === undefined ? pod.longRunning.filter((c) => containerRequest(c.spec, resource) === undefined) : [];
+  return podRequest === undefined ? pod.longRunning.filter((c) => c.request(resource) === undefined) : [];
 }
 
 /** What the pod average reads when the app is at 100% of its request and the sidecars are idle. */
 function dilution(resource: string, pod: PodModel, main: ContainerModel): string {
-  const mainRequest = containerRequest(main.spec, resource);
-  const total = pod.longRunning.reduce((sum, c) => sum + (containerRequest(c.spec, resource) ?? 0), 0);
+  const mainRequest = main.request(resource);
+  const total = pod.longRunning.reduce((sum, c) => sum + (c.request(resource) ?? 0), 0);
   if (mainRequest === undefined || total <= 0 || mainRequest >= total) return '';
   const reads = Math.round((mainRequest / total) * 100);
   return `: with ${formatQuantity(mainRequest, resource)} of ${formatQuantity(total, resource)} requested by '${main.name}', the app at 100% of its request reads as ${reads}%`;

@@ -1,6 +1,7 @@
-import { longRunningCommand } from '../model/command.js';
+import { LONG_RUNNING_COMMAND_IN_CEL } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type NeverExitsFacts = Record<string, never>;
 
@@ -8,6 +9,7 @@ type NeverExitsFacts = Record<string, never>;
 export const initContainerNeverExits: Rule<NeverExitsFacts> = {
   id: 'init-container-never-exits',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'A regular init container runs a command that never returns, so the pod never starts.',
   description:
     'Regular init containers run one after another, and each must exit successfully before the next one ' +
@@ -65,9 +67,8 @@ spec:
     const findings: RuleFinding<NeverExitsFacts>[] = [];
     const native = nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion);
     for (const pod of pods) {
-      for (const container of pod.containers) {
-        if (container.kind !== 'init') continue;
-        const evidence = longRunningCommand(container.spec);
+      for (const container of pod.inits) {
+        const evidence = container.longRunningCommand;
         if (!evidence) continue;
         const field = `${container.path}.${evidence.field}`;
         const name = container.name;
@@ -92,8 +93,6 @@ spec:
   },
   cel: () => ({
     unavailable: 'webhook-only',
-    reason:
-      'telling a command that never returns from one that ends needs the engine\'s shell reading (which `do` closes which loop, ' +
-      'what follows each `sleep` or `tail`, whether the script ends with `wait`), and CEL\'s regular expressions give no match positions and no lookahead',
+    reason: LONG_RUNNING_COMMAND_IN_CEL,
   }),
 };

@@ -1,6 +1,6 @@
-import { longRunningCommand } from '../model/command.js';
 import { nativeSidecarsSupported } from '../model/native-sidecars.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** Fields the API server forbids on init containers without `restartPolicy: Always` (validateInitContainers in pkg/apis/core/validation/validation.go). */
 const FORBIDDEN_ON_INIT = ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const;
@@ -10,6 +10,7 @@ type ProbeFacts = { field: (typeof FORBIDDEN_ON_INIT)[number] };
 export const initContainerProbes: Rule<ProbeFacts> = {
   id: 'init-container-probes',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'A regular init container has probes or lifecycle hooks, which the API server rejects.',
   description:
     'A regular init container runs once to completion before the app starts, so there is nothing to probe: ' +
@@ -54,10 +55,9 @@ spec:
     const findings: RuleFinding<ProbeFacts>[] = [];
     const native = nativeSidecarsSupported(context.kubernetesVersion, context.minKubeletVersion);
     for (const pod of pods) {
-      for (const container of pod.containers) {
-        if (container.kind !== 'init') continue;
+      for (const container of pod.inits) {
         const name = container.name;
-        const keepsRunning = longRunningCommand(container.spec) !== undefined;
+        const keepsRunning = container.longRunningCommand !== undefined;
         for (const field of FORBIDDEN_ON_INIT) {
           const value = container.spec[field];
           if (value === undefined || value === null) continue;

@@ -1,7 +1,7 @@
-import { endpointsOf, type ContainerEndpoints } from '../model/endpoints.js';
 import { asNumber, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 
@@ -31,6 +31,7 @@ const INJECTED_SIDECARS: readonly InjectedSidecar[] = [
 export const localhostPortNotDeclared: Rule<LocalhostFacts> = {
   id: 'localhost-port-not-declared',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A container is told to reach localhost:PORT but no container of the pod serves that port.',
   description:
     'Containers of a pod share one network namespace, so an app reaches its ambassador or sidecar on ' +
@@ -98,12 +99,11 @@ spec:
     for (const pod of pods) {
       // With hostNetwork, localhost is the node's loopback: kubelet and node daemons answer there.
       if (pod.spec.hostNetwork === true || !pod.containers.some(mentionsLoopback)) continue;
-      const endpoints = new Map(pod.containers.map((c) => [c, endpointsOf(c)]));
-      const served = servedPorts(pod, endpoints);
+      const served = servedPorts(pod);
       const seen = new Set<string>();
       let listed: { known: string[]; ports: string } | undefined;
-      for (const [container, { connects }] of endpoints) {
-        for (const mention of connects) {
+      for (const container of pod.containers) {
+        for (const mention of container.endpoints.connects) {
           const key = `${mention.path}/${mention.port}`;
           if (served.has(mention.port) || seen.has(key)) continue;
           seen.add(key);
@@ -141,9 +141,15 @@ const LOOPBACK = /localhost|127\.0\.0\.1|::1/i;
 /** A cheap first look: most pods name no loopback address at all, and parsing their endpoints is the costly part. */
 function mentionsLoopback(container: ContainerModel): boolean {
   const { args, command, env } = container.spec;
-  const texts = [...(Array.isArray(args) ? args : []), ...(Array.isArray(command) ? command : [])];
-  for (const entry of Array.isArray(env) ? env : []) if (isObject(entry)) texts.push(entry.value as string);
-  return texts.some((text) => typeof text === 'string' && LOOPBACK.test(text));
+  return (
+    anyLoopback(args) ||
+    anyLoopback(command) ||
+    (Array.isArray(env) && env.some((entry) => isObject(entry) && typeof entry.value === 'string' && LOOPBACK.test(entry.value)))
+  );
+}
+
+function anyLoopback(list: unknown): boolean {
+  return Array.isArray(list) && list.some((text) => typeof text === 'string' && LOOPBACK.test(text));
 }
 
 /** At most this many ports (and containers per port) are spelled out in a message; the rest are counted. */
@@ -161,7 +167,7 @@ function listing(served: ReadonlyMap<number, ReadonlySet<string>>): { known: str
 }
 
 /** Ports some container of the pod serves: declared, probed, or named in its own listen flags and env. */
-function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, ContainerEndpoints>): Map<number, Set<string>> {
+function servedPorts(pod: PodModel): Map<number, Set<string>> {
   const served = new Map<number, Set<string>>();
   const add = (port: number | undefined, name: string): void => {
     if (port === undefined) return;
@@ -170,9 +176,7 @@ function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, Conta
     else served.set(port, new Set([`'${name}'`]));
   };
   for (const container of pod.containers) {
-    for (const entry of Array.isArray(container.spec.ports) ? container.spec.ports : []) {
-      if (isObject(entry)) add(asNumber(entry.containerPort), container.name);
-    }
+    for (const entry of container.ports) add(entry.containerPort, container.name);
     for (const probe of PROBES) {
       const spec = container.spec[probe];
       if (!isObject(spec)) continue;
@@ -181,7 +185,7 @@ function servedPorts(pod: PodModel, endpoints: ReadonlyMap<ContainerModel, Conta
         if (isObject(action)) add(asNumber(action.port), container.name);
       }
     }
-    for (const listen of endpoints.get(container)?.listens ?? []) add(listen.port, container.name);
+    for (const listen of container.endpoints.listens) add(listen.port, container.name);
   }
   // `sidecar.istio.io/inject: "false"` and the like opt out.
   const keys = Object.entries({ ...pod.annotations, ...pod.labels }).filter(([, value]) => value !== 'false').map(([key]) => key);

@@ -2,6 +2,7 @@ import { asString, isObject } from '../model/kube.js';
 import type { PodModel } from '../model/pod.js';
 import { celText, quoted, record } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type MemoryEmptyDirFacts = {
   volume: string;
@@ -19,6 +20,7 @@ type MemoryEmptyDirFacts = {
 export const memoryEmptyDirNoSizeLimit: Rule<MemoryEmptyDirFacts> = {
   id: 'memory-emptydir-no-size-limit',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A memory-backed emptyDir has no sizeLimit: its files eat the containers\' memory limit, up to the node\'s memory.',
   description:
     'An `emptyDir` with `medium: Memory` is a tmpfs: every byte written to it is RAM, charged to the memory limit ' +
@@ -122,6 +124,7 @@ spec:
     return findings;
   },
   cel: () => ({
+    candidate: (pod) => `${pod.spec}.?volumes.orValue([]).exists(v, v.?emptyDir.?medium.orValue('') == 'Memory')`,
     checks: [
       {
         // Volume names are unique (the API server validates it), so a volume's index is the index of its name.

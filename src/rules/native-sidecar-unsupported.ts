@@ -2,6 +2,7 @@ import { describeBlocker, nativeSidecarBlockers, type SidecarBlocker } from '../
 import { celText, str } from '../cel/expr.js';
 import { formatVersion } from '../model/version.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type UnsupportedFacts = {
   /** The component whose consequence counts: a field the API server drops never reaches a kubelet. */
@@ -17,6 +18,9 @@ type UnsupportedFacts = {
 export const nativeSidecarUnsupported: Rule<UnsupportedFacts> = {
   id: 'native-sidecar-unsupported',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
+  // Dropped by a 1.28 API server (SidecarContainers off by default): only /mutate sees it there.
+  droppedFields: ['initContainers[].restartPolicy'],
   summary: 'A native sidecar (init container with `restartPolicy: Always`) on a cluster older than 1.29.',
   description:
     'Native sidecars need Kubernetes 1.29 on the API server and on every kubelet. A 1.28 API server has the ' +
@@ -105,6 +109,7 @@ spec:
     const described = `${blockers.map(describeBlocker).join(' and ')} ${blockers.length > 1 ? 'are' : 'is'} older: ${consequence(blockers[0]!)}.`;
     const upgrade = blockers.map((b) => (b.component === 'kubelet' ? 'every node' : 'the API server')).join(' and ');
     return {
+      candidate: (pod) => `${pod.initSpecs}.exists(c, c.?restartPolicy.orValue('') == 'Always')`,
       checks: [
         {
           findings: (pod) => `${pod.containers}.filter(c, c.kind == 'native-sidecar')`,

@@ -1,8 +1,8 @@
-import { asNumber, asString, isObject } from '../model/kube.js';
 import { runTogether, type ContainerModel } from '../model/pod.js';
 import type { CelForm, CelUnavailable, PodView, Rule, RuleFinding } from '../engine/types.js';
 import { bind, celText } from '../cel/expr.js';
 import { atLeast } from '../model/version.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 interface DeclaredPort {
   container: ContainerModel;
@@ -11,7 +11,8 @@ interface DeclaredPort {
   protocol: string;
   /** For hostPort: the API server's uniqueness check keys on protocol, hostIP and port. */
   hostIP: string;
-  path: string;
+  /** Its entry's position in the container's `ports`. */
+  index: number;
 }
 
 type PortFacts = {
@@ -31,6 +32,7 @@ type PortFacts = {
 export const portConflict: Rule<PortFacts> = {
   id: 'port-conflict',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'Two containers that run at the same time declare the same port and protocol.',
   description:
     'All containers of a pod share one network namespace. When two containers that run at the same time ' +
@@ -96,28 +98,29 @@ spec:
         const earlier = first && clash(first, later) ? first : undefined;
         if (!earlier) continue;
         const [a, b] = [earlier.container.name, later.container.name];
+        const path = `${later.container.path}.ports[${later.index}].${later.field}`;
         const facts = { other: a, field: later.field, port: later.port, protocol: later.protocol };
         findings.push(
           later.field === 'hostPort'
             ? {
                 container: b,
-                path: later.path,
+                path,
                 facts,
                 message:
                   `containers '${a}' and '${b}' both declare hostPort ${later.port}/${later.protocol}${later.hostIP ? ` on ${later.hostIP}` : ''}: ` +
-                  `the API server rejects the ${pod.kind || 'object'} (${later.path}: Duplicate value: ` +
+                  `the API server rejects the ${pod.kind || 'object'} (${path}: Duplicate value: ` +
                   `"${later.protocol}/${later.hostIP}/${later.port}"), so it is never created. A hostPort is a port of the node, published once for the pod.`,
                 fix:
-                  `Give '${b}' another hostPort (change ${later.path}), or remove the hostPort from ${later.path} if only '${a}' must be reached on the node's port.`,
+                  `Give '${b}' another hostPort (change ${path}), or remove the hostPort from ${path} if only '${a}' must be reached on the node's port.`,
               }
             : {
                 container: b,
-                path: later.path,
+                path,
                 facts,
                 message:
                   `containers '${a}' and '${b}' both declare port ${later.port}/${later.protocol} and run at the same time: they share ` +
                   `the pod's network namespace, so if both listen on it the second to bind fails with 'address already in use' and usually crash-loops.`,
-                fix: `Move '${b}' to another port (change ${later.path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`,
+                fix: `Move '${b}' to another port (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`,
               },
         );
       }
@@ -174,6 +177,9 @@ function containerOf(pod: PodView, code: string): string {
 }
 
 const portConflictCel: CelForm = {
+  // One port declared twice anywhere in the pod (any protocol); a large pod goes straight to the buckets (distinct is quadratic).
+  candidate: (pod) =>
+    bind('ps', `(${pod.initSpecs} + ${pod.containerSpecs}).map(c, c.?ports.orValue([]).map(p, p.?containerPort.orValue(0))).flatten()`, `size(ps) > ${SMALL} || size(ps.distinct()) < size(ps)`),
   variables: (pod) => [
     { name: 'portCodes', expression: `${pod.containers}.map(c, ${codesOf('c')}).flatten()` },
     // Large pods: each code as a token `,<key + 10^7, 8 digits>:<code>` in one string, for the buckets.
@@ -222,19 +228,18 @@ function clash(earlier: DeclaredPort, later: DeclaredPort): boolean {
 }
 
 function portsOf(container: ContainerModel): DeclaredPort[] {
-  const ports = Array.isArray(container.spec.ports) ? container.spec.ports : [];
   const declared: DeclaredPort[] = [];
-  ports.forEach((entry, index) => {
-    if (!isObject(entry)) return;
-    const protocol = (asString(entry.protocol) ?? 'TCP').toUpperCase();
-    for (const field of ['containerPort', 'hostPort'] as const) {
-      const port = asNumber(entry[field]);
+  for (const entry of container.ports) {
+    for (const field of PORT_FIELDS) {
+      const port = entry[field];
       if (port === undefined || port <= 0) continue;
-      declared.push({ container, field, port, protocol, hostIP: asString(entry.hostIP) ?? '', path: `${container.path}.ports[${index}].${field}` });
+      declared.push({ container, field, port, protocol: entry.protocol, hostIP: entry.hostIP, index: entry.index });
     }
-  });
-  return dedupeWithinContainer(declared);
+  }
+  return declared.length > 1 ? dedupeWithinContainer(declared) : declared;
 }
+
+const PORT_FIELDS = ['containerPort', 'hostPort'] as const;
 
 /** The same port twice in one container (e.g. once per name) is one bind, not a conflict. */
 function dedupeWithinContainer(ports: DeclaredPort[]): DeclaredPort[] {

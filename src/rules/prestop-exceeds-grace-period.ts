@@ -5,6 +5,7 @@ import { bind, celText, matches, record, str } from '../cel/expr.js';
 import { celScriptOf } from '../cel/command.js';
 import type { CelForm, CelUnavailable, Rule, RuleFinding } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** PodSpec.terminationGracePeriodSeconds when unset. */
 const DEFAULT_GRACE_SECONDS = 30;
@@ -36,6 +37,7 @@ type PreStopFacts = {
 export const preStopExceedsGracePeriod: Rule<PreStopFacts> = {
   id: 'prestop-exceeds-grace-period',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A preStop hook sleeps longer than the pod\'s termination grace period: the container is killed mid-hook.',
   description:
     'The kubelet runs a container\'s preStop hook, then sends SIGTERM, all within the pod\'s ' +
@@ -148,6 +150,7 @@ const DURATION = /^(\d+(\.\d+)?|\.\d+)([smhd]?)$/;
  * (`finite` false for `sleep infinity`), the construct quoted in the message and the path.
  */
 const preStopCel: CelForm = {
+  candidate: (pod) => `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?lifecycle.?preStop.?exec.hasValue())`,
   checks: [
     {
       findings: (pod) => {

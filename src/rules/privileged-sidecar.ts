@@ -2,6 +2,7 @@ import { asArray, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record, str } from '../cel/expr.js';
 import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /**
  * What a compromised sidecar controls with a grant, worst first: the node, the memory of the processes it can
@@ -68,6 +69,7 @@ type PrivilegedFacts = { grant: string; reach: Reach };
 export const privilegedSidecar: Rule<PrivilegedFacts> = {
   id: 'privileged-sidecar',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A sidecar runs privileged or with powerful capabilities: a compromised helper owns the pod\'s traffic, the app\'s memory or the node.',
   description:
     'Sidecars are helpers (proxies, log shippers, reloaders, CSI registrars) that often parse untrusted input and ' +
@@ -183,6 +185,9 @@ spec:
  * allowPrivilegeEscalation.
  */
 const privilegedSidecarCel: CelForm = {
+  candidate: (pod) =>
+    `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?securityContext.?privileged.orValue(false) == true || ` +
+    `size(c.?securityContext.?capabilities.?add.orValue([])) > 0 || c.?securityContext.?allowPrivilegeEscalation.orValue(false) == true)`,
   checks: [
     {
       findings: (pod) => {

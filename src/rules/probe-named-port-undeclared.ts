@@ -1,8 +1,9 @@
-import { asArray, asNumber, asString, isObject } from '../model/kube.js';
+import { asString, isObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record, str } from '../cel/expr.js';
-import type { CelCheck, PodView, Rule, RuleFinding, Severity } from '../engine/types.js';
+import type { CelCheck, PodSpecView, PodView, Rule, RuleFinding, Severity } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 /** The handlers whose `port` may be a name; `grpc.port` is an integer in the API. */
@@ -34,6 +35,7 @@ interface DeclaredPort {
 export const probeNamedPortUndeclared: Rule<ProbePortFacts> = {
   id: 'probe-named-port-undeclared',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
   summary: 'A probe names a port its own container does not declare: the probe never succeeds.',
   description:
     'An `httpGet` or `tcpSocket` probe may name its port (`port: http`). The kubelet looks that name up in the ' +
@@ -106,9 +108,8 @@ spec:
   evaluate({ pods }) {
     const findings: RuleFinding<ProbePortFacts>[] = [];
     for (const pod of pods) {
-      const declared = declaredPorts(pod);
+      let declared: Map<string, DeclaredPort> | undefined;
       for (const container of pod.longRunning) {
-        const own = new Set(portsOf(container).map((port) => port.name).filter((name) => name !== undefined));
         for (const field of PROBES) {
           const probe = container.spec[field];
           if (!isObject(probe)) continue;
@@ -116,9 +117,10 @@ spec:
             const action = probe[handler];
             const port = isObject(action) ? asString(action.port) : undefined;
             // A string without a letter is not a port name: the API server rejects it (IsValidPortName).
-            if (port === undefined || !/[a-z]/i.test(port) || own.has(port)) continue;
+            if (port === undefined || !/[a-z]/i.test(port) || container.ports.some((own) => own.name === port)) continue;
             const path = `${container.path}.${field}.${handler}.port`;
             const verdict = verdictOf(pod, container, field);
+            declared ??= declaredPorts(pod);
             const owner = declared.get(port);
             const elsewhere = owner
               ? ` (it is '${owner.container.name}' that declares it${owner.number !== undefined ? `, as ${owner.number}/${owner.protocol}` : ''})`
@@ -147,9 +149,16 @@ spec:
   },
   cel: ({ kubernetesVersion }) =>
     atLeast(kubernetesVersion, 1, 35)
-      ? { variables: (pod) => [{ name: 'namedProbes', expression: namedProbes(pod) }], checks: [probeCheck('deny'), probeCheck('warn')] }
+      ? { candidate: probesNamingAnUndeclaredPort, variables: (pod) => [{ name: 'namedProbes', expression: namedProbes(pod) }], checks: [probeCheck('deny'), probeCheck('warn')] }
       : { unavailable: 'webhook-only', reason: 'its CEL form needs the list functions (flatten) that new policies may use from Kubernetes 1.35' },
 };
+
+/** Some container, of any kind, has a probe on a port name it does not declare itself. */
+function probesNamingAnUndeclaredPort(pod: PodSpecView): string {
+  const ports = PROBES.flatMap((field) => HANDLERS.map((handler) => `c.?${field}.?${handler}.?port`)).join(', ');
+  const undeclared = `[${ports}].exists(port, port.hasValue() && type(port.value()) == string && !c.?ports.orValue([]).exists(p, p.?name.orValue('') == port.value()))`;
+  return `${pod.initSpecs}.exists(c, ${undeclared}) || ${pod.containerSpecs}.exists(c, ${undeclared})`;
+}
 
 /**
  * Every probe of a long-running container whose port is a name the container does not declare, in the engine's
@@ -258,29 +267,13 @@ function verdictOf(pod: PodModel, container: ContainerModel, field: ProbeField):
       };
 }
 
-interface PortEntry {
-  name?: string;
-  number?: number;
-  protocol: string;
-}
-
-function portsOf(container: ContainerModel): PortEntry[] {
-  return asArray(container.spec.ports)
-    .filter(isObject)
-    .map((port) => {
-      const name = asString(port.name);
-      const number = asNumber(port.containerPort);
-      return { ...(name !== undefined && { name }), ...(number !== undefined && { number }), protocol: (asString(port.protocol) ?? 'TCP').toUpperCase() };
-    });
-}
-
 /** The first long-running container of the pod that declares each port name, with the number it gives it. */
 function declaredPorts(pod: PodModel): Map<string, DeclaredPort> {
   const declared = new Map<string, DeclaredPort>();
   for (const container of pod.longRunning) {
-    for (const port of portsOf(container)) {
+    for (const port of container.ports) {
       if (port.name === undefined || declared.has(port.name)) continue;
-      declared.set(port.name, { container, ...(port.number !== undefined && { number: port.number }), protocol: port.protocol });
+      declared.set(port.name, { container, ...(port.containerPort !== undefined && { number: port.containerPort }), protocol: port.protocol });
     }
   }
   return declared;

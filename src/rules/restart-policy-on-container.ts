@@ -4,6 +4,7 @@ import type { ContainerModel, PodModel } from '../model/pod.js';
 import { atLeast, formatVersion } from '../model/version.js';
 import { celText } from '../cel/expr.js';
 import type { CelCheck, EvaluationContext, Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type RestartPolicyFacts = {
   /** `rejected` (up to 1.33), `dropped` (1.34), `forever` and `no-op` (1.35+, by the pod's own policy). */
@@ -25,6 +26,9 @@ type RestartPolicyFacts = {
 export const restartPolicyOnContainer: Rule<RestartPolicyFacts> = {
   id: 'restart-policy-on-container',
   defaultSeverity: 'deny',
+  kinds: POD_BEARING_KINDS,
+  // Dropped by a 1.34 API server (ContainerRestartRules off by default): only /mutate sees it there.
+  droppedFields: ['containers[].restartPolicy'],
   summary: '`restartPolicy` is set on a regular container, where it does not make a sidecar.',
   description:
     'A native sidecar is an entry of `initContainers` with `restartPolicy: Always`; the same field on an entry ' +
@@ -104,7 +108,10 @@ spec:
         reason: `the API server ${kubernetesVersion.minor === 34 ? 'drops the field (ContainerRestartRules off in 1.34)' : 'rejects the field itself (may not be set for non-init containers)'} before any admission policy sees it`,
       };
     }
-    return { checks: [perContainerCel('warn'), perContainerCel('deny')] };
+    return {
+      candidate: (pod) => `${pod.containerSpecs}.exists(c, c.?restartPolicy.orValue('') == 'Always')`,
+      checks: [perContainerCel('warn'), perContainerCel('deny')],
+    };
   },
 };
 

@@ -1,5 +1,6 @@
 import { celText, quoted } from '../cel/expr.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type SharedPidFacts = {
   /** How many containers share the namespace. */
@@ -15,6 +16,7 @@ type SharedPidFacts = {
 export const sharedProcessNamespace: Rule<SharedPidFacts> = {
   id: 'shared-process-namespace',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A multi-container pod shares one process namespace: every container can see, signal and read the others.',
   description:
     'With `shareProcessNamespace: true` all containers of the pod run in one PID namespace. Every container ' +
@@ -115,6 +117,7 @@ spec:
     return findings;
   },
   cel: () => ({
+    candidate: (pod) => `${pod.spec}.?shareProcessNamespace.orValue(false) == true`,
     checks: [
       {
         findings: (pod) => `${pod.spec}.?shareProcessNamespace.orValue(false) == true && size(${pod.containers}) >= 2 ? [${pod.specPath}] : []`,

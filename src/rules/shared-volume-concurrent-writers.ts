@@ -2,6 +2,7 @@ import { fileUseOf, type FileUse } from '../model/files.js';
 import { asString, isObject, type JsonObject } from '../model/kube.js';
 import type { ContainerModel, PodModel } from '../model/pod.js';
 import type { Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 /** Volume sources the kubelet always mounts read-only, whatever the mount says. */
 const READ_ONLY_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected', 'image'];
@@ -52,6 +53,7 @@ type SharedVolumeFacts = {
 export const sharedVolumeConcurrentWriters: Rule<SharedVolumeFacts> = {
   id: 'shared-volume-concurrent-writers',
   defaultSeverity: 'audit',
+  kinds: POD_BEARING_KINDS,
   summary: 'Containers that run at the same time write the same volume at overlapping paths.',
   description:
     'When two containers that run at the same time (regular containers and native sidecars; init containers ' +

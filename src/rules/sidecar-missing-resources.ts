@@ -3,6 +3,7 @@ import type { PodModel } from '../model/pod.js';
 import { containerRequest, effectivePodRequest, formatQuantity } from '../model/resources.js';
 import { bind, celText, record } from '../cel/expr.js';
 import type { PodView, Rule, RuleFinding } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 const RESOURCES = ['cpu', 'memory'] as const;
 
@@ -15,6 +16,7 @@ type MissingFacts = {
 export const sidecarMissingResources: Rule<MissingFacts> = {
   id: 'sidecar-missing-resources',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A sidecar has no cpu or memory request, so the scheduler under-reserves the pod.',
   description:
     "The scheduler places a pod by its effective request: max(max over init containers i of (init_i + native " +
@@ -74,8 +76,8 @@ spec:
       const podLevel = podLevelRequests(pod);
       let effective: string | undefined;
       for (const sidecar of pod.sidecars) {
-        const missing = RESOURCES.filter((resource) => !podLevel.has(resource) && containerRequest(sidecar.spec, resource) === undefined);
-        if (missing.length === 0) continue;
+        if (RESOURCES.every((resource) => podLevel.has(resource) || sidecar.request(resource) !== undefined)) continue;
+        const missing = RESOURCES.filter((resource) => !podLevel.has(resource) && sidecar.request(resource) === undefined);
         const name = sidecar.name;
         effective ??= RESOURCES.map((resource) => `${resource} ${formatQuantity(effectivePodRequest(pod.spec, resource), resource)}`).join(', ');
         const kind = sidecar.kind === 'native-sidecar' ? 'native sidecar' : 'sidecar';
@@ -96,6 +98,10 @@ spec:
     return findings;
   },
   cel: () => ({
+    // A long-running container (the main one too) without a cpu or a memory request.
+    candidate: (pod) =>
+      `(${pod.containerSpecs} + ${pod.initSpecs}.filter(c, c.?restartPolicy.orValue('') == 'Always')).exists(c, ` +
+      `!${requestOf("c.?resources.orValue({})", 'cpu')}.hasValue() || !${requestOf("c.?resources.orValue({})", 'memory')}.hasValue())`,
     checks: [
       {
         findings: (pod) => {
@@ -139,10 +145,12 @@ function mebibytes(value: string): string {
   return bind('tenths', `int(${value} / 1048576.0 * 10.0 + 0.5)`, "string(tenths / 10) + (tenths % 10 != 0 ? '.' + string(tenths % 10) : '') + 'Mi'");
 }
 
+const NOTHING_COVERED: ReadonlySet<string> = new Set();
+
 /** Pod-level resources (`spec.resources`, PodLevelResources) budget the whole pod: a container without its own request is covered. */
-function podLevelRequests(pod: PodModel): Set<string> {
+function podLevelRequests(pod: PodModel): ReadonlySet<string> {
+  if (!isObject(pod.spec.resources)) return NOTHING_COVERED;
   const covered = new Set<string>();
-  if (!isObject(pod.spec.resources)) return covered;
   const asContainer: Container = { resources: pod.spec.resources };
   for (const resource of RESOURCES) if (containerRequest(asContainer, resource) !== undefined) covered.add(resource);
   return covered;

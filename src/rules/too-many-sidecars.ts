@@ -1,7 +1,15 @@
 import { celText, quoted, str } from '../cel/expr.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import type { Rule, RuleFinding, RuleOptionSpecs } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
-const DEFAULT_THRESHOLD = 5;
+const OPTIONS = {
+  threshold: {
+    type: 'number',
+    default: 5,
+    minimum: 1,
+    description: 'Number of sidecars in one pod from which the rule reports.',
+  },
+} satisfies RuleOptionSpecs;
 
 type TooManyFacts = {
   sidecars: number;
@@ -11,9 +19,10 @@ type TooManyFacts = {
 };
 
 /** Every sidecar is multiplied by the app's replicas and shares the pod's fate. */
-export const tooManySidecars: Rule<TooManyFacts> = {
+export const tooManySidecars: Rule<TooManyFacts, typeof OPTIONS> = {
   id: 'too-many-sidecars',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A pod runs many sidecars next to its main container.',
   description:
     'Each sidecar adds its own resource requests, image pulls, start-up time, restarts and attack surface, ' +
@@ -23,14 +32,7 @@ export const tooManySidecars: Rule<TooManyFacts> = {
     'Deployment behind a Service. Some layouts are standard (a CSI controller bundles its provisioner, attacher, ' +
     'resizer and snapshotter sidecars); raise `threshold` or exempt the workload for those. Sidecars are native ' +
     'sidecars and every regular container but the main one.',
-  options: {
-    threshold: {
-      type: 'number',
-      default: DEFAULT_THRESHOLD,
-      minimum: 1,
-      description: 'Number of sidecars in one pod from which the rule reports.',
-    },
-  },
+  options: OPTIONS,
   example: {
     bad: `apiVersion: apps/v1
 kind: Deployment
@@ -70,8 +72,7 @@ spec:
   },
   problem: ({ sidecars, threshold, main }) =>
     `the pod runs ${sidecars} sidecars next to ${main ? `'${main}'` : 'its main container'} (threshold ${threshold})`,
-  evaluate({ pods, options }) {
-    const threshold = typeof options.threshold === 'number' ? options.threshold : DEFAULT_THRESHOLD;
+  evaluate({ pods, options: { threshold } }) {
     const findings: RuleFinding<TooManyFacts>[] = [];
     for (const pod of pods) {
       const sidecars = pod.sidecars;
@@ -93,11 +94,13 @@ spec:
     }
     return findings;
   },
-  cel: ({ options }) => {
+  cel: ({ options: { threshold } }) => {
     // The threshold is baked into the expression: recompile when the policy changes it.
-    const threshold = typeof options.threshold === 'number' ? options.threshold : DEFAULT_THRESHOLD;
     const crossing = Math.max(Math.ceil(threshold), 1);
     return {
+      // Sidecars: the native ones and every regular container but the main one.
+      candidate: (pod) =>
+        `size(${pod.initSpecs}.filter(c, c.?restartPolicy.orValue('') == 'Always')) + size(${pod.containerSpecs}) - (size(${pod.containerSpecs}) > 0 ? 1 : 0) >= ${crossing}`,
       checks: [
         {
           findings: (pod) => `size(${pod.sidecars}) >= ${crossing} ? [${pod.sidecars}[${crossing - 1}].path] : []`,

@@ -1,17 +1,26 @@
-import { parseImage } from '../model/image.js';
 import { asString } from '../model/kube.js';
-import { bind, celText, record, strList } from '../cel/expr.js';
-import type { Rule, RuleFinding } from '../engine/types.js';
+import { bind, celText, escapeRe2, record, str, strList } from '../cel/expr.js';
+import type { Rule, RuleFinding, RuleOptionSpecs } from '../engine/types.js';
+import { POD_BEARING_KINDS } from '../model/workload.js';
 
 type UnpinnedFacts = {
   /** '' for an image without a tag. */
   tag: string;
 };
 
+const OPTIONS = {
+  floatingTags: {
+    type: 'string[]',
+    default: [],
+    description: 'Tags besides `latest` that move and count as unpinned, e.g. ["master", "main", "canary", "alpine"].',
+  },
+} satisfies RuleOptionSpecs;
+
 /** An image reference that names no version runs whatever the registry serves when a node pulls it. */
-export const unpinnedImage: Rule<UnpinnedFacts> = {
+export const unpinnedImage: Rule<UnpinnedFacts, typeof OPTIONS> = {
   id: 'unpinned-image',
   defaultSeverity: 'warn',
+  kinds: POD_BEARING_KINDS,
   summary: 'A container image has no tag or the `latest` tag, so what runs changes without a change to the manifest.',
   description:
     'An image with no tag means `:latest`, and `:latest` moves whenever someone pushes. Each node pulls it when ' +
@@ -20,13 +29,7 @@ export const unpinnedImage: Rule<UnpinnedFacts> = {
     'bring the old image back. This applies to init containers and sidecars as much as to the app. A digest ' +
     '(`image@sha256:…`, alone or after a tag) pins the image. Floating branch tags such as `main` or `alpine` ' +
     'move too; list the ones your policy forbids in the `floatingTags` option. Fix: use a version tag or a digest.',
-  options: {
-    floatingTags: {
-      type: 'string[]',
-      default: [],
-      description: 'Tags besides `latest` that move and count as unpinned, e.g. ["master", "main", "canary", "alpine"].',
-    },
-  },
+  options: OPTIONS,
   example: {
     bad: `apiVersion: v1
 kind: Pod
@@ -62,13 +65,14 @@ spec:
         ? 'uses the moving latest tag: replicas may differ'
         : `uses floating tag '${tag}': replicas may differ`,
   evaluate({ pods, options }) {
-    const floating = new Set(Array.isArray(options.floatingTags) ? options.floatingTags : []);
+    const floating = new Set(options.floatingTags);
     const findings: RuleFinding<UnpinnedFacts>[] = [];
     for (const pod of pods) {
       for (const container of pod.containers) {
         const image = asString(container.spec.image)?.trim();
         if (!image) continue;
-        const { repository, tag, digest } = parseImage(image);
+        // The container's image parsed once for every rule (parseImage trims, as here).
+        const { repository, tag, digest } = container.image!;
         if (digest !== undefined) continue;
         const problem =
           tag === undefined || tag === ''
@@ -95,11 +99,15 @@ spec:
   },
   cel: ({ options }) => {
     // The floating tags are baked into the expression: recompile when the policy changes them.
-    const floating = strList(Array.isArray(options.floatingTags) ? options.floatingTags : []);
+    const floating = strList(options.floatingTags);
     const parsed = bind('img', "c.spec.?image.orValue('').trim()",
       `img == '' || img.indexOf('@') >= 0 ? [] : ${bind('colon', "img.lastIndexOf(':') > img.lastIndexOf('/') ? img.lastIndexOf(':') : -1",
         `[${record({ name: 'c.name', path: "c.path + '.image'", cpath: 'c.path', image: 'img', repository: 'colon >= 0 ? img.substring(0, colon) : img', tag: "colon >= 0 ? img.substring(colon + 1) : ''" })}]`)}`);
+    // One regular expression per image: no digest, and no tag after the last '/', or `latest`, or a floating tag.
+    const tags = ['latest', ...options.floatingTags].map(escapeRe2).join('|');
+    const unpinned = `^(?:[^@]*/[^/:@]*|[^/:@]+|[^@]*:(?:${tags}))$`;
     return {
+      candidate: (pod) => `(${pod.initSpecs} + ${pod.containerSpecs}).exists(c, c.?image.orValue('').trim().matches(${str(unpinned)}))`,
       checks: [
         {
           findings: (pod) =>

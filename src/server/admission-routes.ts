@@ -16,6 +16,8 @@ export interface AdmissionRoutesOptions {
   metrics: ServerMetrics;
   versions: () => ClusterVersions;
   rules: readonly Rule[];
+  /** The rules `/validate` runs, when not all of them (`--skip-rules`); `/mutate` always has every rule to pick from. */
+  validateRules?: readonly Rule[];
   mutation?: MutationStep;
   logger: Logger;
 }
@@ -71,7 +73,9 @@ async function admit(webhook: Webhook, request: AdmissionRequest, mode: Admissio
   try {
     if (state.policy === undefined) throw new Error('no policy loaded');
     const settings = { rules, policy: state.policy, versions: options.versions(), mode };
-    return webhook === 'validate' ? validateRequest(request, settings) : await mutateRequest(request, { ...settings, ...(mutation && { mutation }) });
+    return webhook === 'validate'
+      ? validateRequest(request, { ...settings, rules: options.validateRules ?? rules })
+      : await mutateRequest(request, { ...settings, ...(mutation && { mutation }) });
   } catch (error) {
     // validateRequest and mutateRequest fail open themselves; this is the net under that net.
     const failure = `unexpected error: ${errorMessage(error)}`;

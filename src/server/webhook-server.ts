@@ -7,7 +7,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { Rule } from '../engine/types.js';
 import { PodpatternsError, errorMessage, type ErrorCode } from '../errors.js';
 import { describeExemption, expiredExemptions } from '../engine/exemptions.js';
-import { defaultPolicy, parsePolicy, type Policy } from '../policy/policy.js';
+import { defaultPolicy, parsePolicy, suggest, type Policy } from '../policy/policy.js';
 import { ALL_RULES } from '../rules/index.js';
 import { buildMetricsApp, buildWebhookApp } from './app.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -45,6 +45,7 @@ export interface WebhookServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { config, logger } = options;
   const rules = options.rules ?? ALL_RULES;
+  const validateRules = rulesToValidate(rules, config.skipRules);
   const state = new ServingState();
   const metrics = createMetrics();
   const reloaders: FileReloader<unknown>[] = [];
@@ -91,6 +92,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       metrics,
       versions: () => versions.current(),
       rules,
+      validateRules,
       ...(options.mutation && { mutation: options.mutation }),
       logger,
     });
@@ -110,7 +112,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     const url = `https://${hostForUrl(config.host)}:${(app.server.address() as AddressInfo).port}`;
     const metricsUrl = `http://${hostForUrl(config.host)}:${(metricsApp.server.address() as AddressInfo).port}`;
-    logger.info({ url, metricsUrl, rules: rules.length }, 'podpatterns webhook serving');
+    logger.info(
+      { url, metricsUrl, rules: rules.length, ...(config.skipRules.length > 0 && { skippedOnValidate: config.skipRules }) },
+      config.skipRules.length > 0 ? 'podpatterns webhook serving; /validate leaves the skipped rules to in-tree admission policies' : 'podpatterns webhook serving',
+    );
 
     const { shutdown, closed } = gracefulShutdown({
       app,
@@ -129,6 +134,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     stopReloaders();
     throw error;
   }
+}
+
+/** The rules `/validate` runs: all but those `--skip-rules` leaves to in-tree policies; an unknown id stops the start. */
+function rulesToValidate(rules: readonly Rule[], skipped: readonly string[]): readonly Rule[] {
+  const ids = rules.map((rule) => rule.id);
+  for (const id of skipped) {
+    if (!ids.includes(id)) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', `--skip-rules: unknown rule '${id}'${suggest(id, ids)}`);
+  }
+  return rules.filter((rule) => !skipped.includes(rule.id));
 }
 
 async function loadPolicy(

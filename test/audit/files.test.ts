@@ -14,11 +14,12 @@ const example = { bad: 'kind: Pod\n', fixed: 'kind: Pod\n' };
 const flaggedByRelated: Rule = {
   id: 'flagged-by-related',
   defaultSeverity: 'warn',
+  kinds: ['Pod'],
   summary: 'test rule',
   description: 'test rule',
   example,
   problem: () => 'is flagged by a ConfigMap',
-  related: { kinds: ['ConfigMap'], of: (object) => (object.kind === 'Pod' ? [{ kind: 'ConfigMap' }] : []) },
+  related: { kinds: ['ConfigMap'], of: (object) => (object.kind === 'Pod' ? [{ kind: 'ConfigMap' }] : []), required: true },
   evaluate({ object, objectPath, context }) {
     if (object.kind !== 'Pod') return [];
     const flagged = (context.related ?? []).some((other) => other.kind === 'ConfigMap' && (other.data as Record<string, string> | undefined)?.flag === object.metadata?.name);
@@ -30,6 +31,7 @@ const flaggedByRelated: Rule = {
 const throwsOnBoom: Rule = {
   id: 'throws-on-boom',
   defaultSeverity: 'deny',
+  kinds: ['Pod'],
   summary: 'test rule',
   description: 'test rule',
   example,

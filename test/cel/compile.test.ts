@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePolicies, validationActions, type CompileOptions } from '../../src/cel/compile.js';
+import { compilePolicies, referenced, validationActions, type CompileOptions } from '../../src/cel/compile.js';
 import { globToRe2, type CelExemptions } from '../../src/cel/exemptions.js';
 import type { KubeObject } from '../../src/model/kube.js';
 import { parseVersion } from '../../src/model/version.js';
@@ -93,6 +93,42 @@ describe('podpatterns compile', () => {
     expect(denying.validations![0]!.expression).toContain('newFindings0');
     const warning = spec(named(enforce, 'ValidatingAdmissionPolicy', 'podpatterns-unpinned-image'));
     expect(warning.variables!.some((variable) => variable.expression.includes('oldObject'))).toBe(false);
+  });
+
+  it('skips the pods a rule cannot find anything on by a matchCondition that reads the object alone', () => {
+    const { objects } = compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), options());
+    const policies = ruleObjects(objects).filter((object) => object.kind === 'ValidatingAdmissionPolicy');
+    expect(policies.length).toBeGreaterThan(10);
+    for (const policy of policies) {
+      const conditions = spec(policy).matchConditions as Array<{ name: string; expression: string }> | undefined;
+      expect(conditions, policy.metadata!.name).toHaveLength(1);
+      // The API server refuses a matchCondition that reads variables.
+      expect(conditions![0]!.expression, policy.metadata!.name).not.toContain('variables.');
+      expect(conditions![0]!.expression, policy.metadata!.name).toMatch(/^\(object\.kind == 'Pod' \? \(/);
+    }
+    const hostNetwork = spec(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-host-network-sidecars')).matchConditions as Array<{ expression: string }>;
+    expect(hostNetwork[0]!.expression).toContain("object.?spec.orValue({}).?hostNetwork.orValue(false) == true");
+    expect(hostNetwork[0]!.expression).toContain("object.?spec.?jobTemplate.?spec.?template.?spec.orValue({}).?hostNetwork");
+  });
+
+  it('keeps a path that depends on the kind whole when text is appended to it', () => {
+    const { objects } = compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), options());
+    const inits = spec(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-port-conflict')).variables!.find((variable) => variable.name === 'inits')!.expression;
+    expect(inits).toContain(": 'spec.template.spec') + '.initContainers['");
+    const annotations = spec(named(objects, 'ValidatingAdmissionPolicy', 'podpatterns-port-conflict')).variables!.find((variable) => variable.name === 'annotations')!.expression;
+    expect(annotations).toMatch(/^\(object\.kind == 'Pod' \? object\.metadata : .*\)\.\?annotations\.orValue\(\{\}\)$/);
+  });
+
+  it('declares only the variables its expressions read, directly or through other variables', () => {
+    const { objects } = compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), options());
+    for (const policy of ruleObjects(objects).filter((object) => object.kind === 'ValidatingAdmissionPolicy')) {
+      const { variables = [], validations = [] } = spec(policy);
+      const readers = [...validations.flatMap((v) => [v.expression, v.messageExpression]), ...variables.map((v) => v.expression), ...((spec(policy).auditAnnotations as Array<{ valueExpression: string }> | undefined) ?? []).map((a) => a.valueExpression)];
+      for (const { name } of variables) expect(readers.some((text) => new RegExp(`\\bvariables\\.${name}\\b`).test(text)), `${policy.metadata!.name}: ${name}`).toBe(true);
+    }
+    const variables = [{ name: 'a', expression: '1' }, { name: 'b', expression: 'variables.a + 1' }, { name: 'c', expression: '3' }, { name: 'd', expression: 'variables.b' }];
+    expect(referenced(variables, ['variables.d > 0']).map((v) => v.name)).toEqual(['a', 'b', 'd']);
+    expect(referenced(variables, ["'variables.c is text only to a reader' != ''"]).map((v) => v.name)).toEqual(['c']);
   });
 
   it('warns about the deny findings an UPDATE keeps through a companion policy that matches UPDATE only', () => {
@@ -217,19 +253,24 @@ describe('podpatterns compile and the policy exemptions', () => {
       ALL_RULES,
     );
     const { objects } = compilePolicies(ALL_RULES, policy, options({ now: day + 3_600_000 }));
-    const list = variable(objects, 'listExemption');
-    expect(list).toContain("request.namespace == 'legacy' && object.kind == 'Deployment'");
-    expect(list).toContain(".matches('(?s)^billing-.*$')");
-    expect(list).toContain('reason: OPS-1234 (until 2027-03-31; recompile after it)');
-    expect(list).not.toContain("'old'");
-    expect(list).not.toContain("'other'");
+    const exempted = variable(objects, 'exempted');
+    const note = variable(objects, 'exemptionNote');
+    expect(exempted).toContain("request.namespace == 'legacy' && object.kind == 'Deployment'");
+    expect(exempted).toContain(".matches('(?s)^billing-.*$')");
+    expect(note).toContain('reason: OPS-1234 (until 2027-03-31; generate the policies again after it)');
+    for (const expression of [exempted, note]) {
+      expect(expression).not.toContain("'old'");
+      expect(expression).not.toContain("'other'");
+    }
   });
 
   it('honours the annotation only where the policy lets it', () => {
     const off = compilePolicies(ALL_RULES, withExemptions({ annotations: false, namespaces: [] }), options()).objects;
-    expect(variable(off, 'ignoreList')).toMatch(/^false \?/);
+    expect(variable(off, 'exempted')).toBe('false');
     const some = compilePolicies(ALL_RULES, withExemptions({ annotations: true, namespaces: ['sandbox'] }), options()).objects;
-    expect(variable(some, 'ignoreList')).toMatch(/^request\.namespace in \['sandbox'\] \?/);
+    expect(variable(some, 'exempted')).toMatch(/^request\.namespace in \['sandbox'\] && .*\[\?'podpatterns\.io\/ignore'\]/);
+    const everywhere = compilePolicies(ALL_RULES, withExemptions({ annotations: true, namespaces: [] }), options()).objects;
+    expect(variable(everywhere, 'exempted')).toMatch(/^object\.metadata\.\?annotations.*\[\?'podpatterns\.io\/ignore'\]/);
   });
 
   it('turns a name glob into an anchored pattern with everything else literal', () => {

@@ -59,10 +59,28 @@ function namespacesOf(values: ValuesCase['values']): string[] {
   ];
 }
 
-/** The cases that run the server in the cluster (all but webhook.url). */
-const SERVED_CASES = VALUES_CASES.filter((valuesCase) => !valueAt<string>(valuesCase.values, 'webhook.url'));
+/** The cases with a validating webhook: all but validation.engine=cel, where in-tree policies do it all. */
+const WEBHOOK_CASES = VALUES_CASES.filter((valuesCase) => valueAt<string>(valuesCase.values, 'validation.engine') !== 'cel');
 
-describe.each(VALUES_CASES)('the chart rendered with $name', (valuesCase) => {
+/** The cases that run the server in the cluster: not webhook.url, and some webhook to answer (cel engines for both have none). */
+const SERVED_CASES = VALUES_CASES.filter(
+  (valuesCase) =>
+    !valueAt<string>(valuesCase.values, 'webhook.url') &&
+    (valueAt<string>(valuesCase.values, 'validation.engine') !== 'cel' ||
+      (valueAt<string>(valuesCase.values, 'migration.engine') === 'webhook' && valueAt<string>(valuesCase.values, 'migration.mode') !== 'off')),
+);
+
+describe.each(VALUES_CASES.filter((valuesCase) => !WEBHOOK_CASES.includes(valuesCase)))('the chart rendered with $name', (valuesCase) => {
+  it('renders no webhook configuration and no server: the API server runs the policies', async () => {
+    const manifests = await renderCase(valuesCase);
+    expect(ofKind(manifests, 'ValidatingWebhookConfiguration')).toEqual([]);
+    expect(ofKind(manifests, 'ValidatingAdmissionPolicy').length).toBeGreaterThan(5);
+    expect(SERVED_CASES).not.toContain(valuesCase);
+    expect(ofKind(manifests, 'Deployment')).toEqual([]);
+  });
+});
+
+describe.each(WEBHOOK_CASES)('the chart rendered with $name', (valuesCase) => {
   let manifests: KubeManifest[];
   let validating: WebhookConfiguration;
   let mutating: WebhookConfiguration[];

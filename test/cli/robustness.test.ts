@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TEXT_LENGTH } from '../../src/input/manifest.js';
 import { REPO, runCli, type CliResult } from './run.js';
+import { outputOf } from '../support/process.js';
 
 /** Spawning the CLI through tsx takes seconds on a busy machine. */
 const SLOW = 120_000;
@@ -143,15 +144,9 @@ describe('the modules audit loads', () => {
     const root = await mkdtemp(join(tmpdir(), 'podpatterns-modules-'));
     try {
       await writeFile(join(root, 'pod.yaml'), clashingPod('web'));
-      const run = await new Promise<CliResult>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', hooks, '--import', join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(REPO, 'src', 'cli', 'bin.ts'), 'audit', '-o', 'json', join(root, 'pod.yaml')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const run = await outputOf(
+        spawn(process.execPath, ['--import', hooks, '--import', join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(REPO, 'src', 'cli', 'bin.ts'), 'audit', '-o', 'json', join(root, 'pod.yaml')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
       expect(run.code).toBe(1);
       const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
       expect(loaded.some((url) => url.includes('/src/audit/files.ts'))).toBe(true);
@@ -196,15 +191,7 @@ describe('the built CLI on an older Node.js', () => {
   });
 
   const runBuilt = (node: string, args: readonly string[]): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(node, [join(build, 'dist', 'cli', 'bin.js'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    outputOf(spawn(node, [join(build, 'dist', 'cli', 'bin.js'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
 
   it.runIf(old !== undefined)('refuses an older Node.js with one line naming both versions and exit 2, before any dependency loads', { timeout: SLOW }, async () => {
     for (const args of [['audit', '--cluster', '--kubeconfig', '/nonexistent'], ['serve', '--kubeconfig', '/nonexistent'], ['--version']]) {

@@ -16,6 +16,8 @@ describe('renderRulesMarkdown', () => {
 
 **Default severity:** \`deny\` — Two containers bind one port.
 
+**Checks:** Pod, at admission and in audits.
+
 Containers share a network namespace. Fix: move one | the other.
 
 | Option | Type | Default | Description |
@@ -39,6 +41,8 @@ metadata: {name: fixed}
 ### sidecar-limits
 
 **Default severity:** \`audit\` — A sidecar has no limits.
+
+**Checks:** Pod, at admission and in audits.
 
 Limits keep a sidecar small.
 
@@ -72,6 +76,8 @@ describe('renderRuleDoc', () => {
     expect(renderRuleDoc(RULES[1]!)).toBe(`sidecar-limits (default severity: audit)
 A sidecar has no limits.
 
+Checks: Pod, at admission and in audits.
+
 Limits keep a sidecar small.
 
 Options (policy file: rules.sidecar-limits.<option>):
@@ -85,9 +91,16 @@ Fixed:
 `);
   });
 
+  it('says what each rule checks and where it runs, as the rule declares it', () => {
+    const doc = (id: string) => renderRuleDoc(ALL_RULES.find((rule) => rule.id === id)!).split('\n\n')[1]!.replaceAll('\n', ' ');
+    expect(doc('port-conflict')).toBe('Checks: every kind that carries a pod template, at admission and in audits.');
+    expect(doc('hpa-pod-average-on-multi-container')).toMatch(/^Checks: HorizontalPodAutoscaler, in audits only \(podpatterns audit, with --cluster too\): /);
+    expect(doc('native-sidecar-unsupported')).toMatch(/; on \/mutate as well, since the API server drops initContainers\[\]\.restartPolicy before validating admission/);
+  });
+
   it('wraps the description at 100 columns', () => {
     for (const rule of ALL_RULES) {
-      const description = renderRuleDoc(rule).split('\n\n')[1]!;
+      const description = renderRuleDoc(rule).split('\n\n')[2]!;
       expect(description.split('\n').every((line) => line.length <= 100), rule.id).toBe(true);
       expect(description.replaceAll('\n', ' ')).toBe(rule.description);
     }

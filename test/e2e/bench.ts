@@ -1,9 +1,10 @@
 /**
- * Pod creation through a real kube-apiserver in three setups, in one run: no admission check, podpatterns
- * (`podpatterns serve` in enforce mode, webhook configuration from the chart) and an in-tree
- * ValidatingAdmissionPolicy doing the port-conflict check in CEL. Each setup creates --pods pods in its own
- * namespace over --rounds rounds that take turns, so a burst of other work on a shared machine hits all three
- * alike. Prints creates/s and p50/p99 create latency per setup.
+ * Pod creation through a real kube-apiserver in four setups, in one run: no admission check, podpatterns
+ * (`podpatterns serve` in enforce mode, webhook configuration from the chart), an in-tree
+ * ValidatingAdmissionPolicy doing the port-conflict check in CEL (written by hand), and the compiled policies
+ * (`podpatterns compile` for the API server's version, enforce mode, no webhook). Each setup creates --pods pods
+ * in its own namespace over --rounds rounds that take turns, so a burst of other work on a shared machine hits
+ * all of them alike. Prints creates/s and p50/p99 create latency per setup.
  *
  * Closed loop by default: --concurrency creates in flight, as fast as the machine goes (on a small machine the
  * API server, etcd and the webhook share the CPU, so latency is mostly queueing and the figures compare CPU
@@ -12,8 +13,9 @@
  *
  *   npx tsx test/e2e/bench.ts [--pods 2000] [--concurrency 16] [--rate 0] [--rounds 4] [--warmup 100] [--time-limit 900]
  *
- * Goal: podpatterns p99 ≤ 1.2 × the CEL policy's p99. E2E_PODPATTERNS_ENTRY runs another CLI build; by default
- * the repository is compiled as `npm run build` does, so the server runs as shipped.
+ * Goals: podpatterns p99 ≤ 1.2 × the CEL policy's p99; the compiled policies' p99 ≤ 1.05 × the CEL policy's.
+ * E2E_PODPATTERNS_ENTRY runs another CLI build; by default the repository is compiled as `npm run build` does,
+ * so the server runs as shipped.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import { compilePolicies, type Compilation } from '../../src/cel/compile.js';
+import type { MigrationPolicyObject } from '../../src/cel/migration-policy.js';
+import { DEFAULT_RELEASE_NAMESPACE } from '../../src/cli/compile.js';
+import { parseVersion } from '../../src/model/version.js';
+import { defaultPolicy } from '../../src/policy/policy.js';
+import { ALL_RULES } from '../../src/rules/index.js';
+import { createPolicies, scopedPolicies } from './support/admission-policies.js';
 import { portConflictBinding, portConflictPolicy } from './support/cel-port-conflict.js';
 import { clientsFor, kubeConfigFor, RUN_LABEL, type Clients, type E2eCluster } from './support/cluster.js';
 import { ensureBinaries, kubeconfigYaml, startControlPlane, type ControlPlane } from './support/control-plane.js';
@@ -51,8 +60,9 @@ const WARMUP = Number(flags.warmup);
 const RATE = Number(flags.rate);
 const DEADLINE = Date.now() + Number(flags['time-limit']) * 1000;
 const GOAL = 1.2;
+const COMPILED_GOAL = 1.05;
 
-type SetupName = 'no webhook' | 'podpatterns' | 'CEL policy';
+type SetupName = 'no webhook' | 'podpatterns' | 'CEL policy' | 'compiled';
 
 interface Setup {
   name: SetupName;
@@ -172,6 +182,19 @@ async function untilVerdict(clients: Clients, setup: Setup, denied: boolean): Pr
   });
 }
 
+/** What `podpatterns compile --kubernetes-version <the API server's>` prints: the default policy in enforce mode. */
+function compiledPolicies(gitVersion: string): Compilation {
+  const version = parseVersion(gitVersion);
+  if (!version) throw new Error(`cannot read the API server version ${gitVersion}`);
+  return compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), {
+    kubernetesVersion: version,
+    minKubeletVersion: version,
+    mode: 'enforce',
+    releaseNamespace: DEFAULT_RELEASE_NAMESPACE,
+    excludedNamespaces: [],
+  });
+}
+
 function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -221,11 +244,15 @@ function report(setups: Setup[]): void {
       `${setup.name.padEnd(12)} ${rate.toFixed(0).padStart(10)} ${p50.toFixed(1).padStart(8)} ${p99.toFixed(1).padStart(8)} ${(rate / base.rate).toFixed(2).padStart(10)} ${(p99 / base.p99).toFixed(2).padStart(9)} ${setup.errors.length}`,
     );
   }
-  const podpatterns = rows.find((row) => row.setup.name === 'podpatterns')!;
-  const cel = rows.find((row) => row.setup.name === 'CEL policy')!;
-  const ratio = podpatterns.p99 / cel.p99;
-  console.log(`\npodpatterns p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}`);
-  console.log(`podpatterns p50 / CEL p50 = ${(podpatterns.p50 / cel.p50).toFixed(2)}; creates/s podpatterns / CEL = ${(podpatterns.rate / cel.rate).toFixed(2)}`);
+  const row = (name: SetupName) => rows.find((entry) => entry.setup.name === name)!;
+  const cel = row('CEL policy');
+  console.log('');
+  for (const [name, goal] of [['podpatterns', GOAL], ['compiled', COMPILED_GOAL]] as const) {
+    const { p50, p99, rate } = row(name);
+    const ratio = p99 / cel.p99;
+    console.log(`${name} p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${goal}): ${ratio <= goal ? 'met' : 'NOT met'}`);
+    console.log(`${name} p50 / CEL p50 = ${(p50 / cel.p50).toFixed(2)}; creates/s ${name} / CEL = ${(rate / cel.rate).toFixed(2)}`);
+  }
   for (const setup of setups) for (const error of setup.errors.slice(0, 3)) console.log(`  ${setup.name}: ${error}`);
 }
 
@@ -255,14 +282,14 @@ async function main(): Promise<void> {
       podpatternsEntry: entry,
     };
     const clients = clientsFor(kubeConfigFor(cluster));
-    const setups: Setup[] = (['no webhook', 'podpatterns', 'CEL policy'] as const).map((name, index) => ({
+    const setups: Setup[] = (['no webhook', 'podpatterns', 'CEL policy', 'compiled'] as const).map((name, index) => ({
       name,
-      namespace: `bench-${['none', 'podpatterns', 'cel'][index]}`,
+      namespace: `bench-${['none', 'podpatterns', 'cel', 'compiled'][index]}`,
       latencies: [],
       seconds: 0,
       errors: [],
     }));
-    const [none, podpatterns, cel] = setups as [Setup, Setup, Setup];
+    const [none, podpatterns, cel, compiled] = setups as [Setup, Setup, Setup, Setup];
     for (const setup of setups) {
       // The chart's webhooks are scoped to namespaces with the run label: only podpatterns' namespace has it.
       const labels: Record<string, string> = setup === podpatterns ? { [RUN_LABEL]: runId } : {};
@@ -282,7 +309,11 @@ async function main(): Promise<void> {
     await clients.admission.createValidatingAdmissionPolicyBinding({ body: portConflictBinding('port-conflict', runId, cel.namespace) });
     await untilVerdict(clients, none, false);
     await untilVerdict(clients, podpatterns, true);
+    const compilation = compiledPolicies(controlPlane.version);
+    await createPolicies(clients, scopedPolicies(compilation.objects as MigrationPolicyObject[], { suffix: '', namespaces: [compiled.namespace], runId }));
+    console.log(`compiled policies: ${compilation.objects.filter((object) => object.kind === 'ValidatingAdmissionPolicy').length} ValidatingAdmissionPolicies for ${compilation.compiled.length} rules (${compilation.compiled.join(', ')})`);
     await untilVerdict(clients, cel, true);
+    await untilVerdict(clients, compiled, true);
 
     poster = new PodPoster(controlPlane);
     for (const setup of setups) await createPods(poster, setup, 0, WARMUP, false);

@@ -14,6 +14,8 @@ export interface ServerOptions {
   /** Chart values the policy file is rendered from (`migration`, `policy`). */
   values?: Record<string, unknown>;
   shutdownDelay?: string;
+  /** More `podpatterns serve` flags, as the chart's Deployment passes them. */
+  args?: string[];
 }
 
 export interface InstallOptions {
@@ -71,6 +73,7 @@ export class E2eHarness {
       ca: this.ca.cert,
       policyFile,
       ...(options.shutdownDelay && { shutdownDelay: options.shutdownDelay }),
+      ...(options.args && { args: options.args }),
     });
     this.servers.push(server);
     return server;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, runHook } from '../support/ci-integrations.js';
 import { REPO_ROOT } from '../support/helm.js';
 import { FIXTURES } from '../ci/source-cli.js';
+import { outputOf } from '../support/process.js';
 
 interface PackageJson {
   name: string;
@@ -45,15 +46,7 @@ function environment(extraBin?: string): NodeJS.ProcessEnv {
 }
 
 function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = environment()): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return outputOf(spawn(command, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 function succeeded(what: string, result: Run): Run {

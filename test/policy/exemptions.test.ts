@@ -3,22 +3,11 @@ import { evaluate } from '../../src/engine/engine.js';
 import type { EvaluationContext } from '../../src/engine/types.js';
 import type { KubeObject } from '../../src/model/kube.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
-import { PodpatternsError } from '../../src/errors.js';
 import { expiredExemptions, globMatch } from '../../src/engine/exemptions.js';
-import { defaultPolicy, parsePolicy } from '../../src/policy/policy.js';
+import { defaultPolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
+import { failure, parse } from '../support/policy.js';
 
-const parse = (text: string) => parsePolicy(text, 'policy.yaml', ALL_RULES);
-
-function failure(text: string): string {
-  try {
-    parse(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(PodpatternsError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the policy to be rejected');
-}
 
 const LIST = `exemptions:
   annotations: false

@@ -3,23 +3,12 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PodpatternsError } from '../../src/errors.js';
 import { evaluate } from '../../src/engine/engine.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
-import { defaultPolicy, loadPolicyFile, parsePolicy } from '../../src/policy/policy.js';
+import { defaultPolicy, loadPolicyFile } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
+import { failure, parse } from '../support/policy.js';
 
-const parse = (text: string) => parsePolicy(text, 'policy.yaml', ALL_RULES);
-
-function failure(text: string): string {
-  try {
-    parse(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(PodpatternsError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the policy to be rejected');
-}
 
 describe('policy file', () => {
   it('gives every rule its default severity and options when empty', () => {
@@ -51,6 +40,8 @@ describe('policy file', () => {
   it('names the key of a value of the wrong type or out of range', () => {
     expect(failure('rules:\n  too-many-sidecars:\n    threshold: many\n')).toMatch(/line 3: rules\.too-many-sidecars\.threshold: must be a number, not string "many"/);
     expect(failure('rules:\n  too-many-sidecars:\n    threshold: 0\n')).toMatch(/threshold: must be at least 1, not 0/);
+    expect(failure('rules:\n  unpinned-image:\n    floatingTags: latest\n')).toMatch(/line 3: rules\.unpinned-image\.floatingTags: must be a list of strings, not string "latest"/);
+    expect(failure('rules:\n  unpinned-image:\n    floatingTags: [latest, 3]\n')).toMatch(/rules\.unpinned-image\.floatingTags: must be a list of strings: item 2 is number 3/);
     expect(failure('rules:\n  port-conflict:\n    severity: block\n')).toMatch(/rules\.port-conflict\.severity: must be one of deny, warn, audit/);
     expect(failure('migration:\n  mode: now\n')).toMatch(/line 2: migration\.mode: must be one of apply, dry-run, off/);
     expect(failure('rulez: {}\n')).toMatch(/line 1: rulez: unknown key \(did you mean 'rules'\?\)/);

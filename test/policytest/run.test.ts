@@ -160,6 +160,7 @@ describe('podpatterns test, run in process', () => {
     const broken: Rule = {
       id: 'broken-rule',
       defaultSeverity: 'warn',
+      kinds: ['Pod'],
       summary: 'Throws on pods named web.',
       description: 'A rule with a bug.',
       example: { bad: '', fixed: '' },

@@ -5,6 +5,7 @@ export const RULES: Rule[] = [
   {
     id: 'port-clash',
     defaultSeverity: 'deny',
+    kinds: ['Pod'],
     summary: 'Two containers bind one port.',
     description: 'Containers share a network namespace. Fix: move one | the other.',
     example: { bad: 'kind: Pod\nmetadata: {name: bad}\n', fixed: 'kind: Pod\nmetadata: {name: fixed}\n' },
@@ -15,6 +16,7 @@ export const RULES: Rule[] = [
   {
     id: 'sidecar-limits',
     defaultSeverity: 'audit',
+    kinds: ['Pod'],
     summary: 'A sidecar has no limits.',
     description: 'Limits keep a sidecar small.',
     example: { bad: 'kind: Pod', fixed: 'kind: Pod', kubernetesVersion: '1.29' },

@@ -85,6 +85,21 @@ Without cluster.kubernetesVersion the version of the cluster helm installs into 
 {{- if or .Values.nativeSidecarGuard (semverCompare "<1.29-0" $version) }}true{{ end }}
 {{- end }}
 
+{{- /* Whether a ValidatingWebhookConfiguration is rendered: with validation.engine=cel the policies do it all. */}}
+{{- define "podpatterns.validatingWebhook" -}}
+{{- if ne .Values.validation.engine "cel" }}true{{ end }}
+{{- end }}
+
+{{- /* Whether a MutatingWebhookConfiguration is rendered: for the native-sidecar guard, or a migration the webhook makes. */}}
+{{- define "podpatterns.mutatingWebhook" -}}
+{{- if or (include "podpatterns.nativeSidecarGuard" .) (and (ne .Values.migration.mode "off") (eq .Values.migration.engine "webhook")) }}true{{ end }}
+{{- end }}
+
+{{- /* Whether the podpatterns server runs in the cluster: some webhook calls it, and it is not the server at webhook.url. */}}
+{{- define "podpatterns.runsServer" -}}
+{{- if and (not .Values.webhook.url) (or (include "podpatterns.validatingWebhook" .) (include "podpatterns.mutatingWebhook" .)) }}true{{ end }}
+{{- end }}
+
 {{- define "podpatterns.securityContext" -}}
 runAsNonRoot: true
 runAsUser: 65532

@@ -36,28 +36,10 @@ failurePolicy: {{ .Values.webhook.failurePolicy }}
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
 {{- end }}
 
-{{- /* Every kind that carries a pod template, as the validating rules and the native-sidecar guard cover them. */}}
-{{- define "podpatterns.podBearingRules" -}}
-- apiGroups: [""]
-  apiVersions: ["v1"]
-  resources: ["pods", "replicationcontrollers", "podtemplates"]
-  operations: ["CREATE", "UPDATE"]
-  scope: Namespaced
-- apiGroups: ["apps"]
-  apiVersions: ["v1"]
-  resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
-  operations: ["CREATE", "UPDATE"]
-  scope: Namespaced
-- apiGroups: ["batch"]
-  apiVersions: ["v1"]
-  resources: ["jobs", "cronjobs"]
-  operations: ["CREATE", "UPDATE"]
-  scope: Namespaced
-{{- end }}
-
 {{- /*
 Validating entries, one per mode: the enforce and warn entries select their namespaces by name and the
-default entry excludes those names, so no object is reviewed twice.
+default entry excludes those names, so no object is reviewed twice. The in-tree policies bind per entry too
+(`key` names the binding).
 */}}
 {{- define "podpatterns.validatingEntries" -}}
 {{- $excluded := include "podpatterns.excludedNamespaces" . | fromJsonArray }}
@@ -70,11 +52,11 @@ default entry excludes those names, so no object is reviewed twice.
 {{- end }}
 {{- $entries := list }}
 {{- if $enforce }}
-{{- $entries = append $entries (dict "name" "enforce.validate.podpatterns.io" "mode" "enforce" "in" $enforce "notIn" $excluded) }}
+{{- $entries = append $entries (dict "name" "enforce.validate.podpatterns.io" "key" "enforce" "mode" "enforce" "in" $enforce "notIn" $excluded) }}
 {{- end }}
 {{- if $warn }}
-{{- $entries = append $entries (dict "name" "warn.validate.podpatterns.io" "mode" "warn" "in" $warn "notIn" $excluded) }}
+{{- $entries = append $entries (dict "name" "warn.validate.podpatterns.io" "key" "warn" "mode" "warn" "in" $warn "notIn" $excluded) }}
 {{- end }}
-{{- $entries = append $entries (dict "name" "validate.podpatterns.io" "mode" .Values.validation.mode "in" (list) "notIn" (concat $excluded $enforce $warn | uniq)) }}
+{{- $entries = append $entries (dict "name" "validate.podpatterns.io" "key" "default" "mode" .Values.validation.mode "in" (list) "notIn" (concat $excluded $enforce $warn | uniq)) }}
 {{- toJson $entries }}
 {{- end }}

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import type { E2eCluster } from '../support/cluster.js';
 import { REPO_ROOT } from '../support/settings.js';
+import { outputOf } from '../../support/process.js';
 
 export interface CliRun {
   code: number | null;
@@ -15,15 +16,7 @@ export interface CliRun {
  * (`env` adds variables).
  */
 export function runPodpatterns(cluster: E2eCluster, args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const child = spawnPodpatterns(cluster, args, env);
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return outputOf(spawnPodpatterns(cluster, args, env));
 }
 
 function spawnPodpatterns(cluster: E2eCluster, args: readonly string[], extra: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {

@@ -17,6 +17,8 @@ export interface PodpatternsOptions {
   /** After SIGTERM: keep answering this long (the chart's server.shutdownDelaySeconds). */
   shutdownDelay?: string;
   shutdownTimeout?: string;
+  /** More `podpatterns serve` flags, e.g. the chart's `--skip-rules`. */
+  args?: string[];
 }
 
 /**
@@ -57,6 +59,7 @@ export class PodpatternsServer {
         `--shutdown-delay=${options.shutdownDelay ?? '1s'}`,
         `--shutdown-timeout=${options.shutdownTimeout ?? '5s'}`,
         '--reload-interval=1s',
+        ...(options.args ?? []),
       ],
       cwd: REPO_ROOT,
       env: { ...process.env, KUBECONFIG: cluster.kubeconfigFile },

@@ -30,6 +30,11 @@ export async function renderPolicy(cluster: E2eCluster, directory: string, relea
   return policy;
 }
 
+/** Every object `helm template` renders for an in-cluster install of these values (no webhook.url). */
+export async function renderRelease(cluster: E2eCluster, directory: string, release: string, values: Record<string, unknown>): Promise<KubeManifest[]> {
+  return renderChart([await valuesFile(directory, `${release}-release-values.yaml`, values)], {}, renderOptions(cluster, release));
+}
+
 /** The webhook configurations of `helm template` in url mode: ci/url-mode-values.yaml, the values, then url and CA. */
 export async function renderConfigurations(cluster: E2eCluster, directory: string, release: WebhookRelease): Promise<KubeManifest[]> {
   const files = [
