@@ -138,25 +138,15 @@ export function* renderJsonPieces(report: AuditReport, pieceLength = 1 << 16): G
   yield piece;
 }
 
-/** Items of a long array are written this many at a time, by one JSON.stringify call each. */
-const ITEMS_PER_CALL = 256;
-
 function* jsonTexts(document: Record<string, unknown>): Generator<string> {
   const entries = Object.entries(document);
   yield '{\n';
   for (const [index, [key, value]] of entries.entries()) {
-    const name = JSON.stringify(key);
-    yield `  ${name}: `;
+    yield `  ${JSON.stringify(key)}: `;
     if (Array.isArray(value) && value.length > 0) {
-      // Written inside a one-key object, the items come out at the indentation they have in the document:
-      // cutting that object's first and last lines leaves them, without re-indenting each item.
-      const head = `{\n  ${name}: [\n`.length;
       yield '[\n';
-      for (let start = 0; start < value.length; start += ITEMS_PER_CALL) {
-        const text = JSON.stringify({ [key]: value.slice(start, start + ITEMS_PER_CALL) }, null, 2);
-        yield `${start > 0 ? ',\n' : ''}${text.slice(head, -'\n  ]\n}'.length)}`;
-      }
-      yield '\n  ]';
+      for (const [position, item] of value.entries()) yield `    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}${position < value.length - 1 ? ',' : ''}\n`;
+      yield '  ]';
     } else yield JSON.stringify(value, null, 2).replaceAll('\n', '\n  ');
     yield index < entries.length - 1 ? ',\n' : '\n';
   }
