@@ -4,7 +4,7 @@ import { lineLocator, type LineLocator } from '../input/locate.js';
 import { readFile } from 'node:fs/promises';
 import { isInputError, parseYamlDocument, readManifests, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
 import { collectSources, type StdinReader } from '../input/sources.js';
-import { splitDocuments } from '../input/split.js';
+import { splitDocuments, type DocumentText } from '../input/split.js';
 import { asString, isObject, type KubeObject } from '../model/kube.js';
 import { resourceRef, type ResourceRef } from '../model/pod.js';
 import { objectsIn, type ObjectAt } from '../model/workload.js';
@@ -72,6 +72,7 @@ interface DocumentOutcome {
 class FileAudit {
   private readonly outcomes: DocumentOutcome[] = [];
   private readonly deferred: Array<{ sequence: number; document: KeptDocument; wanted: RelatedRef[] }> = [];
+  private readonly files = new RereadFiles();
   private readonly kept = new KeptObjects();
   private readonly readers: RelatedObjects[];
   private readonly keptKinds: ReadonlySet<string>;
@@ -91,7 +92,7 @@ class FileAudit {
     const objects = objectsIn(document.value);
     this.resources += objects.length;
     let kept: KeptDocument | undefined;
-    const keep = (): KeptDocument => (kept ??= keepDocument(document, path));
+    const keep = (): KeptDocument => (kept ??= keepDocument(document, path, this.files));
     const wanted: RelatedRef[] = [];
     for (const { object, path } of objects) {
       if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
@@ -152,8 +153,10 @@ function detached<T>(value: T): T {
   // fresh string by cutting it out of itself prefixed by a blank.
   if (typeof value === 'string') return (value.length < 13 ? value : ` ${value}`.slice(1)) as T;
   if (Array.isArray(value)) return value.map(detached) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, detached(item)])) as T;
-  return value;
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = detached((value as Record<string, unknown>)[key]);
+  return copy as T;
 }
 
 /** A document set aside, to be read again when it is needed. */
@@ -166,15 +169,15 @@ interface KeptDocument {
  * audit holds nothing of it meanwhile; one from standard input is kept as UTF-8 bytes of its own (a string
  * cut from the stream would keep the whole piece it was cut from alive).
  */
-function keepDocument(document: ManifestDocument, path: string | undefined): KeptDocument {
+function keepDocument(document: ManifestDocument, path: string | undefined, files: RereadFiles): KeptDocument {
   const { source, index, line, format } = document;
   if (path !== undefined) {
     return {
       async restore() {
-        const text = await readFile(path, 'utf8');
-        if (format === 'json') return sourceDocuments(text, source)[0]?.documents.find((candidate) => candidate.format === 'json');
+        const file = await files.read(path);
+        if (format === 'json') return sourceDocuments(file.text, source)[0]?.documents.find((candidate) => candidate.format === 'json');
         // Only this document is parsed again: the others are only cut apart.
-        const chunk = splitDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)[index];
+        const chunk = file.chunks()[index];
         return chunk && yamlDocument(chunk.text, source, index, chunk.line);
       },
     };
@@ -189,6 +192,32 @@ function keepDocument(document: ManifestDocument, path: string | undefined): Kep
   };
 }
 
+/** Files read again, the last few of them kept cut into documents: wanted documents often share a file. */
+class RereadFiles {
+  private readonly recent = new Map<string, { text: string; chunks(): DocumentText[] }>();
+
+  async read(path: string): Promise<{ text: string; chunks(): DocumentText[] }> {
+    const known = this.recent.get(path);
+    if (known) return known;
+    const text = await readFile(path, 'utf8');
+    let chunks: DocumentText[] | undefined;
+    const file = { text, chunks: () => (chunks ??= splitDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)) };
+    remember(this.recent, path, file, REREAD_FILES_KEPT);
+    return file;
+  }
+}
+
+/** Files kept cut into documents while documents are read again (see RereadFiles). */
+const REREAD_FILES_KEPT = 4;
+/** Related objects kept while they are looked up (see KeptObjects.find). */
+const RELATED_OBJECTS_KEPT = 1024;
+
+/** Sets `key` in a map that keeps at most `limit` entries, forgetting the oldest. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  if (map.size >= limit) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
+
 function yamlDocument(text: string, source: string, index: number, line: number): ManifestDocument | undefined {
   const parsed = parseYamlDocument(text);
   const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
@@ -200,6 +229,11 @@ function yamlDocument(text: string, source: string, index: number, line: number)
 class KeptObjects {
   private readonly byKind = new Map<string, KeptObject[]>();
   private readonly byName = new Map<string, KeptObject[]>();
+  /**
+   * Objects found again, by their order, the last few, detached from the text of their file: many objects may
+   * want the same one (each copy of an HPA its Deployment).
+   */
+  private readonly found = new Map<number, KubeObject | undefined>();
   private count = 0;
 
   add(object: KubeObject, path: string, document: KeptDocument): void {
@@ -210,7 +244,7 @@ class KeptObjects {
     if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
   }
 
-  /** The objects `wanted` names, each once, in input order; each kept document is parsed once per call. */
+  /** The objects `wanted` names, each once, in input order; a kept object is read again only if it was forgotten. */
   async find(wanted: readonly RelatedRef[]): Promise<KubeObject[]> {
     const matches = new Map<number, KeptObject>();
     for (const ref of wanted) {
@@ -219,15 +253,19 @@ class KeptObjects {
     }
     const parsed = new Map<KeptDocument, ObjectAt[]>();
     const related: KubeObject[] = [];
-    for (const [, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
-      let objects = parsed.get(document);
-      if (!objects) {
-        const restored = await document.restore();
-        objects = restored ? objectsIn(restored.value) : [];
-        parsed.set(document, objects);
+    for (const [order, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
+      if (!this.found.has(order)) {
+        let objects = parsed.get(document);
+        if (!objects) {
+          const restored = await document.restore();
+          objects = restored ? objectsIn(restored.value) : [];
+          parsed.set(document, objects);
+        }
+        const object = objects.find((candidate) => candidate.path === path)?.object;
+        remember(this.found, order, object && detached(object), RELATED_OBJECTS_KEPT);
       }
-      const found = objects.find((candidate) => candidate.path === path);
-      if (found) related.push(found.object);
+      const object = this.found.get(order);
+      if (object) related.push(object);
     }
     return related;
   }

@@ -5,7 +5,7 @@
  * properties of undefined (reading 'bind')" on Node 20). So this file imports nothing but Node built-ins
  * until the check has passed.
  */
-import { createRequire } from 'node:module';
+import nodeModule, { createRequire } from 'node:module';
 
 const { engines } = createRequire(import.meta.url)('../../package.json') as { engines: { node: string } };
 const minimum = engines.node.replace(/^>=\s*/, '');
@@ -22,6 +22,9 @@ if (olderThan(process.versions.node, minimum)) {
   process.stderr.write(`podpatterns: Node.js ${process.versions.node} is too old: podpatterns needs Node.js ${minimum} or newer\n`);
   process.exitCode = 2;
 } else {
+  // V8's compiled code for podpatterns and its dependencies is kept on disk (Node's cache in the temp directory),
+  // so later runs start with less compiling. Without a writable cache it does nothing.
+  nodeModule.enableCompileCache();
   const { main } = await import('./main.js');
   process.exitCode = await main(process.argv);
 }

@@ -7,171 +7,150 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
+const SPACE = 0x20;
 
 /**
- * Positions inside a JSON text that `JSON.parse` has already accepted. The document's own members are read
- * when a path first goes through them, and while skipping over an array value its items are noted, so the
- * items of a long `List` are found in one pass over the text. An item is read whole, once, the first time a
- * path enters it: one more pass over that item only, whatever the number of its findings. A repeated key
- * means its last value, as in `JSON.parse`.
+ * Positions inside a JSON text that `JSON.parse` has already accepted. The text is read once, on the first
+ * lookup, for its braces, brackets and commas outside strings, each opening one paired with its closing one
+ * (a structural index, as simdjson's first stage builds). A path then goes from member to member and item to
+ * item by jumping over values, never reading them again: a finding costs the members and items along its
+ * path, whatever the size of the document or its layout, and nothing is built for values no path enters.
+ * A repeated key means its last value, as in `JSON.parse`.
  */
 export function jsonRoot(text: string): SourceNode {
-  return new JsonNode(text, skipSpace(text, 0));
+  const structure = new Structure(text);
+  const offset = skipSpace(text, 0);
+  return new JsonNode(structure, offset, isContainer(text.charCodeAt(offset)) ? 0 : -1);
+}
+
+/** The braces, brackets and commas of a JSON text outside strings, in order. */
+class Structure {
+  /** Offset of each structural character. */
+  readonly offsets: Int32Array;
+  /** For an opening brace or bracket, the index of its closing one; unused for the others. */
+  readonly partners: Int32Array;
+
+  constructor(readonly text: string) {
+    let offsets = new Int32Array(1024);
+    let partners = new Int32Array(1024);
+    const open: number[] = [];
+    let count = 0;
+    for (let at = 0; at < text.length; at++) {
+      const code = text.charCodeAt(at);
+      // Blanks first: they are most of a pretty-printed text.
+      if (code === SPACE) continue;
+      if (code === QUOTE) {
+        at = stringEnd(text, at) - 1;
+        continue;
+      }
+      if (code !== COMMA && !isContainer(code) && code !== CLOSE_BRACE && code !== CLOSE_BRACKET) continue;
+      if (count === offsets.length) {
+        offsets = grown(offsets);
+        partners = grown(partners);
+      }
+      offsets[count] = at;
+      if (isContainer(code)) open.push(count);
+      else if (code !== COMMA) partners[open.pop() ?? 0] = count;
+      count++;
+    }
+    // JSON.parse accepted the text: every opening brace and bracket has its closing one.
+    this.offsets = offsets;
+    this.partners = partners;
+  }
+
+  /** The index just after the value at `offset`, whose structural index is `index` when it is a container. */
+  after(index: number, offset: number): number {
+    return isContainer(this.text.charCodeAt(offset)) ? this.partners[index + 1]! + 1 : index + 1;
+  }
 }
 
 interface Member {
   keyOffset: number;
+  /** Index of the structural character before the member: the object's `{` or a `,`. */
+  before: number;
   valueOffset: number;
-  /** The items of an array value, noted while skipping over it. */
-  items?: number[];
   node?: JsonNode;
 }
 
-/** The document and its direct values: read lazily, as far as paths go. */
+/** A value; an object's members, or an array's items, are listed the first time a path goes through it. */
 class JsonNode implements SourceNode {
   private members: Map<string, Member> | undefined;
+  /** For an array: the structural index before each item. */
   private items: number[] | undefined;
-  private readonly itemNodes: SourceNode[] = [];
+  private readonly itemNodes: JsonNode[] = [];
 
   constructor(
-    private readonly text: string,
+    private readonly structure: Structure,
     readonly offset: number,
-    items?: number[],
-  ) {
-    this.items = items;
-  }
+    /** Index of the value's `{` or `[` in the structure; -1 for a scalar. */
+    private readonly index: number,
+  ) {}
 
   entry(key: string): { keyOffset: number; value: SourceNode } | undefined {
-    if (this.text.charCodeAt(this.offset) !== OPEN_BRACE) return undefined;
-    const member = (this.members ??= readMembers(this.text, this.offset)).get(key);
+    const { text } = this.structure;
+    if (this.index < 0 || text.charCodeAt(this.offset) !== OPEN_BRACE) return undefined;
+    const member = (this.members ??= this.readMembers()).get(key);
     if (!member) return undefined;
-    member.node ??= new JsonNode(this.text, member.valueOffset, member.items);
+    member.node ??= new JsonNode(this.structure, member.valueOffset, isContainer(text.charCodeAt(member.valueOffset)) ? member.before + 1 : -1);
     return { keyOffset: member.keyOffset, value: member.node };
   }
 
   item(index: number): SourceNode | undefined {
-    if (this.text.charCodeAt(this.offset) !== OPEN_BRACKET) return undefined;
-    if (!this.items) {
-      this.items = [];
-      valueEnd(this.text, this.offset, this.items);
-    }
-    const at = this.items[index];
-    if (at === undefined) return undefined;
-    return (this.itemNodes[index] ??= new ItemNode(this.text, at));
-  }
-}
-
-/** An item of an array the document holds (an object of a List): read whole on first use. */
-class ItemNode implements SourceNode {
-  private tree: TreeNode | undefined;
-
-  constructor(
-    private readonly text: string,
-    readonly offset: number,
-  ) {}
-
-  entry(key: string): { keyOffset: number; value: SourceNode } | undefined {
-    return (this.tree ??= readTree(this.text, this.offset).node).entry(key);
+    const { structure } = this;
+    const { text } = structure;
+    if (this.index < 0 || text.charCodeAt(this.offset) !== OPEN_BRACKET) return undefined;
+    const items = (this.items ??= this.readItems());
+    const before = items[index];
+    if (before === undefined) return undefined;
+    const offset = skipSpace(text, structure.offsets[before]! + 1);
+    return (this.itemNodes[index] ??= new JsonNode(structure, offset, isContainer(text.charCodeAt(offset)) ? before + 1 : -1));
   }
 
-  item(index: number): SourceNode | undefined {
-    return (this.tree ??= readTree(this.text, this.offset).node).item(index);
-  }
-}
-
-/** A value with all of its members and items already read. */
-class TreeNode implements SourceNode {
-  constructor(
-    readonly offset: number,
-    private readonly members?: Map<string, { keyOffset: number; value: TreeNode }>,
-    private readonly items?: TreeNode[],
-  ) {}
-
-  entry(key: string): { keyOffset: number; value: SourceNode } | undefined {
-    return this.members?.get(key);
-  }
-
-  item(index: number): SourceNode | undefined {
-    return this.items?.[index];
-  }
-}
-
-/** The value at `at` and everything in it, in one pass; `end` is just after it. */
-function readTree(text: string, at: number): { node: TreeNode; end: number } {
-  const first = text.charCodeAt(at);
-  if (first === OPEN_BRACE) {
-    const members = new Map<string, { keyOffset: number; value: TreeNode }>();
-    let cursor = skipSpace(text, at + 1);
-    while (text.charCodeAt(cursor) === QUOTE) {
-      const keyOffset = cursor;
+  /** Every member of the object; a later repeat of a key replaces the earlier one. */
+  private readMembers(): Map<string, Member> {
+    const { structure } = this;
+    const { text, offsets } = structure;
+    const members = new Map<string, Member>();
+    const end = structure.partners[this.index]!;
+    let before = this.index;
+    while (before < end) {
+      const keyOffset = skipSpace(text, offsets[before]! + 1);
+      if (text.charCodeAt(keyOffset) !== QUOTE) break;
       const keyEnd = stringEnd(text, keyOffset);
-      const raw = text.slice(keyOffset, keyEnd);
-      const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-      const value = readTree(text, skipSpace(text, skipSpace(text, keyEnd) + 1));
-      members.set(name, { keyOffset, value: value.node });
-      cursor = skipSpace(text, value.end);
-      if (text.charCodeAt(cursor) !== COMMA) break;
-      cursor = skipSpace(text, cursor + 1);
+      const raw = text.slice(keyOffset + 1, keyEnd - 1);
+      const name = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+      // Past the key, blanks and the colon.
+      const valueOffset = skipSpace(text, skipSpace(text, keyEnd) + 1);
+      members.set(name, { keyOffset, before, valueOffset });
+      before = structure.after(before, valueOffset);
     }
-    return { node: new TreeNode(at, members), end: text.charCodeAt(cursor) === CLOSE_BRACE ? cursor + 1 : cursor };
+    return members;
   }
-  if (first === OPEN_BRACKET) {
-    const items: TreeNode[] = [];
-    let cursor = skipSpace(text, at + 1);
-    while (cursor < text.length && text.charCodeAt(cursor) !== CLOSE_BRACKET) {
-      const item = readTree(text, cursor);
-      items.push(item.node);
-      cursor = skipSpace(text, item.end);
-      if (text.charCodeAt(cursor) !== COMMA) break;
-      cursor = skipSpace(text, cursor + 1);
+
+  private readItems(): number[] {
+    const { structure } = this;
+    const { text, offsets } = structure;
+    const items: number[] = [];
+    const end = structure.partners[this.index]!;
+    let before = this.index;
+    while (before < end) {
+      const offset = skipSpace(text, offsets[before]! + 1);
+      if (before === this.index && text.charCodeAt(offset) === CLOSE_BRACKET) break;
+      items.push(before);
+      before = structure.after(before, offset);
     }
-    return { node: new TreeNode(at, undefined, items), end: text.charCodeAt(cursor) === CLOSE_BRACKET ? cursor + 1 : cursor };
+    return items;
   }
-  return { node: new TreeNode(at), end: valueEnd(text, at) };
 }
 
-/** Every member of the object at `at`; a later repeat of a key replaces the earlier one. */
-function readMembers(text: string, at: number): Map<string, Member> {
-  const members = new Map<string, Member>();
-  let cursor = skipSpace(text, at + 1);
-  while (text.charCodeAt(cursor) === QUOTE) {
-    const keyOffset = cursor;
-    const keyEnd = stringEnd(text, keyOffset);
-    const raw = text.slice(keyOffset, keyEnd);
-    const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-    const valueOffset = skipSpace(text, skipSpace(text, keyEnd) + 1);
-    const items = text.charCodeAt(valueOffset) === OPEN_BRACKET ? [] : undefined;
-    const end = skipSpace(text, valueEnd(text, valueOffset, items));
-    members.set(name, { keyOffset, valueOffset, ...(items && { items }) });
-    if (text.charCodeAt(end) !== COMMA) break;
-    cursor = skipSpace(text, end + 1);
-  }
-  return members;
+function grown(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const larger = new Int32Array(array.length * 2);
+  larger.set(array);
+  return larger;
 }
 
-/** The offset just after the value starting at `at`; for an array, `items` receives where its items start. */
-function valueEnd(text: string, at: number, items?: number[]): number {
-  const first = text.charCodeAt(at);
-  if (first === QUOTE) return stringEnd(text, at);
-  if (first !== OPEN_BRACE && first !== OPEN_BRACKET) {
-    let end = at;
-    while (end < text.length && !isDelimiter(text.charCodeAt(end))) end++;
-    return end;
-  }
-  const found = first === OPEN_BRACKET ? items : undefined;
-  if (found) {
-    const start = skipSpace(text, at + 1);
-    if (text.charCodeAt(start) !== CLOSE_BRACKET) found.push(start);
-  }
-  let depth = 0;
-  for (let end = at; end < text.length; end++) {
-    const code = text.charCodeAt(end);
-    if (code === QUOTE) end = stringEnd(text, end) - 1;
-    else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++;
-    else if ((code === CLOSE_BRACE || code === CLOSE_BRACKET) && --depth === 0) return end + 1;
-    else if (code === COMMA && depth === 1 && found) found.push(skipSpace(text, end + 1));
-  }
-  return text.length;
+function isContainer(code: number): boolean {
+  return code === OPEN_BRACE || code === OPEN_BRACKET;
 }
 
 /** The offset just after the closing quote of the string starting at `at`. */
@@ -184,10 +163,6 @@ function stringEnd(text: string, at: number): number {
     end = text.indexOf('"', end + 1);
   }
   return text.length;
-}
-
-function isDelimiter(code: number): boolean {
-  return code === COMMA || code === CLOSE_BRACE || code === CLOSE_BRACKET || code <= 0x20;
 }
 
 function skipSpace(text: string, at: number): number {

@@ -13,8 +13,11 @@ export interface SourceNode {
  * is then a binary search: O(log n) per lookup whatever the layout, even a List written on one line.
  */
 export class LineIndex {
-  /** Offsets of the newlines found so far, in order (`count` of them): 4 bytes each, a pretty List has millions. */
-  private newlines = new Int32Array(64);
+  /**
+   * Offsets of the newlines found so far, in order (`count` of them): 4 bytes each, a pretty List has millions.
+   * It starts small enough for V8 to keep it on its heap, as cheap as any object: most documents are short.
+   */
+  private newlines = new Int32Array(16);
   private count = 0;
   /** Everything before this offset has been searched for newlines. */
   private searched = 0;

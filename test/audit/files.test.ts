@@ -89,6 +89,19 @@ describe('auditPaths', () => {
     ]);
   });
 
+  it('parses a related document once, however many objects in however many files want it', async () => {
+    const directory = join(root, 'many-wanting');
+    await mkdir(directory);
+    await writeFile(join(directory, 'a-flags.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: flags\ndata:\n  flag: web\n');
+    for (const name of ['b', 'c', 'd']) await writeFile(join(directory, `${name}-pods.yaml`), `${pod('web')}---\n${pod('other')}`);
+    const seen: unknown[] = [];
+    const recording: Rule = { ...flaggedByRelated, evaluate: (input) => (seen.push(...(input.context.related ?? [])), flaggedByRelated.evaluate(input)) };
+    const report = await auditPaths([directory], { ...settings, policy: defaultPolicy([recording]), rules: [recording] }, noStdin);
+    expect(report.findings.map((finding) => finding.file)).toEqual(['b', 'c', 'd'].map((name) => join(directory, `${name}-pods.yaml`)));
+    expect(seen).toHaveLength(6);
+    expect(new Set(seen).size).toBe(1);
+  });
+
   it('reports a rule that throws as an error with the resource and its line, and keeps the other findings', async () => {
     const report = await auditPaths([join(root, 'chart', 'templates', 'b-pods.yaml'), join(root, 'chart', 'templates', 'a-flags.yml')], settings, noStdin);
     expect(report.findings).toHaveLength(1);

@@ -151,17 +151,30 @@ metadata:
     expect(listLine(0, 'items[0].spec.containers[0].name')).toBe(3);
   });
 
-  it('reads a one-line JSON List a bounded number of times, however many findings it has', () => {
+  it('reads a JSON List a bounded number of times, however many findings it has, on one line or pretty-printed', () => {
     const items = Array.from({ length: 400 }, (_, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}` }, spec: { containers: [{ name: 'app', image: 'nginx' }] } }));
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
-    const lineOf = lineLocator(documentsOf(text).documents[0]!);
-    const lines: number[] = [];
-    const scanned = charactersScannedBy(() => {
-      for (let i = 0; i < items.length; i++) lines.push(lineOf(`items[${i}].spec.containers[0].image`), lineOf(`items[${i}].metadata.name`));
-    });
-    expect(new Set(lines)).toEqual(new Set([1]));
-    // Finding the items, then each item's members, then newlines: a few passes, never one per finding.
-    expect(scanned).toBeLessThan(4 * text.length);
+    for (const indent of [undefined, 2]) {
+      const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, indent);
+      const lineOf = lineLocator(documentsOf(text).documents[0]!);
+      const lines: number[] = [];
+      const scanned = charactersScannedBy(() => {
+        for (let i = 0; i < items.length; i++) lines.push(lineOf(`items[${i}].spec.containers[0].image`), lineOf(`items[${i}].metadata.name`));
+      });
+      if (indent === undefined) expect(new Set(lines)).toEqual(new Set([1]));
+      else expect(lines.slice(0, 2)).toEqual([text.slice(0, text.indexOf('"image"')).split('\n').length, text.slice(0, text.indexOf('"name": "pod-0"')).split('\n').length]);
+      // Finding the structure of the text, then newlines: a few passes, never one per finding.
+      expect(scanned).toBeLessThan(4 * text.length);
+    }
+  });
+
+  it('finds JSON keys written with escapes, and paths through empty and nested containers', () => {
+    const json = '{"kind": "Pod",\n"metadata": {"annotations": {},\n"labels": {"a\\u002eb": "x"}},\n"spec": {"volumes": [],\n"containers": [[], {"name": "\\"q\\""},\n{"name": "app"}]}}';
+    const { lineOf } = documentsOf(json);
+    expect(lineOf(0, 'metadata.labels["a.b"]')).toBe(3);
+    expect(lineOf(0, 'spec.containers[2].name')).toBe(6);
+    expect(lineOf(0, 'spec.containers[1].name')).toBe(5);
+    expect(lineOf(0, 'spec.volumes[0]')).toBe(4);
+    expect(lineOf(0, 'metadata.annotations.x')).toBe(2);
   });
 
   it('finds fields in documents only the lenient reader accepts', () => {
@@ -192,12 +205,16 @@ describe('parsePath', () => {
 });
 
 /**
- * Characters that String.prototype.indexOf and lastIndexOf looked at while `run` ran: the locators search
- * texts with them, so a locator that rescans the text per lookup shows here.
+ * Characters that String.prototype.indexOf, lastIndexOf and charCodeAt looked at while `run` ran: the locators
+ * read texts with them, so a locator that rescans the text per lookup shows here.
  */
 function charactersScannedBy(run: () => void): number {
-  const { indexOf, lastIndexOf } = String.prototype;
+  const { indexOf, lastIndexOf, charCodeAt } = String.prototype;
   let scanned = 0;
+  String.prototype.charCodeAt = function (this: string, at: number) {
+    scanned++;
+    return charCodeAt.call(this, at);
+  };
   String.prototype.indexOf = function (this: string, search: string, from?: number) {
     const start = Math.max(0, from ?? 0);
     const at = indexOf.call(this, search, from);
@@ -215,6 +232,7 @@ function charactersScannedBy(run: () => void): number {
   } finally {
     String.prototype.indexOf = indexOf;
     String.prototype.lastIndexOf = lastIndexOf;
+    String.prototype.charCodeAt = charCodeAt;
   }
   return scanned;
 }

@@ -47,7 +47,9 @@ describe('renderJson', () => {
   it('writes the same text piece by piece as JSON.stringify writes it whole, empty lists included', () => {
     const full = sampleReport();
     const empty = { ...full, findings: [], errors: [], exemptions: [] };
-    for (const report of [full, empty]) {
+    // More findings than one JSON.stringify call writes.
+    const many = { ...full, findings: Array.from({ length: 600 }, (_, i) => ({ ...full.findings[i % full.findings.length]!, line: i + 1 })) };
+    for (const report of [full, empty, many]) {
       const expected = `${JSON.stringify(jsonReport(report), null, 2)}\n`;
       expect(renderJson(report)).toBe(expected);
       const pieces = [...renderJsonPieces(report, 40)];
