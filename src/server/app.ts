@@ -1,9 +1,8 @@
-import type { IncomingMessage } from 'node:http';
-import type { Http2SecureServer, Http2ServerRequest, ServerHttp2Session } from 'node:http2';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { admissionRoutes, type AdmissionRoutesOptions } from './admission-routes.js';
+import { admissionRoutes, type AdmissionListener, type AdmissionRoutesOptions } from './admission-routes.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics-routes.js';
 import type { ServerMetrics } from './metrics.js';
@@ -22,7 +21,7 @@ const IDLE_TIMEOUT_MS = 120_000;
  * HTTP/2 when the webhook's URL is a loopback address and for HTTP/1.1 otherwise (k8s.io/apiserver
  * pkg/util/webhook/client.go, isLocalHost): one multiplexed connection instead of a pool.
  */
-export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRoutesOptions & { state: ServingState }): WebhookApp {
+export function buildWebhookApp(tls: SecureContextOptions, routes: Omit<AdmissionRoutesOptions, 'bodyLimit'>): WebhookApp {
   const app = Fastify({
     http2: true,
     https: { ...tls, allowHTTP1: true },
@@ -42,13 +41,8 @@ export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRout
   // and a POST is never retried.
   Object.assign(app.server, { keepAliveTimeout: IDLE_TIMEOUT_MS, requestTimeout: 60_000 });
   trackConnections(app.server);
-  acceptAnyBodyAsJson(app);
-  answerErrorsAsJson(app, routes.logger, (request, status, message) => {
-    const webhook = webhookOf(request.url);
-    if (webhook === undefined) return;
-    routes.metrics.invalidReviews.inc({ webhook });
-    routes.logger.info({ webhook, status, err: message }, 'invalid AdmissionReview');
-  });
+  serveAdmissionsFirst(app.server, admissionRoutes({ ...routes, bodyLimit: BODY_LIMIT }));
+  answerErrorsAsJson(app, routes.logger);
   // While draining, every answer asks the client to drop its connection: the API server then opens a new one
   // (to a ready replica) for its next call, instead of reusing one that is about to be closed under it.
   // HTTP/2 has no Connection header: its connection is closed with a GOAWAY, after the streams in flight.
@@ -60,8 +54,17 @@ export function buildWebhookApp(tls: SecureContextOptions, routes: AdmissionRout
     done(null, payload);
   });
   void app.register(healthRoutes, { state: routes.state });
-  void app.register(admissionRoutes, routes);
   return app;
+}
+
+/** Admissions are answered by `admissions` straight from the request event; every other request goes on to fastify. */
+function serveAdmissionsFirst(server: Http2SecureServer, admissions: AdmissionListener): void {
+  const [fastify] = server.listeners('request') as Array<(request: Http2ServerRequest, response: Http2ServerResponse) => void>;
+  if (fastify === undefined) throw new Error('fastify did not listen for requests on its server');
+  server.removeListener('request', fastify);
+  server.on('request', (request, response) => {
+    if (!admissions(request, response)) fastify(request, response);
+  });
 }
 
 const connections = new WeakMap<Http2SecureServer, { sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> }>();
@@ -106,75 +109,12 @@ export function buildMetricsApp(options: { metrics: ServerMetrics; state: Servin
   return app;
 }
 
-/**
- * The API server always sends application/json, but a body is parsed as JSON whatever its content type says,
- * so a wrong or missing header gets the same clear 400 as any other body that is not an AdmissionReview.
- */
-function acceptAnyBodyAsJson(app: WebhookApp): void {
-  app.removeAllContentTypeParsers();
-  const parse = (_request: unknown, body: string | Buffer, done: (error: FastifyError | null, body?: unknown) => void) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(badRequest(`the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`), undefined);
-    }
-  };
-  // Named as well as caught by '*' (the admission routes set every request's type to it): fastify caches the
-  // parser it finds for a named type, while a type only the catch-all matches is parsed again on every request.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
-  app.addContentTypeParser('*', { parseAs: 'string' }, parse);
-}
-
-/** How much of a refused body is read (and dropped) before answering, at most. */
-const DRAIN_LIMIT = 4 * BODY_LIMIT;
-const DRAIN_TIMEOUT_MS = 2000;
-
-/**
- * Reads and drops the rest of a refused body before the 413 goes out. Fastify closes the connection after
- * it; closing with unread data makes the kernel reset the connection, and the client, still writing, never
- * sees the answer.
- */
-function drainBody(raw: IncomingMessage): Promise<void> {
-  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    let received = 0;
-    const finish = () => {
-      clearTimeout(timer);
-      raw.off('data', onData);
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > DRAIN_LIMIT) finish();
-    };
-    const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
-    raw.on('data', onData).once('end', finish).once('close', finish).once('error', finish);
-    raw.resume();
-  });
-}
-
-function badRequest(message: string): FastifyError {
-  return Object.assign(new Error(message), { statusCode: 400, code: 'PODPATTERNS_ERR_REVIEW_INVALID', name: 'BadRequest' }) as FastifyError;
-}
-
-type ClientErrorListener = (request: FastifyRequest, status: number, message: string) => void;
-
-function webhookOf(url: string): 'validate' | 'mutate' | undefined {
-  const path = url.split('?')[0];
-  return path === '/validate' ? 'validate' : path === '/mutate' ? 'mutate' : undefined;
-}
-
 /** Errors before a handler runs (unreadable body, too large, bad Content-Length) as JSON with a message. */
-function answerErrorsAsJson(app: WebhookApp | FastifyInstance, logger: Logger, onClientError?: ClientErrorListener): void {
+function answerErrorsAsJson(app: WebhookApp | FastifyInstance, logger: Logger): void {
   (app as FastifyInstance).setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    const message = status === 413 ? `the body is larger than ${BODY_LIMIT / 1024 / 1024} MiB` : error.message;
     if (status === 500) logger.error({ err: error.message, url: request.url.slice(0, 200) }, 'unexpected error');
-    else onClientError?.(request, status, message);
-    if (status === 413) await drainBody(request.raw);
-    return reply.code(status).send({ code: error.code ?? 'PODPATTERNS_ERR_UNEXPECTED', message });
+    return reply.code(status).send({ code: error.code ?? 'PODPATTERNS_ERR_UNEXPECTED', message: error.message });
   });
   (app as FastifyInstance).setNotFoundHandler((request, reply) =>
     reply.code(404).send({
