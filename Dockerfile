@@ -36,4 +36,6 @@ COPY --from=build /app/dist ./dist
 USER 65532:65532
 EXPOSE 8443 9090
 # No HEALTHCHECK: Kubernetes probes /livez and /readyz (charts/podpatterns).
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/cli/main.js", "serve"]
+# 4 MiB semi-spaces (V8's default is 16 MiB): an admission's garbage dies young, and peak memory under load drops by
+# ~20 MiB at no measured throughput cost (npm run bench:webhook). The chart sets the same through NODE_OPTIONS.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "/app/dist/cli/main.js", "serve"]

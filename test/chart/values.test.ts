@@ -99,6 +99,11 @@ describe('the default install', () => {
     expect(ofKind(manifests, 'ServiceMonitor')).toHaveLength(0);
   });
 
+  it('starts the server with small young-generation semi-spaces, which keep its peak memory under load down', () => {
+    const container = single<PodTemplateOwner>(manifests, 'Deployment').spec.template.spec.containers[0]!;
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' });
+  });
+
   it('ships a helm test pod that posts to /validate/enforce with the server\'s security context', () => {
     const testPod = single<KubeManifest & { spec: PodSpec }>(manifests, 'Pod');
     const server = single<PodTemplateOwner>(manifests, 'Deployment').spec.template.spec;
