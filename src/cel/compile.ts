@@ -11,13 +11,14 @@ import { exemptionVariables, type CelExemptions } from './exemptions.js';
 import { migrationPolicies } from './migration-policy.js';
 import { bind, str } from './expr.js';
 import { NEW_OBJECT, OLD_OBJECT, overPodSpec, podVariables, podView, type CelVariable, type ObjectRoot } from './pod.js';
+import { ALWAYS_EXCLUDED_NAMESPACES } from './namespaces.js';
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
 export const VAP_SINCE: KubeVersion = { major: 1, minor: 30 };
+
+export { ALWAYS_EXCLUDED_NAMESPACES, DEFAULT_RELEASE_NAMESPACE } from './namespaces.js';
 export const RULE_LABEL = 'podpatterns.io/rule';
 export const NAME_PREFIX = 'podpatterns-';
-/** Namespaces no compiled policy applies to, whatever the options say (the chart excludes it too). */
-export const ALWAYS_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system'];
 
 export type ValidationAction = 'Deny' | 'Warn' | 'Audit';
 

@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander';
-import { allErrors, renderTestJson, renderTestText, summarize } from '../policytest/render.js';
-import { TEST_FILE_NAME } from '../policytest/schema.js';
-import { runTestPaths } from '../policytest/suite.js';
+import { TEST_FILE_NAME } from '../policytest/file-name.js';
 import { renderTextErrors } from '../report/text.js';
 import { ALL_RULES } from '../rules/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -23,6 +21,8 @@ export function registerTest(program: Command): void {
 
 /** Exit codes: 0 every expectation holds, 1 one does not, 2 a test file, policy or resource could not be read or named something unknown. */
 async function runTests(paths: string[], flags: TestFlags): Promise<number> {
+  // Loaded here, not at start-up: the test runner brings a schema validator and the migration the other commands never use.
+  const [{ runTestPaths }, { allErrors, renderTestJson, renderTestText, summarize }] = await Promise.all([import('../policytest/suite.js'), import('../policytest/render.js')]);
   const report = await runTestPaths(paths, ALL_RULES);
   process.stdout.write(flags.output === 'json' ? renderTestJson(report) : renderTestText(report));
   const errors = allErrors(report);

@@ -3,8 +3,7 @@ import type { Severity } from '../engine/types.js';
 import { SEVERITIES } from '../engine/types.js';
 import { describe, type KeyPath } from '../policy/keys.js';
 
-/** The name `podpatterns test` looks for, at any depth under the directories it is given. */
-export const TEST_FILE_NAME = 'podpatterns-test.yaml';
+export { TEST_FILE_NAME } from './file-name.js';
 export const TEST_API_VERSION = 'podpatterns.io/v1alpha1';
 export const TEST_KIND = 'Test';
 

@@ -136,7 +136,7 @@ describe('the CLI on a file larger than a string can be', () => {
 });
 
 describe('the modules audit loads', () => {
-  it('reads files without loading the webhook server, node:http or the Kubernetes client', { timeout: SLOW }, async () => {
+  it('reads files without loading the webhook server, node:http, the Kubernetes client, the CEL compiler or the policy test runner', { timeout: SLOW }, async () => {
     // Every module the process loads, printed when it exits.
     const hooks = `data:text/javascript,${encodeURIComponent(
       "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } }); process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));",
@@ -151,6 +151,8 @@ describe('the modules audit loads', () => {
       const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
       expect(loaded.some((url) => url.includes('/src/audit/files.ts'))).toBe(true);
       expect(loaded.filter((url) => /fastify|@kubernetes|undici|\/src\/server\/|\/src\/kube\/|\/src\/audit\/cluster|^node:https?$/.test(url))).toEqual([]);
+      // Commands that are not running stay unloaded: compile's CEL compiler, test's schema validator and the migration it checks.
+      expect(loaded.filter((url) => /\/node_modules\/(ajv|diff|fast-json-patch)\/|\/src\/cel\/(compile|migration-policy)\.ts|\/src\/policytest\/(suite|schema|run)\.ts|\/src\/migration\//.test(url))).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

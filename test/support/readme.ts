@@ -3,7 +3,7 @@
  * ones. Run `npm run docs` after changing a rule; test/readme.test.ts fails while the two disagree.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { renderCelTable } from '../../src/cli/compile.js';
+import { renderCelTable } from '../../src/cel/table.js';
 import { renderRulesMarkdown } from '../../src/cli/rules.js';
 import { defaultPolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
