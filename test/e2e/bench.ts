@@ -16,7 +16,7 @@
  * cost). --rate N sends N creates per second instead (open loop), which shows the latency a create gets when
  * the machine is not saturated.
  *
- *   npx tsx test/e2e/bench.ts [--pods 2000] [--concurrency 16] [--rate 0] [--rounds 4] [--warmup 100] [--time-limit 900]
+ *   npx tsx test/e2e/bench.ts [--pods 2000] [--concurrency 16] [--rate 0] [--rounds 4] [--warmup 100] [--time-limit 900] [--compiled-rules id,…]
  *
  * Goal: podpatterns p99 ≤ 1.2 × the CEL policy's p99. E2E_PODPATTERNS_ENTRY runs another CLI build; by default
  * the repository is compiled as `npm run build` does, so the server runs as shipped.
@@ -56,8 +56,13 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '100' },
     rate: { type: 'string', default: '0' },
     'time-limit': { type: 'string', default: '900' },
+    'compiled-rules': { type: 'string' },
   },
 });
+/** --compiled-rules port-conflict compiles that rule alone, to set one compiled rule beside the one hand-written policy. */
+const COMPILED_RULES = flags['compiled-rules']?.split(',').map((id) => id.trim());
+const unknownRules = (COMPILED_RULES ?? []).filter((id) => !ALL_RULES.some((rule) => rule.id === id));
+if (unknownRules.length > 0) throw new Error(`--compiled-rules: no rule ${unknownRules.join(', ')}`);
 const PODS = Number(flags.pods);
 const CONCURRENCY = Number(flags.concurrency);
 const ROUNDS = Number(flags.rounds);
@@ -187,11 +192,18 @@ async function untilVerdict(clients: Clients, setup: Setup, denied: boolean): Pr
   });
 }
 
-/** What `podpatterns compile --kubernetes-version <the API server's>` prints: the default policy in enforce mode. */
+/**
+ * What `podpatterns compile --kubernetes-version <the API server's>` prints: the default policy in enforce mode
+ * (with --compiled-rules, every other rule turned off).
+ */
 function compiledPolicies(gitVersion: string): Compilation {
   const version = parseVersion(gitVersion);
   if (!version) throw new Error(`cannot read the API server version ${gitVersion}`);
-  return compilePolicies(ALL_RULES, defaultPolicy(ALL_RULES), {
+  const policy = defaultPolicy(ALL_RULES);
+  const rules = COMPILED_RULES
+    ? Object.fromEntries(Object.entries(policy.rules).map(([id, settings]) => [id, { ...settings, enabled: COMPILED_RULES.includes(id) }]))
+    : policy.rules;
+  return compilePolicies(ALL_RULES, { ...policy, rules }, {
     kubernetesVersion: version,
     minKubeletVersion: version,
     mode: 'enforce',
