@@ -1,13 +1,10 @@
 import { errorMessage } from '../errors.js';
-import { allowedResult, type AdmissionHandler, type AdmissionResult } from './handler.js';
+import { allowedResult, type AdmissionHandler, type AdmissionResult, type Undone } from './handler.js';
 import type { AdmissionMode } from './mode.js';
 import { allowed, withAuditAnnotations, withWarnings, type AdmissionResponse } from './response.js';
 
 /** The audit annotation that records a fail-open admission. */
 export const EVALUATION_ERROR_ANNOTATION = 'evaluation-error';
-
-/** What a failure left undone: the object's checks, or the change a mutation would have made. */
-export type Undone = 'checks' | 'change';
 
 /** What a fail-open handler says happened, and what the failure is called in warnings, annotations and logs. */
 export interface FailOpenWording {

@@ -3,7 +3,6 @@ import type { EvaluationContext, ExemptedFinding, RuleError } from '../engine/ty
 import type { JsonObject } from '../model/kube.js';
 import type { Policy } from '../policy/policy.js';
 import type { Decision } from './decision.js';
-import type { Undone } from './fail-open.js';
 import type { AdmissionMode } from './mode.js';
 import { allowed, patchResponse, withAuditAnnotations, withWarnings, type AdmissionResponse, type JsonPatchOperation } from './response.js';
 import type { AdmissionRequest } from './review.js';
@@ -16,6 +15,9 @@ export interface AdmissionSettings {
 }
 
 /** The answer to one request and what led to it, for logs and metrics. */
+/** What a failure left undone: the object's checks, or the change a mutation would have made. */
+export type Undone = 'checks' | 'change';
+
 export interface AdmissionResult {
   response: AdmissionResponse;
   /** The JSON Patch the response carries, as operations, for the handlers that run after this one. */

@@ -1,5 +1,4 @@
-import { asString, isObject } from './kube.js';
-import type { ContainerModel } from './pod.js';
+import { asString, isObject, type Container } from './kube.js';
 
 /** A port a container's args or env mention, and where. */
 export interface PortMention {
@@ -38,8 +37,14 @@ const OWN_SERVER_WORDS = new Set([
 /** `HOST`/`PORT` env pairs such as `DB_HOST=localhost` + `DB_PORT=5432`. */
 const HOST_SUFFIX = /^(.*?)(HOST|HOSTNAME|SERVER|ADDR|ADDRESS)$/i;
 
+/** What endpointsOf reads of a container: its spec, and where it is in the object (for the paths it reports). */
+export interface EndpointSource {
+  readonly spec: Container;
+  readonly path: string;
+}
+
 /** The ports a container is told to listen on and the loopback addresses it is told to reach, from its args and env. */
-export function endpointsOf(container: ContainerModel): ContainerEndpoints {
+export function endpointsOf(container: EndpointSource): ContainerEndpoints {
   const result: ContainerEndpoints = { listens: [], connects: [] };
   const expand = expander(container);
   const env = literalEnv(container, expand);
@@ -164,7 +169,7 @@ type Expand = (text: string, values: ReadonlyMap<string, string>) => string;
  * any string can hold. The budget, twice the container's own env and argv plus 64 KiB, is far beyond what
  * addresses need; once it is spent, references stay as written.
  */
-function expander(container: ContainerModel): Expand {
+function expander(container: EndpointSource): Expand {
   let budget = 65_536;
   for (const entry of Array.isArray(container.spec.env) ? container.spec.env : []) {
     if (isObject(entry) && typeof entry.value === 'string') budget += 2 * entry.value.length;
@@ -182,7 +187,7 @@ function expander(container: ContainerModel): Expand {
 }
 
 /** Env vars with a literal value, `$(VAR)` references to earlier ones expanded as the kubelet does. */
-function literalEnv(container: ContainerModel, expand: Expand): EnvEntry[] {
+function literalEnv(container: EndpointSource, expand: Expand): EnvEntry[] {
   const entries: EnvEntry[] = [];
   const known = new Map<string, string>();
   (Array.isArray(container.spec.env) ? container.spec.env : []).forEach((entry, index) => {
@@ -198,7 +203,7 @@ function literalEnv(container: ContainerModel, expand: Expand): EnvEntry[] {
 }
 
 /** `DB_HOST=localhost` with `DB_PORT=5432` is a connection to localhost:5432; the port var is then not a listener. */
-function hostPortPairs(container: ContainerModel, env: EnvEntry[], result: ContainerEndpoints): Set<number> {
+function hostPortPairs(container: EndpointSource, env: EnvEntry[], result: ContainerEndpoints): Set<number> {
   const paired = new Set<number>();
   let byName: Map<string, EnvEntry> | undefined;
   for (const host of env) {
@@ -233,7 +238,7 @@ interface ArgvToken {
 }
 
 /** Every whitespace-separated word of command and args (shell scripts included), `$(VAR)` expanded. */
-function argvTokens(container: ContainerModel, env: ReadonlyMap<string, string>, expand: Expand): ArgvToken[] {
+function argvTokens(container: EndpointSource, env: ReadonlyMap<string, string>, expand: Expand): ArgvToken[] {
   const tokens: ArgvToken[] = [];
   for (const section of ['command', 'args'] as const) {
     const list = container.spec[section];
