@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TEXT_LENGTH } from '../../src/input/manifest.js';
 import { REPO, runCli, type CliResult } from './run.js';
 import { outputOf } from '../support/process.js';
+import { CLASSIC_SIDECAR_JOB } from '../support/manifests.js';
 
 /** Spawning the CLI through tsx takes seconds on a busy machine. */
 const SLOW = 120_000;
@@ -24,21 +25,6 @@ spec:
     - name: sidecar
       image: registry.example.com/sidecar:1.0.0
       ports: [{containerPort: 8080}]
-`;
-
-const classicSidecarJob = `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: export
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: export
-          image: registry.example.com/export:1.8.0
-        - name: cloud-sql-proxy
-          image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0
 `;
 
 /** Runs the CLI and kills it after `ms`: a run that blocks fails this test instead of hanging the suite. */
@@ -62,9 +48,9 @@ describe('the CLI on special files', () => {
     await mkdir(join(root, 'repo', '.git'), { recursive: true });
     await mkdir(join(root, 'repo', 'node_modules', 'chart'), { recursive: true });
     await writeFile(join(root, 'repo', 'deploy', 'pod.yaml'), clashingPod('web'));
-    await writeFile(join(root, 'repo', 'deploy', 'job.yaml'), classicSidecarJob);
-    await writeFile(join(root, 'repo', '.git', 'job.yaml'), classicSidecarJob);
-    await writeFile(join(root, 'repo', 'node_modules', 'chart', 'job.yaml'), classicSidecarJob);
+    await writeFile(join(root, 'repo', 'deploy', 'job.yaml'), CLASSIC_SIDECAR_JOB);
+    await writeFile(join(root, 'repo', '.git', 'job.yaml'), CLASSIC_SIDECAR_JOB);
+    await writeFile(join(root, 'repo', 'node_modules', 'chart', 'job.yaml'), CLASSIC_SIDECAR_JOB);
     await symlink('..', join(root, 'repo', 'deploy', 'loop'));
     execFileSync('mkfifo', [join(root, 'repo', 'deploy', 'events.yaml')]);
   });
@@ -96,8 +82,8 @@ describe('the CLI on special files', () => {
     expect(run.stderr).toContain(`${join(root, 'repo', 'deploy', 'events.yaml')}: skipped: a named pipe`);
     expect(run.stderr.match(/^wrote /gm)).toHaveLength(1);
     expect(await readFile(join(root, 'repo', 'deploy', 'job.yaml'), 'utf8')).toContain('restartPolicy: Always');
-    expect(await readFile(join(root, 'repo', '.git', 'job.yaml'), 'utf8')).toBe(classicSidecarJob);
-    expect(await readFile(join(root, 'repo', 'node_modules', 'chart', 'job.yaml'), 'utf8')).toBe(classicSidecarJob);
+    expect(await readFile(join(root, 'repo', '.git', 'job.yaml'), 'utf8')).toBe(CLASSIC_SIDECAR_JOB);
+    expect(await readFile(join(root, 'repo', 'node_modules', 'chart', 'job.yaml'), 'utf8')).toBe(CLASSIC_SIDECAR_JOB);
   });
 });
 

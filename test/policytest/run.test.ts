@@ -6,6 +6,7 @@ import { allErrors, renderTestText } from '../../src/policytest/render.js';
 import { runTestPaths } from '../../src/policytest/suite.js';
 import type { Rule } from '../../src/engine/types.js';
 import { ALL_RULES } from '../../src/rules/index.js';
+import { CLASSIC_SIDECAR_JOB } from '../support/manifests.js';
 
 const HEADER = 'apiVersion: podpatterns.io/v1alpha1\nkind: Test\n';
 
@@ -23,21 +24,6 @@ spec:
     - name: sidecar
       image: registry.example.com/sidecar:0.9.0
       ports: [{containerPort: 8080}]
-`;
-
-const classicJob = `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: export
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: export
-          image: registry.example.com/export:1.8.0
-        - name: cloud-sql-proxy
-          image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0
 `;
 
 describe('podpatterns test, run in process', () => {
@@ -73,7 +59,7 @@ describe('podpatterns test, run in process', () => {
 
   it('applies the policy file and the cluster version of the test', async () => {
     await write('policy.yaml', 'rules:\n  port-conflict: warn\n  unpinned-image: off\n');
-    await write('job.yaml', classicJob);
+    await write('job.yaml', CLASSIC_SIDECAR_JOB);
     await write('a/podpatterns-test.yaml', `${HEADER}policy: ../policy.yaml\ncluster: {kubernetesVersion: "1.33"}\nresources: [../job.yaml, ../pod.yaml]\nresults:\n  - {resources: [Job/export], rule: classic-sidecar-in-job, result: warn}\n  - {resources: [Pod/web], rule: port-conflict, result: warn}\n  - {resources: [Pod/web], rule: unpinned-image, result: pass}\n`);
     await write('b/podpatterns-test.yaml', `${HEADER}cluster: {kubernetesVersion: "1.28"}\nresources: [../job.yaml]\nresults:\n  - {resources: [Job/export], rule: classic-sidecar-in-job, result: pass}\n`);
     await write('pod.yaml', clashingPod('web', 'shop', 'nginx:latest'));
@@ -184,7 +170,7 @@ describe('podpatterns test, run in process', () => {
   });
 
   it('compares the migrated object with the expected one as objects, and shows a diff when they differ', async () => {
-    await write('job.yaml', classicJob);
+    await write('job.yaml', CLASSIC_SIDECAR_JOB);
     const migrated = `# reordered keys and flow style do not matter
 kind: Job
 apiVersion: batch/v1
@@ -214,8 +200,8 @@ spec:
 
   it('does not read the files a test names for itself as resources of a directory it lists', async () => {
     await write('t/policy.yaml', 'rules:\n  port-conflict: audit\n');
-    await write('t/job.yaml', classicJob);
-    await write('t/job.migrated.yaml', classicJob);
+    await write('t/job.yaml', CLASSIC_SIDECAR_JOB);
+    await write('t/job.migrated.yaml', CLASSIC_SIDECAR_JOB);
     await write('t/podpatterns-test.yaml', `${HEADER}policy: policy.yaml\ncluster: {kubernetesVersion: "1.28"}\nresources: [.]\nmigrations:\n  - {resource: Job/export, expected: job.migrated.yaml}\n`);
     const report = await run('t');
     expect(allErrors(report)).toEqual([]);
