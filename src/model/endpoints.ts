@@ -1,4 +1,5 @@
 import { asString, isObject, type Container } from './kube.js';
+import { memoized } from './memo.js';
 
 /** A port a container's args or env mention, and where. */
 export interface PortMention {
@@ -19,6 +20,7 @@ export interface ContainerEndpoints {
 }
 
 const LOOPBACK_ADDRESS = /(?<![\w.-])(localhost|127(?:\.\d{1,3}){3}|\[(?:::1|0:0:0:0:0:0:0:1)\]):(\d{1,5})(?![\d.])/g;
+const NO_MATCHES: readonly RegExpExecArray[] = [];
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
 /** Name words that make an address the container's own listener whatever else the name says. */
 const LISTEN_WORDS = new Set(['listen', 'listener', 'listeners', 'bind', 'serve', 'serving']);
@@ -76,8 +78,11 @@ export function endpointsOf(container: EndpointSource): ContainerEndpoints {
 }
 
 function classify(name: string | undefined, value: string, path: string, source: string, result: ContainerEndpoints): void {
-  for (const port of cloudSqlProxyPorts(value)) result.listens.push({ port, path, source, text: value });
-  const loopback = [...value.matchAll(LOOPBACK_ADDRESS)];
+  // Every address and port read here follows a colon, but for a bare port: most values (log levels, names, paths) are neither.
+  const colon = value.includes(':');
+  if (!colon && !/^\s*\d/.test(value)) return;
+  if (colon) for (const port of cloudSqlProxyPorts(value)) result.listens.push({ port, path, source, text: value });
+  const loopback = colon ? [...value.matchAll(LOOPBACK_ADDRESS)] : NO_MATCHES;
   if (name !== undefined && isListenerName(name)) {
     for (const port of listenPorts(value)) result.listens.push({ port, path, source, text: value });
     return;
@@ -106,14 +111,17 @@ function isAddressName(name: string): boolean {
   return words.some((word) => LISTEN_WORDS.has(word) || ADDRESS_WORDS.has(word));
 }
 
-/** `LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR` → linkerd2, proxy, outbound, listen, addr; `webListenAddress` → web, listen, address. */
-function nameWords(name: string): string[] {
-  return name
+/**
+ * `LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR` → linkerd2, proxy, outbound, listen, addr; `webListenAddress` → web, listen, address.
+ * Fleets reuse a few hundred env and flag names; the words are shared, never changed.
+ */
+const nameWords: (name: string) => readonly string[] = memoized((name) =>
+  name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
-    .map((word) => word.toLowerCase());
-}
+    .map((word) => word.toLowerCase()),
+);
 
 /** A bare port, or an address whose host is empty, a wildcard or a pod-level variable (`$(POD_IP)`). */
 function ownAddress(value: string): boolean {

@@ -32,6 +32,7 @@ const CHANGERS = new Set(['tee', 'rm', 'rmdir', 'mkdir', 'chmod', 'chown', 'chgr
 const HARMLESS = new Set(['echo', 'printf', 'touch', 'export', 'cd', 'pushd', 'popd', 'sleep', 'true', 'false', 'exit']);
 /** Words that precede the command word of a simple command. */
 const PREFIXES = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', 'exec', 'time', 'nohup', 'env', '!', 'command', 'builtin']);
+const QUOTES = `'"`;
 /** A path longer than PATH_MAX is not a path a program can open. */
 const PATH_MAX = 4096;
 /** Directories deeper than this are not indexed: no mount path is that deep. */
@@ -50,6 +51,7 @@ export function fileUseOf(container: Container): FileUse {
   for (const command of script.split(/;|&&|\|\||[|&\n(){}`]|\$\(/)) useCommand(command, uses);
   const texts = [script, ...asArray(container.env).map((entry) => (isObject(entry) ? (asString(entry.value) ?? '') : ''))];
   for (const text of texts) {
+    if (!text.includes('unix:') && !text.includes('.sock')) continue;
     for (const match of text.matchAll(SOCKET)) {
       const path = normalisePath(match[1] ?? match[2] ?? '');
       if (path) for (const directory of ancestors(path)) sockets.add(directory);
@@ -72,22 +74,22 @@ function useCommand(command: string, uses: Map<string, DirectoryUse>): void {
   for (let index = 0; index < words.length; index++) {
     const word = words[index]!;
     // Redirections apply whatever the command is, and may come before it (`> /x echo hi`).
-    const redirect = /^(?:\d*|&)(>>?|<)(.*)$/.exec(word);
+    const redirect = word.includes('>') || word.includes('<') ? /^(?:\d*|&)(>>?|<)(.*)$/.exec(word) : null;
     if (redirect) {
       const target = redirect[2] || words[++index];
       if (target?.startsWith('/')) record(uses, target, redirect[1] === '<' ? 'reads' : 'writes');
       continue;
     }
     if (program === undefined) {
-      if (PREFIXES.has(word) || /^[A-Za-z_]\w*=/.test(word)) continue;
+      if (PREFIXES.has(word) || (word.includes('=') && /^[A-Za-z_]\w*=/.test(word))) continue;
       // Flags first: only args, handed to the image's entrypoint, a program of unknown use.
       program = word.startsWith('-') ? '' : word;
       // Running a program from a directory reads it.
       if (word.startsWith('/')) record(uses, word, 'reads');
       if (program !== '') continue;
     }
-    if (/^-\w*i/.test(word) || word.startsWith('--in-place')) inPlace = true;
-    const path = /(?:^|=)(\/[^\s=]*)$/.exec(word)?.[1];
+    if (word.startsWith('-') && (/^-\w*i/.test(word) || word.startsWith('--in-place'))) inPlace = true;
+    const path = word.includes('/') ? /(?:^|=)(\/[^\s=]*)$/.exec(word)?.[1] : undefined;
     if (path) paths.push(path);
   }
   if (program === undefined) return;
@@ -132,10 +134,13 @@ function ancestors(path: string): string[] {
 /** An absolute path without `.` segments, repeated or trailing slashes; '' for anything else. */
 export function normalisePath(path: string): string {
   if (!path.startsWith('/') || path.length > PATH_MAX) return '';
+  // Most paths are already written so: no empty or `.` segment, no trailing slash.
+  if (!path.endsWith('/') && !path.includes('//') && !path.includes('/.')) return path;
   const segments = path.split('/').filter((segment) => segment !== '' && segment !== '.');
   return segments.length === 0 ? '' : `/${segments.join('/')}`;
 }
 
 function unquote(word: string): string {
+  if (!QUOTES.includes(word.charAt(0)) && !QUOTES.includes(word.charAt(word.length - 1))) return word;
   return word.replace(/^['"]+|['"]+$/g, '');
 }

@@ -10,7 +10,8 @@ export function memoized<T>(compute: (key: string) => T, limit = 10_000): (key: 
   const results = new Map<string, T>();
   return (key) => {
     if (key.length > MEMO_KEY_LIMIT) return compute(key);
-    if (results.has(key)) return results.get(key) as T;
+    const known = results.get(key);
+    if (known !== undefined || results.has(key)) return known as T;
     if (results.size >= limit) results.clear();
     const result = compute(key);
     results.set(key, result);

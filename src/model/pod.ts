@@ -212,6 +212,8 @@ class Member implements ContainerModel {
   #ports: Lazy<readonly PortEntry[]> = UNSET;
   #longRunningCommand: Lazy<LongRunningEvidence | undefined> = UNSET;
   #endpoints: Lazy<ContainerEndpoints> = UNSET;
+  #cpu: Lazy<number | undefined> = UNSET;
+  #memory: Lazy<number | undefined> = UNSET;
   #requests: Map<string, number | undefined> | undefined;
 
   constructor(
@@ -257,6 +259,15 @@ class Member implements ContainerModel {
   }
 
   request(resource: string): number | undefined {
+    // The two every pod is judged on are kept in fields: no map per container.
+    if (resource === 'cpu') {
+      if (this.#cpu === UNSET) this.#cpu = containerRequest(this.spec, resource);
+      return this.#cpu;
+    }
+    if (resource === 'memory') {
+      if (this.#memory === UNSET) this.#memory = containerRequest(this.spec, resource);
+      return this.#memory;
+    }
     this.#requests ??= new Map();
     if (this.#requests.has(resource)) return this.#requests.get(resource);
     const request = containerRequest(this.spec, resource);

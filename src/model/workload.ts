@@ -66,5 +66,7 @@ export function objectsIn(document: unknown, path = ''): ObjectAt[] {
 }
 
 export function joinPath(...parts: string[]): string {
+  // An object at the top of its document: its own paths, as they are.
+  if (parts.length === 2 && parts[0] === '' && !parts[1]!.includes('.[')) return parts[1]!;
   return parts.filter((part) => part !== '').join('.').replace(/\.\[/g, '[');
 }

@@ -89,9 +89,9 @@ spec:
       // The first earlier entry a later one can clash with is the first that could clash with anything: the first
       // long-running container for a containerPort (see runTogether), the first regular container for a hostPort.
       // One entry per key keeps a pod of any size linear.
-      const firstCandidate = new Map<string, DeclaredPort>();
+      const firstCandidate = new Map<PortKey, DeclaredPort>();
       for (const later of pod.containers.flatMap(portsOf)) {
-        const key = `${later.field}/${later.port}/${later.protocol}/${later.field === 'hostPort' ? later.hostIP : ''}`;
+        const key = portKey(later.field, later.port, later.protocol, later.field === 'hostPort' ? later.hostIP : '');
         const first = firstCandidate.get(key);
         const candidate = later.field === 'hostPort' ? later.container.kind === 'regular' : later.container.kind !== 'init';
         if (!first && candidate) firstCandidate.set(key, later);
@@ -243,11 +243,22 @@ const PORT_FIELDS = ['containerPort', 'hostPort'] as const;
 
 /** The same port twice in one container (e.g. once per name) is one bind, not a conflict. */
 function dedupeWithinContainer(ports: DeclaredPort[]): DeclaredPort[] {
-  const seen = new Set<string>();
+  const seen = new Set<PortKey>();
   return ports.filter((p) => {
-    const key = `${p.field}/${p.port}/${p.protocol}/${p.hostIP}`;
+    const key = portKey(p.field, p.port, p.protocol, p.hostIP);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+}
+
+/** Identifies a declared port by field, number, protocol and host IP: a number for the usual ports, no string built per port. */
+type PortKey = number | string;
+
+const PROTOCOL_CODES: ReadonlyMap<string, number> = new Map([['TCP', 0], ['UDP', 1], ['SCTP', 2]]);
+
+function portKey(field: DeclaredPort['field'], port: number, protocol: string, hostIP: string): PortKey {
+  const code = PROTOCOL_CODES.get(protocol);
+  if (code === undefined || hostIP !== '' || !Number.isInteger(port) || port >= 2 ** 32) return `${field}/${port}/${protocol}/${hostIP}`;
+  return (port * 4 + code) * 2 + (field === 'hostPort' ? 1 : 0);
 }

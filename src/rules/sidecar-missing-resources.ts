@@ -76,7 +76,7 @@ spec:
       const podLevel = podLevelRequests(pod);
       let effective: string | undefined;
       for (const sidecar of pod.sidecars) {
-        if (RESOURCES.every((resource) => podLevel.has(resource) || sidecar.request(resource) !== undefined)) continue;
+        if ((podLevel.has('cpu') || sidecar.request('cpu') !== undefined) && (podLevel.has('memory') || sidecar.request('memory') !== undefined)) continue;
         const missing = RESOURCES.filter((resource) => !podLevel.has(resource) && sidecar.request(resource) === undefined);
         const name = sidecar.name;
         effective ??= RESOURCES.map((resource) => `${resource} ${formatQuantity(effectivePodRequest(pod.spec, resource), resource)}`).join(', ');
