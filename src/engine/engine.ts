@@ -1,10 +1,10 @@
-import { objectAnnotations, podModelOf, resourceRef, type PodModel, type ResourceRef } from '../model/pod.js';
+import { podModelOf, resourceRef, type PodModel, type ResourceRef } from '../model/pod.js';
 import { objectsIn } from '../model/workload.js';
-import type { KubeObject } from '../model/kube.js';
+import { isObject, type KubeObject } from '../model/kube.js';
 import { errorMessage } from '../errors.js';
 import { describeExemption, exemptionActive, globMatch } from './exemptions.js';
 import type { EnginePolicy, RuleSettings } from './settings.js';
-import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, Rule, RuleFinding } from './types.js';
+import type { AppliedExemption, EvaluationContext, EvaluationResult, Finding, Rule, RuleFinding, RuleInput } from './types.js';
 
 export const IGNORE_ANNOTATION = 'podpatterns.io/ignore';
 export const IGNORE_REASON_ANNOTATION = 'podpatterns.io/ignore-reason';
@@ -77,9 +77,12 @@ function evaluateObject(
   const pods = pod ? [pod] : NO_PODS;
   let resource: ResourceRef | undefined;
   let exemptionFor: ((rule: string) => AppliedExemption | undefined) | undefined;
+  // One input for every rule, each seeing its own options: rules read it and never keep it.
+  const input: RuleInput = { object, objectPath, pods, context, options: {} };
   for (const { rule, settings, pinned } of planned) {
     try {
-      const found = rule.evaluate({ object, objectPath, pods, context, options: settings.options });
+      input.options = settings.options;
+      const found = rule.evaluate(input);
       if (found.length === 0) continue;
       resource ??= pod?.resource ?? resourceRef(object);
       exemptionFor ??= exemptionsOf(object, resource, pod, context, policy);
@@ -119,7 +122,7 @@ function exemptionsOf(
   const namespace = context.namespace ?? resource.namespace;
   const now = context.now ?? Date.now();
   const entries =
-    namespace === undefined
+    namespace === undefined || exemptions.list.length === 0
       ? []
       : exemptions.list.filter(
           (entry) =>
@@ -129,9 +132,9 @@ function exemptionsOf(
             exemptionActive(entry, now),
         );
   const honoured = exemptions.annotations && (exemptions.namespaces.length === 0 || (namespace !== undefined && exemptions.namespaces.includes(namespace)));
-  const annotations: Readonly<Record<string, string>> = honoured ? { ...pod?.annotations, ...objectAnnotations(object) } : {};
-  const ignored = new Set((annotations[IGNORE_ANNOTATION] ?? '').split(',').map((id) => id.trim()).filter(Boolean));
-  const reason = annotations[IGNORE_REASON_ANNOTATION]?.trim();
+  const ignore = honoured ? annotationOf(object, pod, IGNORE_ANNOTATION) : undefined;
+  const ignored = new Set(ignore === undefined ? [] : ignore.split(',').map((id) => id.trim()).filter(Boolean));
+  const reason = honoured ? annotationOf(object, pod, IGNORE_REASON_ANNOTATION)?.trim() : undefined;
   const all = ignored.has('*') || ignored.has('all');
   return (rule) => {
     const entry = entries.find((candidate) => candidate.rules.includes('*') || candidate.rules.includes(rule));
@@ -141,4 +144,11 @@ function exemptionsOf(
     if (all || ignored.has(rule)) return { source: 'annotation', ...(reason && { reason }) };
     return undefined;
   };
+}
+
+/** An annotation of the object, else of its pod template: the object's own wins, as when the two maps are merged. */
+function annotationOf(object: KubeObject, pod: PodModel | undefined, key: string): string | undefined {
+  const own = isObject(object.metadata) ? object.metadata.annotations : undefined;
+  if (isObject(own) && Object.hasOwn(own, key) && typeof own[key] === 'string') return own[key];
+  return pod !== undefined && Object.hasOwn(pod.annotations, key) ? pod.annotations[key] : undefined;
 }

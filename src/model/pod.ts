@@ -309,8 +309,3 @@ function owningJob(object: KubeObject): string | undefined {
   }
   return undefined;
 }
-
-/** Annotations of the workload object itself (not the pod template). */
-export function objectAnnotations(object: KubeObject): Record<string, string> {
-  return stringMap(isObject(object.metadata) ? object.metadata.annotations : undefined);
-}

@@ -1,5 +1,5 @@
 import { asArray, asString, isObject, stringMap, type KubeObject } from '../model/kube.js';
-import type { ContainerModel, PodModel } from '../model/pod.js';
+import type { ContainerKind, ContainerModel, PodModel } from '../model/pod.js';
 import { bind, celText, quoted, record } from '../cel/expr.js';
 import type { CelForm, Rule, RuleFinding } from '../engine/types.js';
 import { atLeast } from '../model/version.js';
@@ -206,32 +206,38 @@ const duplicatePortNameCel: CelForm = {
 };
 
 /**
- * The named ports of the containers FindPort looks at, by `name/PROTOCOL`, in its order: regular containers,
- * then native sidecars. A container is listed once per key (the API server rejects a name twice in one container).
+ * The named ports of the containers FindPort looks at, by portNameKey, in its order: regular containers, then
+ * native sidecars. A container is listed once per key (the API server rejects a name twice in one container).
  */
 function namedPorts(pod: PodModel): Map<string, NamedPort[]> {
   const byKey = new Map<string, NamedPort[]>();
-  const inOrder = [...pod.containers.filter((c) => c.kind === 'regular'), ...pod.containers.filter((c) => c.kind === 'native-sidecar')];
-  for (const container of inOrder) {
-    let seen: Set<string> | undefined;
-    for (const port of container.ports) {
-      if (!port.name) continue;
-      const key = `${port.name}/${port.protocol}`;
-      seen ??= new Set();
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const entry: NamedPort = { container, index: port.index, ...(port.containerPort !== undefined && { number: port.containerPort }) };
-      const list = byKey.get(key);
-      if (list) list.push(entry);
-      else byKey.set(key, [entry]);
+  for (const kind of FIND_PORT_ORDER) {
+    for (const container of pod.containers) {
+      if (container.kind !== kind) continue;
+      for (const port of container.ports) {
+        if (!port.name) continue;
+        const key = portNameKey(port.name, port.protocol);
+        const entry: NamedPort = { container, index: port.index, number: port.containerPort };
+        const list = byKey.get(key);
+        // Containers come one after the other: an earlier entry of this one for the key is the list's last.
+        if (!list) byKey.set(key, [entry]);
+        else if (list.at(-1)!.container !== container) list.push(entry);
+      }
     }
   }
   return byKey;
 }
 
+const FIND_PORT_ORDER: readonly ContainerKind[] = ['regular', 'native-sidecar'];
+
+/** `name/PROTOCOL`, or just the name for TCP, the usual case, with no string built: such a name holds no slash and every other key does. */
+function portNameKey(name: string, protocol: string): string {
+  return protocol === 'TCP' && !name.includes('/') ? name : `${name}/${protocol}`;
+}
+
 function splitKey(key: string): [string, string] {
   const slash = key.lastIndexOf('/');
-  return [key.slice(0, slash), key.slice(slash + 1)];
+  return slash < 0 ? [key, 'TCP'] : [key.slice(0, slash), key.slice(slash + 1)];
 }
 
 /** The container uses the name as the port of one of its own probes, which the kubelet resolves in its own ports. */
@@ -258,7 +264,7 @@ function targetedPorts(pod: PodModel, object: KubeObject, related: readonly Kube
     const name = (isObject(candidate.metadata) ? asString(candidate.metadata.name) : undefined) ?? '';
     for (const port of asArray(candidate.spec.ports)) {
       if (!isObject(port) || typeof port.targetPort !== 'string') continue;
-      const key = `${port.targetPort}/${(asString(port.protocol) ?? 'TCP').toUpperCase()}`;
+      const key = portNameKey(port.targetPort, (asString(port.protocol) ?? 'TCP').toUpperCase());
       if (!targeted.has(key)) targeted.set(key, name);
     }
   }

@@ -90,39 +90,54 @@ spec:
       // long-running container for a containerPort (see runTogether), the first regular container for a hostPort.
       // One entry per key keeps a pod of any size linear.
       const firstCandidate = new Map<PortKey, DeclaredPort>();
-      for (const later of pod.containers.flatMap(portsOf)) {
-        const key = portKey(later.field, later.port, later.protocol, later.field === 'hostPort' ? later.hostIP : '');
-        const first = firstCandidate.get(key);
-        const candidate = later.field === 'hostPort' ? later.container.kind === 'regular' : later.container.kind !== 'init';
-        if (!first && candidate) firstCandidate.set(key, later);
-        const earlier = first && clash(first, later) ? first : undefined;
-        if (!earlier) continue;
-        const [a, b] = [earlier.container.name, later.container.name];
-        const path = `${later.container.path}.ports[${later.index}].${later.field}`;
-        const facts = { other: a, field: later.field, port: later.port, protocol: later.protocol };
-        findings.push(
-          later.field === 'hostPort'
-            ? {
-                container: b,
-                path,
-                facts,
-                message:
-                  `containers '${a}' and '${b}' both declare hostPort ${later.port}/${later.protocol}${later.hostIP ? ` on ${later.hostIP}` : ''}: ` +
-                  `the API server rejects the ${pod.kind || 'object'} (${path}: Duplicate value: ` +
-                  `"${later.protocol}/${later.hostIP}/${later.port}"), so it is never created. A hostPort is a port of the node, published once for the pod.`,
-                fix:
-                  `Give '${b}' another hostPort (change ${path}), or remove the hostPort from ${path} if only '${a}' must be reached on the node's port.`,
-              }
-            : {
-                container: b,
-                path,
-                facts,
-                message:
-                  `containers '${a}' and '${b}' both declare port ${later.port}/${later.protocol} and run at the same time: they share ` +
-                  `the pod's network namespace, so if both listen on it the second to bind fails with 'address already in use' and usually crash-loops.`,
-                fix: `Move '${b}' to another port (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`,
-              },
-        );
+      for (const container of pod.containers) {
+        // The same port twice in one container (e.g. once per name) is one bind, not a conflict.
+        const own = container.ports.length > 1 ? new Set<PortKey>() : undefined;
+        for (const entry of container.ports) {
+          for (const field of PORT_FIELDS) {
+            const port = entry[field];
+            if (port === undefined || port <= 0) continue;
+            const { protocol, hostIP, index } = entry;
+            if (own) {
+              const ownKey = portKey(field, port, protocol, hostIP);
+              if (own.has(ownKey)) continue;
+              own.add(ownKey);
+            }
+            const later: DeclaredPort = { container, field, port, protocol, hostIP, index };
+            const key = portKey(later.field, later.port, later.protocol, later.field === 'hostPort' ? later.hostIP : '');
+            const first = firstCandidate.get(key);
+            const candidate = later.field === 'hostPort' ? later.container.kind === 'regular' : later.container.kind !== 'init';
+            if (!first && candidate) firstCandidate.set(key, later);
+            const earlier = first && clash(first, later) ? first : undefined;
+            if (!earlier) continue;
+            const [a, b] = [earlier.container.name, later.container.name];
+            const path = `${later.container.path}.ports[${later.index}].${later.field}`;
+            const facts = { other: a, field: later.field, port: later.port, protocol: later.protocol };
+            findings.push(
+              later.field === 'hostPort'
+                ? {
+                    container: b,
+                    path,
+                    facts,
+                    message:
+                      `containers '${a}' and '${b}' both declare hostPort ${later.port}/${later.protocol}${later.hostIP ? ` on ${later.hostIP}` : ''}: ` +
+                      `the API server rejects the ${pod.kind || 'object'} (${path}: Duplicate value: ` +
+                      `"${later.protocol}/${later.hostIP}/${later.port}"), so it is never created. A hostPort is a port of the node, published once for the pod.`,
+                    fix:
+                      `Give '${b}' another hostPort (change ${path}), or remove the hostPort from ${path} if only '${a}' must be reached on the node's port.`,
+                  }
+                : {
+                    container: b,
+                    path,
+                    facts,
+                    message:
+                      `containers '${a}' and '${b}' both declare port ${later.port}/${later.protocol} and run at the same time: they share ` +
+                      `the pod's network namespace, so if both listen on it the second to bind fails with 'address already in use' and usually crash-loops.`,
+                    fix: `Move '${b}' to another port (change ${path} and the port its process listens on), or drop the duplicate declaration if only one of them really listens.`,
+                  },
+            );
+          }
+        }
       }
     }
     return findings;
@@ -227,30 +242,7 @@ function clash(earlier: DeclaredPort, later: DeclaredPort): boolean {
   return runTogether(earlier.container, later.container);
 }
 
-function portsOf(container: ContainerModel): DeclaredPort[] {
-  const declared: DeclaredPort[] = [];
-  for (const entry of container.ports) {
-    for (const field of PORT_FIELDS) {
-      const port = entry[field];
-      if (port === undefined || port <= 0) continue;
-      declared.push({ container, field, port, protocol: entry.protocol, hostIP: entry.hostIP, index: entry.index });
-    }
-  }
-  return declared.length > 1 ? dedupeWithinContainer(declared) : declared;
-}
-
 const PORT_FIELDS = ['containerPort', 'hostPort'] as const;
-
-/** The same port twice in one container (e.g. once per name) is one bind, not a conflict. */
-function dedupeWithinContainer(ports: DeclaredPort[]): DeclaredPort[] {
-  const seen = new Set<PortKey>();
-  return ports.filter((p) => {
-    const key = portKey(p.field, p.port, p.protocol, p.hostIP);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
 
 /** Identifies a declared port by field, number, protocol and host IP: a number for the usual ports, no string built per port. */
 type PortKey = number | string;

@@ -133,8 +133,11 @@ spec:
   evaluate({ pods }) {
     const findings: RuleFinding<SharedVolumeFacts>[] = [];
     for (const pod of pods) {
-      const uses = new Map<ContainerModel, FileUse>();
+      // Sharing takes two containers.
+      if (pod.containers.length < 2) continue;
+      let uses: Map<ContainerModel, FileUse> | undefined;
       const useOf = (container: ContainerModel): FileUse => {
+        uses ??= new Map();
         let use = uses.get(container);
         if (!use) {
           use = fileUseOf(container.spec);
@@ -212,13 +215,18 @@ function roleOf(mount: WritableMount, useOf: (container: ContainerModel) => File
   return READ_LOCATION.test(mount.mountPath) ? 'reader' : 'presumed';
 }
 
+const NO_MOUNTS: ReadonlyMap<string, WritableMount[]> = new Map();
+
 /** Read-write mounts per volume, in container order; volumes that cannot be written are left out. */
-function writableMounts(pod: PodModel): Map<string, WritableMount[]> {
+function writableMounts(pod: PodModel): ReadonlyMap<string, WritableMount[]> {
+  const volumes = pod.spec.volumes;
+  if (!Array.isArray(volumes) || volumes.length === 0) return NO_MOUNTS;
   const writable = new Set<string>();
-  for (const volume of Array.isArray(pod.spec.volumes) ? pod.spec.volumes : []) {
+  for (const volume of volumes) {
     const name = isObject(volume) ? asString(volume.name) : undefined;
     if (name && !readOnlyByNature(volume)) writable.add(name);
   }
+  if (writable.size === 0) return NO_MOUNTS;
   const byVolume = new Map<string, WritableMount[]>();
   for (const container of pod.containers) {
     const mounts = Array.isArray(container.spec.volumeMounts) ? container.spec.volumeMounts : [];
