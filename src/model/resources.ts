@@ -1,4 +1,4 @@
-import { isObject, type Container, type PodSpec } from './kube.js';
+import { isObject, type Container, type JsonObject, type PodSpec } from './kube.js';
 import { memoized } from './memo.js';
 
 const BINARY_SUFFIXES: Readonly<Record<string, number>> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
@@ -28,7 +28,12 @@ export function containerRequest(container: Container, resource: string): number
   const resources = isObject(container.resources) ? container.resources : {};
   const requests = isObject(resources.requests) ? resources.requests : {};
   const limits = isObject(resources.limits) ? resources.limits : {};
-  return parseQuantity(requests[resource]) ?? parseQuantity(limits[resource]);
+  return parseQuantity(quantityOf(requests, resource)) ?? parseQuantity(quantityOf(limits, resource));
+}
+
+/** `map[resource]`, cpu and memory read by name: a read through a variable key costs several times more. */
+function quantityOf(map: JsonObject, resource: string): unknown {
+  return resource === 'cpu' ? map.cpu : resource === 'memory' ? map.memory : map[resource];
 }
 
 export function hasRequest(container: Container, resource: string): boolean {

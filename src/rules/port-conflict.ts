@@ -95,7 +95,7 @@ spec:
         const own = container.ports.length > 1 ? new Set<PortKey>() : undefined;
         for (const entry of container.ports) {
           for (const field of PORT_FIELDS) {
-            const port = entry[field];
+            const port = field === 'containerPort' ? entry.containerPort : entry.hostPort;
             if (port === undefined || port <= 0) continue;
             const { protocol, hostIP, index } = entry;
             if (own) {
