@@ -32,7 +32,6 @@ const CHANGERS = new Set(['tee', 'rm', 'rmdir', 'mkdir', 'chmod', 'chown', 'chgr
 const HARMLESS = new Set(['echo', 'printf', 'touch', 'export', 'cd', 'pushd', 'popd', 'sleep', 'true', 'false', 'exit']);
 /** Words that precede the command word of a simple command. */
 const PREFIXES = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', 'exec', 'time', 'nohup', 'env', '!', 'command', 'builtin']);
-const QUOTES = `'"`;
 /** A path longer than PATH_MAX is not a path a program can open. */
 const PATH_MAX = 4096;
 /** Directories deeper than this are not indexed: no mount path is that deep. */
@@ -141,6 +140,10 @@ export function normalisePath(path: string): string {
 }
 
 function unquote(word: string): string {
-  if (!QUOTES.includes(word.charAt(0)) && !QUOTES.includes(word.charAt(word.length - 1))) return word;
+  if (!isQuote(word.charCodeAt(0)) && !isQuote(word.charCodeAt(word.length - 1))) return word;
   return word.replace(/^['"]+|['"]+$/g, '');
+}
+
+function isQuote(code: number): boolean {
+  return code === 0x22 || code === 0x27;
 }

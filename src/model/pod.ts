@@ -154,13 +154,12 @@ class Pod implements PodModel {
     // Indexes (in paths and phases) count the entries that are mappings, as they always have.
     const inits = entries(template.spec.initContainers);
     const regulars = entries(template.spec.containers);
-    const containers: Member[] = [];
-    inits.forEach((spec, index) => {
+    const initMembers = inits.map((spec, index) => {
       const native = spec.restartPolicy === 'Always';
-      containers.push(new Member(spec, 'initContainers', index, this.specPath, native ? 'native-sidecar' : 'init', index, native ? UNBOUNDED : index));
+      return new Member(spec, 'initContainers', index, this.specPath, native ? 'native-sidecar' : 'init', index, native ? UNBOUNDED : index);
     });
     const regularMembers = regulars.map((spec, index) => new Member(spec, 'containers', index, this.specPath, 'regular', inits.length, UNBOUNDED));
-    for (const member of regularMembers) containers.push(member);
+    const containers = initMembers.length === 0 ? regularMembers : initMembers.concat(regularMembers);
     const main = chooseMain(regularMembers, stringAt(template.metadata, 'annotations', DEFAULT_CONTAINER_ANNOTATION));
     if (main) main.isMain = true;
     this.containers = containers;
@@ -276,8 +275,10 @@ class Member implements ContainerModel {
   }
 }
 
-function entries(value: unknown): Container[] {
-  return Array.isArray(value) ? (value.filter(isObject) as Container[]) : [];
+/** The entries that are mappings: the list itself when all are, as it is never changed. */
+function entries(value: unknown): readonly Container[] {
+  if (!Array.isArray(value)) return [];
+  return value.every((entry) => isObject(entry)) ? (value as Container[]) : (value.filter(isObject) as Container[]);
 }
 
 /** `metadata[map][key]` when it is a string. */
