@@ -293,6 +293,8 @@ function stringAt(metadata: unknown, map: 'annotations' | 'labels', key: string)
  * else the first regular container.
  */
 function chooseMain(regulars: readonly Member[], defaultContainer: string | undefined): Member | undefined {
+  // Whichever way it is chosen, the only one: no need to know whether it is a helper.
+  if (regulars.length <= 1) return regulars[0];
   if (defaultContainer) {
     const named = regulars.find((c) => c.name === defaultContainer);
     if (named) return named;
