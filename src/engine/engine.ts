@@ -1,5 +1,5 @@
 import { podModelOf, resourceRef, type PodModel, type ResourceRef } from '../model/pod.js';
-import { objectsIn } from '../model/workload.js';
+import { isListKind, objectsIn } from '../model/workload.js';
 import { isObject, type KubeObject } from '../model/kube.js';
 import { errorMessage } from '../errors.js';
 import { describeExemption, exemptionActive, globMatch } from './exemptions.js';
@@ -18,7 +18,9 @@ export const IGNORE_REASON_ANNOTATION = 'podpatterns.io/ignore-reason';
 export function evaluate(document: unknown, context: EvaluationContext, policy: EnginePolicy, rules: readonly Rule[]): EvaluationResult {
   const result: EvaluationResult = { findings: [], errors: [], exempted: [] };
   const plan = planOf(policy, rules);
-  for (const { object, path } of objectsIn(document)) evaluateObject(object, path, context, policy, plan, result);
+  // Most documents are one object: no list of the objects it holds.
+  if (isObject(document) && !isListKind(document)) evaluateObject(document, '', context, policy, plan, result);
+  else for (const { object, path } of objectsIn(document)) evaluateObject(object, path, context, policy, plan, result);
   return result;
 }
 
@@ -36,7 +38,11 @@ type Plan = ReadonlyMap<string, readonly PlannedRule[]>;
 /** Plans by policy and rule list: a policy is frozen, and the same one judges every object until it is reloaded. */
 const plans = new WeakMap<EnginePolicy, WeakMap<readonly Rule[], Plan>>();
 
+/** The last plan used, before the maps: one policy and rule list judge every object until a reload. */
+let lastPlan: { policy: EnginePolicy; rules: readonly Rule[]; plan: Plan } | undefined;
+
 function planOf(policy: EnginePolicy, rules: readonly Rule[]): Plan {
+  if (lastPlan?.policy === policy && lastPlan.rules === rules) return lastPlan.plan;
   let byRules = plans.get(policy);
   if (!byRules) {
     byRules = new WeakMap();
@@ -54,6 +60,7 @@ function planOf(policy: EnginePolicy, rules: readonly Rule[]): Plan {
     plan = byKind;
     byRules.set(rules, plan);
   }
+  lastPlan = { policy, rules, plan };
   return plan;
 }
 

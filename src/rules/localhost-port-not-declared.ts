@@ -141,15 +141,16 @@ const LOOPBACK = /localhost|127\.0\.0\.1|::1/i;
 /** A cheap first look: most pods name no loopback address at all, and parsing their endpoints is the costly part. */
 function mentionsLoopback(container: ContainerModel): boolean {
   const { args, command, env } = container.spec;
-  return (
-    anyLoopback(args) ||
-    anyLoopback(command) ||
-    (Array.isArray(env) && env.some((entry) => isObject(entry) && typeof entry.value === 'string' && LOOPBACK.test(entry.value)))
-  );
+  if (anyLoopback(args) || anyLoopback(command)) return true;
+  if (!Array.isArray(env)) return false;
+  for (const entry of env) if (isObject(entry) && typeof entry.value === 'string' && LOOPBACK.test(entry.value)) return true;
+  return false;
 }
 
 function anyLoopback(list: unknown): boolean {
-  return Array.isArray(list) && list.some((text) => typeof text === 'string' && LOOPBACK.test(text));
+  if (!Array.isArray(list)) return false;
+  for (const text of list) if (typeof text === 'string' && LOOPBACK.test(text)) return true;
+  return false;
 }
 
 /** At most this many ports (and containers per port) are spelled out in a message; the rest are counted. */
