@@ -35,18 +35,48 @@ export function problemLine(finding: ShortFormFinding): string {
  * the text fits in `max` characters. Should the names alone not be enough (never for the rules' own problems,
  * which the tests check with 63-character names), the text itself is cut, so the sentence still ends with
  * its pointer.
+ *
+ * Only lengths change from one step to the next: shortening a name already shortened in the middle keeps the
+ * same head and tail of the original, so the steps are counted on lengths and the text is written once.
  */
 export function fitNames(text: string, max: number): string {
-  let fitted = text;
-  for (let excess = length(fitted) - max; excess > 0; excess = length(fitted) - max) {
-    const names = quotedNames(fitted).sort((a, b) => b.length - a.length);
-    const [longest, second] = names;
-    if (!longest || longest.length <= MIN_NAME_LENGTH) return cut(fitted, max);
+  let excess = length(text) - max;
+  if (excess <= 0) return text;
+  const names = quotedNames(text);
+  const sizes = names.map((name) => name.length);
+  while (excess > 0) {
+    // The longest (the first of equals, as a stable sort puts it) and the length of the next longest.
+    let longest = -1;
+    let second = 0;
+    sizes.forEach((size, index) => {
+      if (longest < 0 || size > sizes[longest]!) {
+        if (longest >= 0) second = sizes[longest]!;
+        longest = index;
+      } else if (size > second) {
+        second = size;
+      }
+    });
+    const size = longest < 0 ? 0 : sizes[longest]!;
+    if (size <= MIN_NAME_LENGTH) return cut(written(text, names, sizes), max);
     // Down to the next longest name at most, so two long names end up about as long as each other.
-    const size = Math.max(MIN_NAME_LENGTH, Math.min(longest.length - 1, Math.max(second?.length ?? 0, longest.length - excess)));
-    fitted = `${fitted.slice(0, longest.index + 1)}${middleEllipsis(longest.name, size)}${fitted.slice(longest.index + 1 + longest.name.length)}`;
+    const shorter = Math.max(MIN_NAME_LENGTH, Math.min(size - 1, Math.max(second, size - excess)));
+    excess -= size - shorter;
+    sizes[longest] = shorter;
   }
-  return fitted;
+  return written(text, names, sizes);
+}
+
+/** The text with each name shortened in the middle to its size. */
+function written(text: string, names: readonly QuotedName[], sizes: readonly number[]): string {
+  let result = '';
+  let from = 0;
+  names.forEach((name, index) => {
+    const size = sizes[index]!;
+    if (size >= name.length) return;
+    result += `${text.slice(from, name.index + 1)}${middleEllipsis(name.name, size)}`;
+    from = name.index + 1 + name.name.length;
+  });
+  return result + text.slice(from);
 }
 
 interface QuotedName {
@@ -71,10 +101,12 @@ function cut(text: string, max: number): string {
   return `${Array.from(text).slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
-/** The API server counts runes: code points, not UTF-16 units. */
+/** The API server counts runes: code points, not UTF-16 units (the same, without surrogates). */
 function length(text: string): number {
-  return Array.from(text).length;
+  return SURROGATE.test(text) ? Array.from(text).length : text.length;
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
