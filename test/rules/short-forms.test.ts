@@ -326,6 +326,20 @@ describe('short warnings', () => {
     expect([...warning].length).toBe(120);
   });
 
+  it('counts runes, not UTF-16 units, and never splits a character when it shortens names outside the BMP', () => {
+    const [a, b] = ['\u{1F680}', '\u{1F6A2}'].map((rune) => `x-${rune.repeat(60)}-y`);
+    const warning = shortForm({ rule: 'port-conflict', container: a!, problem: `shares port 8080/TCP with '${b}': one fails to bind` });
+    expect([...warning].length).toBe(120);
+    expect(warning).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    for (const [name, original] of [...warning.matchAll(/'([^']+)'/g)].map(([, name]) => name!).map((name, index) => [name, [a!, b!][index]!])) {
+      const [head, tail] = name!.split('…');
+      expect(original!.startsWith(head!) && original!.endsWith(tail!)).toBe(true);
+    }
+    // 102 UTF-16 units but 52 runes: it fits whole.
+    const fits = `x-${'\u{1F680}'.repeat(50)}`;
+    expect(shortForm({ rule: 'port-conflict', container: fits, problem: 'is short' })).toBe(`'${fits}' is short (fix: podpatterns rules port-conflict).`);
+  });
+
   it('keeps the pointer to the fix even when a problem is too long for any shortening of its names', () => {
     const warning = shortForm({ rule: 'port-conflict', problem: `x ${'word '.repeat(40)}` });
     expect([...warning].length).toBe(120);
