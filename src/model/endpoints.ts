@@ -185,13 +185,15 @@ function expander(container: EndpointSource): Expand {
   for (const list of [container.spec.command, container.spec.args]) {
     for (const item of Array.isArray(list) ? list : []) if (typeof item === 'string') budget += 2 * item.length;
   }
-  return (text, values) =>
-    text.replace(/\$\(([A-Za-z_][\w.-]*)\)/g, (whole, name: string) => {
+  return (text, values) => {
+    if (!text.includes('$(')) return text;
+    return text.replace(/\$\(([A-Za-z_][\w.-]*)\)/g, (whole, name: string) => {
       const value = values.get(name);
       if (value === undefined || value.length > budget) return whole;
       budget -= value.length;
       return value;
     });
+  };
 }
 
 /** Env vars with a literal value, `$(VAR)` references to earlier ones expanded as the kubelet does. */

@@ -47,7 +47,7 @@ export function fileUseOf(container: Container): FileUse {
   const uses = new Map<string, DirectoryUse>();
   const sockets = new Set<string>();
   const script = scriptOf(container);
-  for (const command of script.split(/;|&&|\|\||[|&\n(){}`]|\$\(/)) useCommand(command, uses);
+  if (script.includes('/')) for (const command of script.split(/;|&&|\|\||[|&\n(){}`]|\$\(/)) useCommand(command, uses);
   const texts = [script, ...asArray(container.env).map((entry) => (isObject(entry) ? (asString(entry.value) ?? '') : ''))];
   for (const text of texts) {
     if (!text.includes('unix:') && !text.includes('.sock')) continue;
@@ -66,6 +66,8 @@ export function fileUseOf(container: Container): FileUse {
 const SOCKET = /unix:(?:\/\/)?(\/[^\s'",;]+)|(?<![\w.-])(\/[^\s'",;=]*\.sock(?:et)?)(?![\w.-])/g;
 
 function useCommand(command: string, uses: Map<string, DirectoryUse>): void {
+  // Only absolute paths are recorded: a command that names none changes nothing.
+  if (!command.includes('/')) return;
   const words = command.trim().split(/\s+/).map(unquote).filter(Boolean);
   let program: string | undefined;
   const paths: string[] = [];
