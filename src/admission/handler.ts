@@ -43,6 +43,15 @@ export interface AdmissionResult {
  */
 export type AdmissionHandler = (request: AdmissionRequest, settings: AdmissionSettings) => AdmissionResult | Promise<AdmissionResult>;
 
+/**
+ * `next` applied to a handler's answer: at once when the answer is ready (as the rules' answer always is), once it
+ * settles when it is a promise. The wrappers around every request (fail open, metrics, logs) go through here, so
+ * the common synchronous answer costs no promise and no microtask per wrapper.
+ */
+export function afterAnswer<T>(answer: AdmissionResult | Promise<AdmissionResult>, next: (result: AdmissionResult) => T): T | Promise<T> {
+  return answer instanceof Promise ? answer.then(next) : next(answer);
+}
+
 export const NO_FINDINGS: Readonly<Decision> = Object.freeze({ allowed: true, denials: [], warnings: [], ratcheted: [], findings: [] });
 
 /** An allowed answer with nothing to say. */

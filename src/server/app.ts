@@ -73,6 +73,9 @@ function trackConnections(server: Http2SecureServer): void {
   const open = { sockets: new Set<TLSSocket>(), sessions: new Set<ServerHttp2Session>() };
   connections.set(server, open);
   server.on('secureConnection', (socket: TLSSocket) => {
+    // An HTTP/2 server leaves Nagle's algorithm on (an HTTPS server turns it off): an answer written as more than
+    // one segment (an HTTP/2 HEADERS then DATA frame, a large review) would wait for the client's delayed ACK.
+    socket.setNoDelay(true);
     open.sockets.add(socket);
     socket.once('close', () => open.sockets.delete(socket));
   });
