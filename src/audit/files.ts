@@ -63,50 +63,138 @@ interface DocumentOutcome {
 }
 
 /**
+ * What checking one document gives the audit: everything the report needs and nothing of the document, so a
+ * worker thread can check it and send this back (see parallel.ts).
+ */
+export interface CheckedDocument {
+  source: string;
+  /** Objects in it, the items of Lists counted one by one. */
+  resources: number;
+  /** Its objects of the kinds rules read as related objects. */
+  kept: KeptRef[];
+  /** The related objects it needs: when there are some, it is checked once the whole input is read. */
+  wanted: RelatedRef[];
+  /** What it yields, when it has something to report and needs no related objects. */
+  outcome?: Omit<DocumentOutcome, 'sequence'>;
+}
+
+/** An object a rule may read as a related object: found again by its path in its document. */
+export interface KeptRef {
+  kind: string;
+  name?: string;
+  path: string;
+}
+
+/** The rules that read related objects and the kinds they read, under a policy. */
+export interface RelatedReaders {
+  readers: RelatedObjects[];
+  kinds: ReadonlySet<string>;
+}
+
+export function relatedReaders(settings: AuditSettings): RelatedReaders {
+  const readers = settings.rules.filter((rule) => rule.related && settings.policy.rules[rule.id]?.enabled).map((rule) => rule.related!);
+  return { readers, kinds: new Set(readers.flatMap((reader) => reader.kinds)) };
+}
+
+/**
+ * Checks one document (unless it needs related objects), locating what it reports. `lineOf` maps paths of the
+ * document to lines (the document's own locator unless given).
+ */
+export function checkDocument(document: ManifestDocument, settings: AuditSettings, related: RelatedReaders, lineOf?: LineLocator): CheckedDocument {
+  const objects = objectsIn(document.value);
+  const kept: KeptRef[] = [];
+  const wanted: RelatedRef[] = [];
+  for (const { object, path } of objects) {
+    if (typeof object.kind === 'string' && related.kinds.has(object.kind)) {
+      const name = isObject(object.metadata) ? asString(object.metadata.name) : undefined;
+      kept.push({ kind: object.kind, ...(name !== undefined && { name }), path });
+    }
+    for (const reader of related.readers) for (const ref of reader.of(object)) wanted.push(ref);
+  }
+  const checked: CheckedDocument = { source: document.source, resources: objects.length, kept, wanted };
+  if (wanted.length > 0) return checked;
+  const outcome = outcomeOf(document, objects, settings.context, settings, lineOf);
+  return outcome ? { ...checked, outcome } : checked;
+}
+
+/** What a document yields under `context`, located; undefined when it has nothing to report. */
+function outcomeOf(
+  document: ManifestDocument,
+  objects: readonly ObjectAt[],
+  context: EvaluationContext,
+  settings: AuditSettings,
+  lineOf: LineLocator = lineLocator(document),
+): Omit<DocumentOutcome, 'sequence'> | undefined {
+  const result = evaluate(document.value, context, settings.policy, settings.rules);
+  if (result.findings.length === 0 && result.errors.length === 0 && result.exempted.length === 0) return undefined;
+  const file = document.source;
+  const resourceLine = resourceLines(objects, lineOf);
+  const findings = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) })).sort((a, b) => a.line - b.line);
+  const errors = result.errors.map((error) => ({
+    file,
+    line: resourceLine(error.resource),
+    rule: error.rule,
+    resource: error.resource,
+    message: `rule ${error.rule} failed: ${error.message}`,
+  }));
+  const exempted = result.exempted.map((finding) => ({ ...finding, file, line: lineOf(finding.path) }));
+  return { findings, errors, exempted };
+}
+
+/**
  * Checks documents as they are read, holding one at a time: an audit's memory does not grow with its input.
  * Lines are only worked out for documents with something to report. A rule that reads other objects of the
  * input (its `related` declaration) gets them once the whole input is read: the objects of the kinds it
  * reads are kept aside as text meanwhile, and the documents that need them are checked last, their results
- * put back in input order.
+ * put back in input order. Documents are checked here (`check`) or elsewhere (`record`, with what
+ * `checkDocument` gave).
  */
-class FileAudit {
+export class FileAudit {
   private readonly outcomes: DocumentOutcome[] = [];
   private readonly deferred: Array<{ sequence: number; document: KeptDocument; wanted: RelatedRef[] }> = [];
   private readonly files = new RereadFiles();
   private readonly kept = new KeptObjects();
-  private readonly readers: RelatedObjects[];
-  private readonly keptKinds: ReadonlySet<string>;
+  readonly related: RelatedReaders;
   private documents = 0;
   private resources = 0;
   private sources = new Set<string>();
 
   constructor(private readonly settings: AuditSettings) {
-    this.readers = settings.rules.filter((rule) => rule.related && settings.policy.rules[rule.id]?.enabled).map((rule) => rule.related!);
-    this.keptKinds = new Set(this.readers.flatMap((reader) => reader.kinds));
+    this.related = relatedReaders(settings);
   }
 
   /** `path`: the file it was read from, read again if the document is needed once more. */
   check(document: ManifestDocument, path?: string): void {
+    const checked = checkDocument(document, this.settings, this.related);
+    // Results and kept names outlive their document: their strings must not keep its text alive (see
+    // detached). JSON.parse makes strings of their own.
+    const own = document.format === 'json' ? checked : { ...checked, kept: detached(checked.kept), wanted: detached(checked.wanted), ...(checked.outcome && { outcome: detached(checked.outcome) }) };
+    this.record(own, () => keepDocument(document, path, this.files));
+  }
+
+  /** A document checked elsewhere; `keep` sets it aside, called only when it may be needed again. */
+  record(checked: CheckedDocument, keep: () => KeptDocument): void {
     const sequence = this.documents++;
-    this.sources.add(document.source);
-    const objects = objectsIn(document.value);
-    this.resources += objects.length;
+    this.sources.add(checked.source);
+    this.resources += checked.resources;
     let kept: KeptDocument | undefined;
-    const keep = (): KeptDocument => (kept ??= keepDocument(document, path, this.files));
-    const wanted: RelatedRef[] = [];
-    for (const { object, path } of objects) {
-      if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
-      for (const reader of this.readers) for (const ref of reader.of(object)) wanted.push(ref);
-    }
-    if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted: detached(wanted) });
-    else this.evaluate(document, objects, sequence, this.settings.context);
+    for (const ref of checked.kept) this.kept.add(ref, (kept ??= keep()));
+    if (checked.wanted.length > 0) this.deferred.push({ sequence, document: (kept ??= keep()), wanted: checked.wanted });
+    else if (checked.outcome) this.outcomes.push({ sequence, ...checked.outcome });
+  }
+
+  /** Sets a document aside as `check` would (see keepDocument). */
+  keep(document: KeptSource, path: string | undefined): KeptDocument {
+    return keepDocument(document, path, this.files);
   }
 
   async finish(): Promise<AuditReport> {
     for (const { sequence, document, wanted } of this.deferred) {
       const restored = await document.restore();
       const related = await this.kept.find(wanted);
-      if (restored) this.evaluate(restored, objectsIn(restored.value), sequence, { ...this.settings.context, related });
+      if (!restored) continue;
+      const outcome = outcomeOf(restored, objectsIn(restored.value), { ...this.settings.context, related }, this.settings);
+      if (outcome) this.outcomes.push({ sequence, ...(restored.format === 'json' ? outcome : detached(outcome)) });
     }
     const outcomes = this.deferred.length > 0 ? this.outcomes.sort((a, b) => a.sequence - b.sequence) : this.outcomes;
     return {
@@ -118,27 +206,6 @@ class FileAudit {
       documents: this.documents,
       resources: this.resources,
     };
-  }
-
-  private evaluate(document: ManifestDocument, objects: readonly ObjectAt[], sequence: number, context: EvaluationContext): void {
-    const evaluated = evaluate(document.value, context, this.settings.policy, this.settings.rules);
-    if (evaluated.findings.length === 0 && evaluated.errors.length === 0 && evaluated.exempted.length === 0) return;
-    // Results outlive their document: their strings must not keep its text alive (see detached). JSON.parse
-    // makes strings of their own.
-    const result = document.format === 'json' ? evaluated : detached(evaluated);
-    const lineOf = lineLocator(document);
-    const file = document.source;
-    const resourceLine = resourceLines(objects, lineOf);
-    const findings = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) })).sort((a, b) => a.line - b.line);
-    const errors = result.errors.map((error) => ({
-      file,
-      line: resourceLine(error.resource),
-      rule: error.rule,
-      resource: error.resource,
-      message: `rule ${error.rule} failed: ${error.message}`,
-    }));
-    const exempted = result.exempted.map((finding) => ({ ...finding, file, line: lineOf(finding.path) }));
-    this.outcomes.push({ sequence, findings, errors, exempted });
   }
 }
 
@@ -160,7 +227,7 @@ function detached<T>(value: T): T {
 }
 
 /** A document set aside, to be read again when it is needed. */
-interface KeptDocument {
+export interface KeptDocument {
   restore(): Promise<ManifestDocument | undefined>;
 }
 
@@ -169,7 +236,7 @@ interface KeptDocument {
  * audit holds nothing of it meanwhile; one from standard input is kept as UTF-8 bytes of its own (a string
  * cut from the stream would keep the whole piece it was cut from alive).
  */
-function keepDocument(document: ManifestDocument, path: string | undefined, files: RereadFiles): KeptDocument {
+function keepDocument(document: KeptSource, path: string | undefined, files: RereadFiles): KeptDocument {
   const { source, index, line, format } = document;
   if (path !== undefined) {
     return {
@@ -191,6 +258,9 @@ function keepDocument(document: ManifestDocument, path: string | undefined, file
     },
   };
 }
+
+/** What a document is set aside from: where it is, and its text (only read when it is not in a file). */
+export type KeptSource = Pick<ManifestDocument, 'source' | 'index' | 'line' | 'format' | 'text'>;
 
 /** Files read again, the last few of them kept cut into documents: wanted documents often share a file. */
 class RereadFiles {
@@ -236,9 +306,7 @@ class KeptObjects {
   private readonly found = new Map<number, KubeObject | undefined>();
   private count = 0;
 
-  add(object: KubeObject, path: string, document: KeptDocument): void {
-    const kind = object.kind as string;
-    const name = detached(isObject(object.metadata) ? asString(object.metadata.name) : undefined);
+  add({ kind, name, path }: KeptRef, document: KeptDocument): void {
     const kept = { path, document, order: this.count++ };
     append(this.byKind, kind, kept);
     if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
