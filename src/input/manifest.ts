@@ -40,7 +40,7 @@ export interface ParsedManifests {
 /** What a manifest stream yields, document by document. */
 export type ManifestItem = ManifestDocument | InputError;
 
-export function isInputError(item: ManifestItem): item is InputError {
+export function isInputError<T extends object>(item: T | InputError): item is InputError {
   return 'code' in item;
 }
 
@@ -219,7 +219,7 @@ function mebibytes(bytes: number): string {
 /** Parses the documents of one YAML stream, numbering them as it goes (from `index`, for a stream read in parts). */
 export class YamlReader {
   constructor(
-    private readonly source: string,
+    readonly source: string,
     private index = 0,
   ) {}
 

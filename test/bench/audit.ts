@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
+import { generatedWorkloads } from '../support/workloads.js';
 
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 const { values: flags } = parseArgs({
@@ -38,69 +39,6 @@ const SIZES = flags.sizes.split(',').map(Number);
 const REPEAT = Number(flags.repeat);
 const CLI = resolve(flags.cli);
 const REAL_WORLD_COPIES = 50;
-
-/** Deterministic, so runs compare. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
-const next = random(42);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-
-const APPS = ['checkout', 'cart', 'catalog', 'payments', 'search', 'ledger', 'mailer', 'reports', 'billing', 'gateway'];
-const SIDECARS = [
-  { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.22.3', port: 15090 },
-  { name: 'log-shipper', image: 'cr.fluentbit.io/fluent/fluent-bit:3.0.7', port: 2020 },
-  { name: 'metrics', image: 'quay.io/prometheus/statsd-exporter:v0.26.1', port: 9102 },
-  { name: 'config-reloader', image: 'ghcr.io/jimmidyson/configmap-reload:v0.13.1', port: 9533 },
-];
-
-function container(name: string, image: string, port: number, withResources: boolean, main: boolean): Record<string, unknown> {
-  return {
-    name,
-    image,
-    ports: [{ name: 'http', containerPort: port }],
-    ...(main && { env: [{ name: 'LOG_LEVEL', value: 'info' }], readinessProbe: { httpGet: { path: '/ready', port } } }),
-    ...(withResources && { resources: { requests: { cpu: '100m', memory: '128Mi' } } }),
-  };
-}
-
-/** 1–4 containers; about a third of the objects carry something a rule reports. */
-function podSpec(app: string, index: number, kind: string): Record<string, unknown> {
-  const flawed = next() < 0.33;
-  const tag = flawed && next() < 0.3 ? 'latest' : `1.${index % 40}.${index % 7}`;
-  const containers = [container(app, `registry.example.com/shop/${app}:${tag}`, 8080, true, true)];
-  const sidecars = Math.floor(next() * 4);
-  for (let i = 0; i < sidecars; i++) {
-    const sidecar = SIDECARS[i]!;
-    const clash = flawed && i === 0 && next() < 0.2;
-    containers.push(container(sidecar.name, sidecar.image, clash ? 8080 : sidecar.port, !flawed || next() < 0.5, false));
-  }
-  return {
-    serviceAccountName: app,
-    ...(kind === 'Job' ? { restartPolicy: 'Never' } : {}),
-    containers,
-    volumes: [{ name: 'tmp', emptyDir: flawed && next() < 0.3 ? { medium: 'Memory' } : {} }],
-  };
-}
-
-function workload(index: number): Record<string, unknown> {
-  const app = pick(APPS);
-  const kind = pick(['Deployment', 'Deployment', 'Deployment', 'Job', 'Pod']);
-  const metadata = {
-    name: `${app}-${index}`,
-    namespace: `team-${index % 25}`,
-    labels: { 'app.kubernetes.io/name': app, 'app.kubernetes.io/instance': `${app}-${index}` },
-  };
-  const template = { metadata: { labels: { 'app.kubernetes.io/name': app } }, spec: podSpec(app, index, kind) };
-  if (kind === 'Pod') return { apiVersion: 'v1', kind, metadata, spec: template.spec };
-  if (kind === 'Job') return { apiVersion: 'batch/v1', kind, metadata, spec: { backoffLimit: 2, template } };
-  return { apiVersion: 'apps/v1', kind, metadata, spec: { replicas: 3, selector: { matchLabels: { 'app.kubernetes.io/name': app } }, template } };
-}
 
 interface Layout {
   name: string;
@@ -207,7 +145,7 @@ async function main(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'podpatterns-bench-'));
   try {
     const largest = Math.max(...SIZES);
-    const objects = Array.from({ length: largest }, (_, index) => workload(index));
+    const objects = generatedWorkloads(largest);
     console.log(`podpatterns audit -o json (${CLI.replace(REPOSITORY, '')}), Node ${process.versions.node}, median of ${REPEAT} runs; objects: generated workloads, 1–4 containers, a third with findings`);
     console.log('');
 
