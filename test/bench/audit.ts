@@ -8,21 +8,27 @@
  *   - 50 copies of the real-world corpus (when ../shared/real-world is there), beside js-yaml on every file;
  *   - start-up: audit of one small file beside `node -e 0`.
  *
- *   npm run bench:audit                     (builds first)
- *   npx tsx test/bench/audit.ts [--sizes 10000,20000,50000] [--repeat 3] [--cli dist/cli/bin.js] [--cpu-prof DIR]
+ * Each audit row runs once per `--jobs` value (default: 1, then the CLI's own default, one thread per core), and
+ * says whether worker threads started (inputs under PARALLEL_FROM stay on the main thread whatever --jobs says).
+ * `--jobs default` passes no --jobs flag at all, for a CLI that has none (an older build, to compare).
  *
- * Every figure is the median of --repeat runs; CPU time (user + system) is steadier than wall time on a shared
- * machine, and peak RSS is the audit's own process. Goals: ≥ 20k objects/s for both JSON layouts, 50k objects in
+ *   npm run bench:audit                     (builds first)
+ *   npx tsx test/bench/audit.ts [--sizes 10000,20000,50000] [--repeat 3] [--jobs 1,2] [--cli dist/cli/bin.js] [--cpu-prof DIR]
+ *
+ * Every figure is the median of --repeat runs; CPU time (user + system, every thread of the process) is steadier
+ * than wall time on a shared machine, and peak RSS is the audit's own process. With workers, wall time is what a
+ * user waits and CPU time what the machine spends: a busy machine leaves the workers no free core to run on. Goals: ≥ 20k objects/s for both JSON layouts, 50k objects in
  * ≤ 2.8× the time of 20k, YAML ≥ 0.9× js-yaml's rate, 50× real-world in ≤ 10 s with RSS ≤ 2× its size.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
+import { defaultJobs, PARALLEL_FROM } from '../../src/audit/files.js';
 import { generatedWorkloads } from '../support/workloads.js';
 
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,11 +38,14 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string', default: '3' },
     cli: { type: 'string', default: join(REPOSITORY, 'dist', 'cli', 'bin.js') },
     'cpu-prof': { type: 'string' },
+    jobs: { type: 'string', default: [...new Set([1, defaultJobs()])].join(',') },
     'real-world': { type: 'string', default: process.env.PODPATTERNS_REAL_WORLD ?? join(REPOSITORY, '..', 'shared', 'real-world') },
   },
 });
 const SIZES = flags.sizes.split(',').map(Number);
 const REPEAT = Number(flags.repeat);
+/** `undefined`: no --jobs flag. */
+const JOBS = flags.jobs.split(',').map((value) => (value === 'default' ? undefined : Number(value)));
 const CLI = resolve(flags.cli);
 const REAL_WORLD_COPIES = 50;
 
@@ -106,7 +115,14 @@ async function repeated(args: readonly string[], profile?: string): Promise<Usag
   return { wall: median(runs.map((run) => run.wall)), cpu: median(runs.map((run) => run.cpu)), rss: median(runs.map((run) => run.rss)) };
 }
 
-const audit = (paths: readonly string[], profile?: string): Promise<Usage> => repeated([CLI, 'audit', '-o', 'json', '--fail-on', 'none', ...paths], profile);
+const audit = (paths: readonly string[], jobs: number | undefined, profile?: string): Promise<Usage> =>
+  repeated([CLI, 'audit', '-o', 'json', '--fail-on', 'none', ...(jobs !== undefined ? ['--jobs', String(jobs)] : []), ...paths], profile && `${profile}-jobs-${jobs ?? 'default'}`);
+
+/** `jobs 2` when workers start on an input of `bytes`, else how many threads ran. */
+function jobsLabel(jobs: number | undefined, bytes: number): string {
+  if (jobs === undefined) return 'jobs default';
+  return jobs > 1 && bytes < PARALLEL_FROM ? `jobs ${jobs}→1 (< ${mib(PARALLEL_FROM)})` : `jobs ${jobs}`;
+}
 const script = (code: string, path: string): Promise<Usage> => repeated(['--input-type=module', '-e', code, path]);
 
 const int = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -115,7 +131,7 @@ const pad = (text: string, width: number): string => text.padStart(width);
 
 function row(label: string, objects: number, run: Usage, floor: Usage, extra = ''): string {
   return [
-    label.padEnd(34),
+    label.padEnd(58),
     pad(`${run.wall.toFixed(2)} s`, 9),
     pad(`${int(objects / run.wall)}/s`, 10),
     pad(`cpu ${run.cpu.toFixed(2)} s`, 11),
@@ -147,6 +163,7 @@ async function main(): Promise<void> {
     const largest = Math.max(...SIZES);
     const objects = generatedWorkloads(largest);
     console.log(`podpatterns audit -o json (${CLI.replace(REPOSITORY, '')}), Node ${process.versions.node}, median of ${REPEAT} runs; objects: generated workloads, 1–4 containers, a third with findings`);
+    console.log(`jobs: ${JOBS.map((jobs) => jobs ?? 'default').join(', ')} (workers start from ${mib(PARALLEL_FROM)} of input); ${availableParallelism()} cores, load average ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     console.log('');
 
     const perObject = new Map<string, Array<{ wall: number; cpu: number }>>();
@@ -155,10 +172,13 @@ async function main(): Promise<void> {
         const file = join(directory, `${layout.name.replace(/\W+/g, '-')}-${size}.${layout.name.startsWith('JSON') ? 'json' : 'yaml'}`);
         await writeFile(file, layout.write(objects.slice(0, size)));
         const { size: bytes } = await stat(file);
-        const run = await audit([file], `${layout.name.replace(/\W+/g, '-')}-${size}`);
         const floor = await script(layout.floorScript, file);
-        perObject.set(layout.name, [...(perObject.get(layout.name) ?? []), { wall: run.wall / size, cpu: run.cpu / size }]);
-        console.log(row(`${layout.name}, ${int(size / 1000)}k (${mib(bytes)})`, size, run, floor, `(${layout.floor})`));
+        for (const jobs of JOBS) {
+          const run = await audit([file], jobs, `${layout.name.replace(/\W+/g, '-')}-${size}`);
+          const key = `${layout.name}, ${jobs === undefined ? 'jobs default' : `jobs ${jobs}`}`;
+          perObject.set(key, [...(perObject.get(key) ?? []), { wall: run.wall / size, cpu: run.cpu / size }]);
+          console.log(row(`${layout.name}, ${int(size / 1000)}k (${mib(bytes)}), ${jobsLabel(jobs, bytes)}`, size, run, floor, `(${layout.floor})`));
+        }
         await rm(file);
       }
     }
@@ -169,7 +189,7 @@ async function main(): Promise<void> {
         for (const clock of ['wall', 'cpu'] as const) {
           const at = (size: number): number => times[SIZES.indexOf(size)]![clock] * size;
           const ratio = SIZES.includes(20_000) && SIZES.includes(50_000) ? `; 50k took ${(at(50_000) / at(20_000)).toFixed(2)}x the ${clock} time of 20k (linear: 2.5x, goal ≤ 2.8x)` : '';
-          console.log(`  ${`${name}, ${clock}`.padEnd(28)} ${times.map((time) => `${(time[clock] * 1e6).toFixed(1)} µs`).join(' / ')}${ratio}`);
+          console.log(`  ${`${name}, ${clock}`.padEnd(36)} ${times.map((time) => `${(time[clock] * 1e6).toFixed(1)} µs`).join(' / ')}${ratio}`);
         }
       }
     }
@@ -178,20 +198,28 @@ async function main(): Promise<void> {
     const corpus = await realWorldCopies(directory);
     if (!corpus) console.log(`real-world corpus not found at ${flags['real-world']} (set PODPATTERNS_REAL_WORLD): its rows are skipped`);
     else {
-      const single = await audit([flags['real-world']], 'real-world');
       const floorOne = await script(YAML_TREE_FLOOR, flags['real-world']);
-      console.log(row(`real-world, ${corpus.files / REAL_WORLD_COPIES} files`, 1034, single, floorOne, '(js-yaml loadAll per file)'));
-      const run = await audit([corpus.path], 'real-world-x50');
+      for (const jobs of JOBS) {
+        const single = await audit([flags['real-world']], jobs, 'real-world');
+        console.log(row(`real-world, ${corpus.files / REAL_WORLD_COPIES} files, ${jobsLabel(jobs, corpus.bytes / REAL_WORLD_COPIES)}`, 1034, single, floorOne, '(js-yaml loadAll per file)'));
+      }
       const floor = await script(YAML_TREE_FLOOR, corpus.path);
-      console.log(row(`real-world x${REAL_WORLD_COPIES} (${mib(corpus.bytes)})`, 1034 * REAL_WORLD_COPIES, run, floor, `(js-yaml loadAll per file); rss/input ${(run.rss / corpus.bytes).toFixed(2)}x (goal ≤ 2x), goal ≤ 10 s`));
+      for (const jobs of JOBS) {
+        const run = await audit([corpus.path], jobs, 'real-world-x50');
+        console.log(
+          row(`real-world x${REAL_WORLD_COPIES} (${mib(corpus.bytes)}), ${jobsLabel(jobs, corpus.bytes)}`, 1034 * REAL_WORLD_COPIES, run, floor, `(js-yaml loadAll per file); rss/input ${(run.rss / corpus.bytes).toFixed(2)}x (goal ≤ 2x), goal ≤ 10 s`),
+        );
+      }
     }
 
     console.log('');
     const small = join(directory, 'small.yaml');
     await writeFile(small, dump(objects[0]));
-    const startup = await audit([small]);
+    // As users run it: no --jobs flag.
+    const startup = await audit([small], undefined);
     const bare = await repeated(['-e', '0']);
     console.log(`start-up: audit of one small file ${int(startup.wall * 1000)} ms (cpu ${int(startup.cpu * 1000)} ms, rss ${mib(startup.rss)}) | node -e 0 ${int(bare.wall * 1000)} ms (cpu ${int(bare.cpu * 1000)} ms, rss ${mib(bare.rss)})`);
+    console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
