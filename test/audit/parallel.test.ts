@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditPaths, type AuditOptions, type AuditSettings } from '../../src/audit/files.js';
 import type { StdinReader } from '../../src/input/sources.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
-import { defaultPolicy } from '../../src/policy/policy.js';
+import { defaultPolicy, loadPolicyFile } from '../../src/policy/policy.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderSarif } from '../../src/report/sarif.js';
 import { renderText } from '../../src/report/text.js';
@@ -171,6 +171,40 @@ describe('audit with worker threads', { timeout: 120_000 }, () => {
     expect(usage.batches).toBeGreaterThan(1);
     expect(parallel).toEqual(inThread);
     expect((JSON.parse(parallel.json) as { findings: Array<{ rule: string }> }).findings.filter((finding) => finding.rule === 'hpa-pod-average-on-multi-container')).toHaveLength(1);
+  });
+
+  it('applies a policy file in the workers as on the main thread: options, severities, rules off, exemptions used and expired', async () => {
+    const policyFile = join(root, 'policy.yaml');
+    await writeFile(
+      policyFile,
+      [
+        'rules:',
+        '  unpinned-image:',
+        '    floatingTags: [latest, "1.0.0"]',
+        '  sidecar-missing-resources: audit',
+        '  memory-emptydir-no-size-limit: off',
+        'exemptions:',
+        '  list:',
+        '    - { namespace: team-3, rules: ["*"], reason: "owned elsewhere" }',
+        '    - { namespace: team-4, kind: Deployment, name: "cart-*", rules: [port-conflict, unpinned-image], reason: "OPS-1", expires: "2099-01-01" }',
+        '    - { namespace: team-5, rules: ["*"], reason: "gone", expires: "2020-01-01" }',
+        '',
+      ].join('\n'),
+    );
+    const policy = await loadPolicyFile(policyFile, ALL_RULES);
+    const file = join(root, 'policy-stream.yaml');
+    await writeFile(file, yamlStream(objects.slice(0, 800)));
+    const withPolicy = { ...settings, policy };
+    const inThread = await auditPaths([file], withPolicy, noStdin, { jobs: 1 });
+    const usage = { workers: 0, batches: 0 };
+    const parallel = await auditPaths([file], withPolicy, noStdin, { jobs: 2, parallelFrom: 0, usage });
+    expect(usage.batches).toBeGreaterThan(1);
+    expect(renderJson(parallel)).toBe(renderJson(inThread));
+    expect(renderText(parallel, { color: false, rules: ALL_RULES })).toBe(renderText(inThread, { color: false, rules: ALL_RULES }));
+    expect(parallel.exempted.length).toBeGreaterThan(10);
+    expect(parallel.expiredExemptions).toHaveLength(1);
+    expect(parallel.findings.some((finding) => finding.rule === 'memory-emptydir-no-size-limit')).toBe(false);
+    expect(parallel.findings.filter((finding) => finding.rule === 'sidecar-missing-resources').every((finding) => finding.severity === 'audit')).toBe(true);
   });
 
   it('starts workers only once the input is large enough to pay for them', async () => {
