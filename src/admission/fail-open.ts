@@ -32,11 +32,13 @@ export function failOpenNotice(undone: Undone, failure: string): string {
  * not see), an audit annotation, the logs and the metrics, and never takes the request or the server down.
  */
 export function failOpen(handler: AdmissionHandler, wording: FailOpenWording): AdmissionHandler {
-  return async (request, settings) => {
+  return (request, settings) => {
+    const admitted = (error: unknown): AdmissionResult => ({ ...allowedResult(), ...failedOpen(`${wording.failed}: ${errorMessage(error)}`, wording.undone, settings.mode) });
     try {
-      return await handler(request, settings);
+      const answer = handler(request, settings);
+      return answer instanceof Promise ? answer.catch(admitted) : answer;
     } catch (error) {
-      return { ...allowedResult(), ...failedOpen(`${wording.failed}: ${errorMessage(error)}`, wording.undone, settings.mode) };
+      return admitted(error);
     }
   };
 }

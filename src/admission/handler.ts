@@ -43,6 +43,15 @@ export interface AdmissionResult {
  */
 export type AdmissionHandler = (request: AdmissionRequest, settings: AdmissionSettings) => AdmissionResult | Promise<AdmissionResult>;
 
+/**
+ * `next` applied to a handler's answer: at once when the answer is ready (as the rules' answer always is), once it
+ * settles when it is a promise. The wrappers around every request (fail open, metrics, logs) go through here, so
+ * the common synchronous answer costs no promise and no microtask per wrapper.
+ */
+export function afterAnswer<T>(answer: AdmissionResult | Promise<AdmissionResult>, next: (result: AdmissionResult) => T): T | Promise<T> {
+  return answer instanceof Promise ? answer.then(next) : next(answer);
+}
+
 export const NO_FINDINGS: Readonly<Decision> = Object.freeze({ allowed: true, denials: [], warnings: [], ratcheted: [], findings: [] });
 
 /** An allowed answer with nothing to say. */
@@ -69,18 +78,21 @@ export function objectsOnly(handler: AdmissionHandler): AdmissionHandler {
  * another and warnings, audit annotations and findings are gathered.
  */
 export function sequence(...handlers: readonly AdmissionHandler[]): AdmissionHandler {
-  return async (request, settings) => {
-    let result: AdmissionResult | undefined;
-    let current = request;
-    for (const handler of handlers) {
-      const next = await handler(current, settings);
-      result = result === undefined ? next : joined(result, next);
-      if (!next.response.allowed) return result;
-      if (next.patch !== undefined && next.patch.length > 0 && current.object !== null) {
-        current = { ...current, object: jsonPatch.applyPatch(current.object, next.patch as JsonPatchOperation[], false, false).newDocument as JsonObject };
-      }
-    }
-    return result ?? allowedResult();
+  return (request, settings) => {
+    // Handler `index` on what the ones before it left; synchronous as long as every handler answers at once.
+    const from = (index: number, current: AdmissionRequest, before: AdmissionResult | undefined): AdmissionResult | Promise<AdmissionResult> => {
+      if (index === handlers.length) return before ?? allowedResult();
+      const then = (next: AdmissionResult) => {
+        const result = before === undefined ? next : joined(before, next);
+        if (!next.response.allowed) return result;
+        if (next.patch === undefined || next.patch.length === 0 || current.object === null) return from(index + 1, current, result);
+        const object = jsonPatch.applyPatch(current.object, next.patch as JsonPatchOperation[], false, false).newDocument as JsonObject;
+        return from(index + 1, { ...current, object }, result);
+      };
+      const answer = handlers[index]!(current, settings);
+      return answer instanceof Promise ? answer.then(then) : then(answer);
+    };
+    return from(0, request, undefined);
   };
 }
 

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { stringify } from 'yaml';
 import { ADMISSION_MODES, type AdmissionMode } from '../admission/mode.js';
 import type { Compilation, CompileOptions } from '../cel/compile.js';
 import { DEFAULT_RELEASE_NAMESPACE } from '../cel/namespaces.js';
+import { yamlPackage } from '../input/yaml-package.js';
 import type { KubeObject } from '../model/kube.js';
 import { formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import type { Policy } from '../policy/policy.js';
@@ -77,7 +77,7 @@ export function render(compilation: Compilation & { options: CompileOptions }, f
     ...compilation.skipped.map((skipped) => `# not compiled: ${skipped.rule} (${skipped.why}): ${skipped.reason}`),
     compilation.migrationSkipped ? `# no sidecar migration policy: ${compilation.migrationSkipped}` : '# sidecar migration: the policies named podpatterns-sidecar-migration',
   ];
-  const documents = compilation.objects.map((object) => `---\n${stringify(object, { lineWidth: 0 })}`);
+  const documents = compilation.objects.map((object) => `---\n${yamlPackage().stringify(object, { lineWidth: 0 })}`);
   return `${header.join('\n')}\n${documents.join('')}`;
 }
 

@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { yamlPackage } from './yaml-package.js';
 import { resolvePlainScalar } from './schema.js';
 import type { SourceNode } from './source-node.js';
 
@@ -14,7 +15,7 @@ const RESOLVED_TAGS = new Set(['tag:yaml.org,2002:null', 'tag:yaml.org,2002:bool
 
 function parsed(text: string): Document.Parsed {
   // Failsafe keeps every scalar a string, so resolution is ours alone.
-  const document = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, prettyErrors: false });
+  const document = yamlPackage().parseDocument(text, { schema: 'failsafe', uniqueKeys: false, prettyErrors: false });
   const error = document.errors[0];
   if (error) throw error;
   return document;
@@ -22,6 +23,7 @@ function parsed(text: string): Document.Parsed {
 
 /** The value of a single YAML document as kubectl would read it; throws on a syntax error. */
 export function loadLenientYaml(text: string): unknown {
+  const { isAlias, isMap, isScalar, isSeq } = yamlPackage();
   const document = parsed(text);
   const values = new Map<Node, unknown>();
   const toValue = (node: unknown): unknown => {
@@ -60,6 +62,7 @@ export function loadLenientYaml(text: string): unknown {
 
 /** Positions of a document that only the lenient reader accepts. */
 export function lenientYamlRoot(text: string): SourceNode | undefined {
+  const { isAlias, isMap, isSeq } = yamlPackage();
   const document = parsed(text);
   const nodeAt = (node: unknown): SourceNode | undefined => {
     const target = isAlias(node) ? node.resolve(document) : node;
@@ -93,6 +96,7 @@ export function lenientYamlRoot(text: string): SourceNode | undefined {
 }
 
 function keyOf(key: unknown): string {
+  const { isScalar } = yamlPackage();
   if (isScalar(key)) return String(key.type === 'PLAIN' ? resolvePlainScalar(key.value === null ? '' : String(key.value)) : key.value);
   return '';
 }

@@ -1,6 +1,11 @@
-import { isMap, isSeq, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { Document, Pair, YAMLMap, YAMLSeq } from 'yaml';
+import { yamlPackage } from '../input/yaml-package.js';
 import type { FieldFix } from './native-sidecar-fixes.js';
 import type { MigrationChange } from './types.js';
+
+/** yaml's own guards, from the package loaded on first use (the document was parsed with it). */
+const isMap = (node: unknown): node is YAMLMap => yamlPackage().isMap(node);
+const isSeq = (node: unknown): node is YAMLSeq => yamlPackage().isSeq(node);
 
 type Path = readonly (string | number)[];
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { yamlPackage } from '../input/yaml-package.js';
 import type { Exemptions } from '../engine/exemptions.js';
 import type { EnginePolicy, RuleSettings } from '../engine/settings.js';
 import type { Rule, RuleOptionSpec, RuleOptionValue, Severity } from '../engine/types.js';
@@ -62,6 +63,7 @@ export async function loadPolicyFile(path: string, rules: readonly Rule[]): Prom
 }
 
 export function parsePolicy(text: string, source: string, rules: readonly Rule[]): Policy {
+  const { LineCounter, parseDocument } = yamlPackage();
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const syntax = document.errors[0];
@@ -79,6 +81,7 @@ export function parsePolicy(text: string, source: string, rules: readonly Rule[]
 
 /** The key (of a mapping) or item (of a list) a path leads to, or the deepest one found on the way. */
 function nodeAt(document: Document, keyPath: KeyPath): Node | undefined {
+  const { isMap, isNode, isScalar, isSeq } = yamlPackage();
   let node: unknown = document.contents;
   let found: Node | undefined;
   for (const key of keyPath) {

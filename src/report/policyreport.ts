@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { yamlPackage } from '../input/yaml-package.js';
 import { describeAppliedExemption } from '../engine/exemptions.js';
 import type { ExemptedFinding, Finding, RuleError, Severity } from '../engine/types.js';
 import type { ResourceRef } from '../model/pod.js';
@@ -139,7 +139,7 @@ export function policyReport(namespace: string, objects: readonly AuditedObject[
 /** Reports as a YAML stream, ready for `kubectl apply -f -`. */
 export function renderPolicyReports(reports: readonly PolicyReport[]): string {
   // No anchors and aliases for the objects results share: plain YAML for every reader.
-  return reports.map((report) => stringify(report, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  return reports.map((report) => yamlPackage().stringify(report, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
 function resultsOf(object: AuditedObject, timestamp: PolicyReportResult['timestamp'], enabledRules: number): PolicyReportResult[] {

@@ -1,4 +1,4 @@
-import type { AdmissionHandler } from '../admission/handler.js';
+import { afterAnswer, type AdmissionHandler } from '../admission/handler.js';
 import type { WebhookName } from '../admission/webhooks.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
 
@@ -7,22 +7,23 @@ import { BoundedLabel, type ServerMetrics } from './metrics.js';
  * admissions. A dry run admits nothing: it is counted apart and its findings are not (sideEffects: None).
  */
 export function withMetrics(handler: AdmissionHandler, webhook: WebhookName, metrics: ServerMetrics, kinds = new BoundedLabel(64)): AdmissionHandler {
-  return async (request, settings) => {
+  return (request, settings) => {
     const started = performance.now();
-    const result = await handler(request, settings);
-    metrics.duration.observe({ webhook }, (performance.now() - started) / 1000);
-    const labels = { webhook, operation: request.operation, kind: kinds.value(request.kind.kind), mode: settings.mode, allowed: String(result.response.allowed) };
-    for (const error of result.ruleErrors) metrics.ruleErrors.inc({ rule: error.rule });
-    if (result.failure !== undefined) metrics.failedOpen.inc({ webhook });
-    if (request.dryRun) {
-      metrics.dryRunRequests.inc(labels);
-    } else {
-      metrics.requests.inc(labels);
-      for (const finding of result.decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
-      for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
-      if (!result.response.allowed) for (const rule of new Set(result.decision.denials.map((finding) => finding.rule))) metrics.denials.inc({ rule });
-      if (result.mutation !== undefined) metrics.migrations.inc({ kind: labels.kind, result: result.mutation });
-    }
-    return result;
+    return afterAnswer(handler(request, settings), (result) => {
+      metrics.duration.observe({ webhook }, (performance.now() - started) / 1000);
+      const labels = { webhook, operation: request.operation, kind: kinds.value(request.kind.kind), mode: settings.mode, allowed: String(result.response.allowed) };
+      for (const error of result.ruleErrors) metrics.ruleErrors.inc({ rule: error.rule });
+      if (result.failure !== undefined) metrics.failedOpen.inc({ webhook });
+      if (request.dryRun) {
+        metrics.dryRunRequests.inc(labels);
+      } else {
+        metrics.requests.inc(labels);
+        for (const finding of result.decision.findings) metrics.findings.inc({ rule: finding.rule, severity: finding.severity });
+        for (const finding of result.exempted) metrics.exemptions.inc({ rule: finding.rule, source: finding.exemption.source });
+        if (!result.response.allowed) for (const rule of new Set(result.decision.denials.map((finding) => finding.rule))) metrics.denials.inc({ rule });
+        if (result.mutation !== undefined) metrics.migrations.inc({ kind: labels.kind, result: result.mutation });
+      }
+      return result;
+    });
   };
 }

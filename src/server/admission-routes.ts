@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from 'pino';
 import { failOpen, UNEXPECTED_ERROR } from '../admission/fail-open.js';
-import type { AdmissionHandler, AdmissionSettings } from '../admission/handler.js';
+import type { AdmissionHandler, AdmissionResult, AdmissionSettings } from '../admission/handler.js';
 import { parseMode, type AdmissionMode } from '../admission/mode.js';
 import { reviewResponse, type AdmissionResponse } from '../admission/response.js';
 import { decodeAdmissionReview, InvalidReviewError, type AdmissionApiVersion, type AdmissionReviewRequest } from '../admission/review.js';
@@ -64,10 +64,22 @@ export function admissionRoutes(options: AdmissionRoutesOptions): AdmissionListe
     } catch (error) {
       return unexpected(request, response, error);
     }
-    Promise.resolve(handlers[webhook](review.request, settings)).then(
-      (result) => send(request, response, 200, serializeReview(review.apiVersion, review.request.uid, result.response)),
-      (error: unknown) => unexpected(request, response, error),
-    );
+    // The rules answer at once: no promise or microtask between the body and the answer unless a handler needs one.
+    const reply = (result: AdmissionResult) => {
+      try {
+        send(request, response, 200, serializeReview(review.apiVersion, review.request.uid, result.response));
+      } catch (error) {
+        unexpected(request, response, error);
+      }
+    };
+    let answer: AdmissionResult | Promise<AdmissionResult>;
+    try {
+      answer = handlers[webhook](review.request, settings);
+    } catch (error) {
+      return unexpected(request, response, error);
+    }
+    if (answer instanceof Promise) answer.then(reply, (error: unknown) => unexpected(request, response, error));
+    else reply(answer);
   };
 
   /** A body refused before it was parsed (too large, not what Content-Length said, unreadable): counted and logged. */

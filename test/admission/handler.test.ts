@@ -97,6 +97,19 @@ describe('sequence', () => {
     expect(result.decision.findings).toEqual([finding]);
   });
 
+  it('answers at once when every handler does, and waits for one that answers with a promise, in order', async () => {
+    const first = patching([{ op: 'add', path: '/metadata/labels', value: { a: '1' } }], 'first');
+    const second = recording({});
+    const immediate = sequence(first, second)(requestFor(webPod()), settings());
+    expect(immediate).not.toBeInstanceOf(Promise);
+    const later: AdmissionHandler = async (request, options) => first(request, options);
+    const third = recording({});
+    const waited = sequence(later, third)(requestFor(webPod()), settings());
+    expect(waited).toBeInstanceOf(Promise);
+    expect((await waited).response.warnings).toEqual(['first']);
+    expect(third.seen[0]).toEqual({ ...webPod(), metadata: { ...webPod().metadata, labels: { a: '1' } } });
+  });
+
   it('answers allowed with nothing when it has no handler', async () => {
     expect((await sequence()(requestFor(webPod()), settings())).response).toEqual({ allowed: true });
   });

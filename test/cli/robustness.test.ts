@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TEXT_LENGTH } from '../../src/input/manifest.js';
+import { generateCertificates } from '../../src/tls/certificates.js';
 import { REPO, runCli, type CliResult } from './run.js';
 import { outputOf } from '../support/process.js';
 import { CLASSIC_SIDECAR_JOB } from '../support/manifests.js';
@@ -121,24 +122,54 @@ describe('the CLI on a file larger than a string can be', () => {
   });
 });
 
+/** Every module a process loads, printed as `LOADED [urls]` on stderr when it exits. */
+const MODULE_HOOKS = `data:text/javascript,${encodeURIComponent(
+  "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } }); process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));",
+)}`;
+
 describe('the modules audit loads', () => {
-  it('reads files without loading the webhook server, node:http, the Kubernetes client, the CEL compiler or the policy test runner', { timeout: SLOW }, async () => {
-    // Every module the process loads, printed when it exits.
-    const hooks = `data:text/javascript,${encodeURIComponent(
-      "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } }); process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));",
-    )}`;
+  it('reads files without loading the webhook server, node:http, the Kubernetes client, the CEL compiler, the policy test runner or the yaml package', { timeout: SLOW }, async () => {
     const root = await mkdtemp(join(tmpdir(), 'podpatterns-modules-'));
     try {
       await writeFile(join(root, 'pod.yaml'), clashingPod('web'));
       const run = await outputOf(
-        spawn(process.execPath, ['--import', hooks, '--import', join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(REPO, 'src', 'cli', 'bin.ts'), 'audit', '-o', 'json', join(root, 'pod.yaml')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }),
+        spawn(process.execPath, ['--import', MODULE_HOOKS, '--import', join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(REPO, 'src', 'cli', 'bin.ts'), 'audit', '-o', 'json', join(root, 'pod.yaml')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }),
       );
       expect(run.code).toBe(1);
       const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
       expect(loaded.some((url) => url.includes('/src/audit/files.ts'))).toBe(true);
       expect(loaded.filter((url) => /fastify|@kubernetes|undici|\/src\/server\/|\/src\/kube\/|\/src\/audit\/cluster|^node:https?$/.test(url))).toEqual([]);
       // Commands that are not running stay unloaded: compile's CEL compiler, test's schema validator and the migration it checks.
+      // The yaml package (policy files, manifests js-yaml refuses, YAML reports) is loaded on first use only.
+      expect(loaded.filter((url) => /\/node_modules\/yaml\//.test(url))).toEqual([]);
       expect(loaded.filter((url) => /\/node_modules\/(ajv|diff|fast-json-patch)\/|\/src\/cel\/(compile|migration-policy)\.ts|\/src\/policytest\/(suite|schema|run)\.ts|\/src\/migration\//.test(url))).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the modules serve loads', () => {
+  it('serves with its own certificate without the dev certificate maker, the yaml package or fastify\'s schema compilers (ajv)', { timeout: SLOW }, async () => {
+    const root = await mkdtemp(join(tmpdir(), 'podpatterns-modules-'));
+    try {
+      const bundle = await generateCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+      await writeFile(join(root, 'tls.crt'), bundle.cert);
+      await writeFile(join(root, 'tls.key'), bundle.key);
+      const child = spawn(
+        process.execPath,
+        ['--import', MODULE_HOOKS, '--import', join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(REPO, 'src', 'cli', 'bin.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0',
+          '--tls-cert', join(root, 'tls.crt'), '--tls-key', join(root, 'tls.key'), '--kubernetes-version', '1.35'],
+        { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        if (chunk.includes('podpatterns webhook serving')) child.kill('SIGTERM');
+      });
+      const run = await outputOf(child);
+      expect(run.stdout).toContain('podpatterns webhook serving');
+      const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
+      expect(loaded.some((url) => url.includes('/node_modules/fastify/'))).toBe(true);
+      expect(loaded.filter((url) => /\/node_modules\/(yaml|ajv|@fastify\/ajv-compiler|@peculiar\/x509)\//.test(url))).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
