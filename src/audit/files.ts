@@ -13,7 +13,7 @@ export interface AuditOptions {
    * only started once the input is large enough to pay for their start-up (`parallelFrom`).
    */
   jobs?: number;
-  /** Characters of input from which workers are started; PARALLEL_FROM unless a test sets it. */
+  /** Input from which workers are started: bytes of the files named, or characters read so far; PARALLEL_FROM unless a test sets it. */
   parallelFrom?: number;
   /** The worker entry point, for tests; the one beside parallel.ts otherwise. */
   workerUrl?: URL;
