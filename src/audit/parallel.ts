@@ -84,10 +84,10 @@ export class WorkerSink implements DocumentSink {
       this.batchLength += text.chunk.text.length;
     } else {
       const sliced = text.text.length >= SLICE_LISTS_FROM ? sliceList(text.text, BATCH_LENGTH) : undefined;
-      if (!sliced || sliced.slices.length < 2) this.push({ kind: 'json', source: source.name, text: text.text }, text.text.length);
+      if (!sliced || sliced.count < 2) this.push({ kind: 'json', source: source.name, text: text.text }, text.text.length);
       else {
-        const list: SlicedText = { source, text: text.text, slices: sliced.slices.length, results: [] };
-        for (const slice of sliced.slices) {
+        const list: SlicedText = { source, text: text.text, slices: sliced.count, results: [] };
+        for (const slice of sliced.slices()) {
           this.push({ kind: 'list', source: source.name, slice, listKind: sliced.kind, rootLine: sliced.rootLine, itemsLine: sliced.itemsLine }, slice.text.length, list);
           await this.flush();
         }

@@ -29,7 +29,10 @@ export interface SlicedList {
   /** Lines of the List's first `{` and of its `items` key: where a path that enters no item points. */
   rootLine: number;
   itemsLine: number;
-  slices: ListSlice[];
+  /** How many slices `slices` gives. */
+  count: number;
+  /** The slices, each cut from the text only when it is asked for: a List is not held twice. */
+  slices(): Iterable<ListSlice>;
 }
 
 /**
@@ -44,8 +47,9 @@ export function sliceList(text: string, sliceLength: number): SlicedList | undef
   if (text.charCodeAt(root) !== OPEN_BRACE) return undefined;
   const items = lastItemsMember(text, root);
   if (!items || text.charCodeAt(items.valueOffset) !== OPEN_BRACKET) return undefined;
-  const bounds = itemBounds(text, items.valueOffset);
-  if (!bounds) return undefined;
+  const found = itemBounds(text, items.valueOffset);
+  if (!found) return undefined;
+  const bounds = found;
   const rest = skipValue(text, items.valueOffset);
   let skeleton: unknown;
   try {
@@ -57,20 +61,31 @@ export function sliceList(text: string, sliceLength: number): SlicedList | undef
   if (!isObject(skeleton) || typeof skeleton.kind !== 'string' || !skeleton.kind.endsWith('List') || !Array.isArray(skeleton.items) || skeleton.items.length !== 0) return undefined;
 
   const lines = new LineCounter(text);
-  const slices: ListSlice[] = [];
+  const rootLine = lines.lineOf(root);
+  const itemsLine = lines.lineOf(items.keyOffset);
+  // Where each slice starts: the index of its first item.
+  const firsts: number[] = [];
   for (let first = 0; first < bounds.length / 2; ) {
+    firsts.push(first);
     const start = bounds[first * 2]!;
     let last = first;
     while (last + 1 < bounds.length / 2 && bounds[(last + 1) * 2 + 1]! - start <= sliceLength) last++;
-    slices.push({ text: `[${text.slice(start, bounds[last * 2 + 1])}]`, first, line: lines.lineOf(start) });
     first = last + 1;
   }
-  return { kind: skeleton.kind, rootLine: lines.lineOf(root), itemsLine: lines.lineOf(items.keyOffset), slices };
+  function* slices(): Generator<ListSlice> {
+    for (let i = 0; i < firsts.length; i++) {
+      const first = firsts[i]!;
+      const last = (firsts[i + 1] ?? bounds.length / 2) - 1;
+      const start = bounds[first * 2]!;
+      yield { text: `[${text.slice(start, bounds[last * 2 + 1])}]`, first, line: lines.lineOf(start) };
+    }
+  }
+  return { kind: skeleton.kind, rootLine, itemsLine, count: firsts.length, slices };
 }
 
 /**
  * The root of a List whose items are a slice (see sliceList): paths into the slice's items find their offsets
- * in `slice.text`; the root and its `items` key have negative offsets, which `ListSliceLines` turns into the
+ * in `slice.text`; the root and its `items` key have negative offsets, which `listSliceLocator` turns into the
  * lines the whole text has for them.
  */
 function sliceRoot(slice: SourceNode, first: number): SourceNode {
