@@ -167,17 +167,16 @@ export class WorkerSink implements DocumentSink {
       }
       return;
     }
-    const merged: CheckedDocument = { source: list.source.name, resources: 0, kept: [], wanted: [] };
-    const outcome = { findings: [] as NonNullable<CheckedDocument['outcome']>['findings'], errors: [], exempted: [] as NonNullable<CheckedDocument['outcome']>['exempted'] };
-    for (const document of documents) {
-      merged.resources += document.resources;
-      merged.kept.push(...document.kept);
-      if (document.outcome) {
-        outcome.findings.push(...document.outcome.findings);
-        outcome.exempted.push(...document.outcome.exempted);
-      }
-    }
-    if (outcome.findings.length > 0 || outcome.exempted.length > 0) merged.outcome = outcome;
+    // Each slice's findings are in line order, and slices follow each other: together they are in line order.
+    const merged: CheckedDocument = {
+      source: list.source.name,
+      resources: documents.reduce((sum, document) => sum + document.resources, 0),
+      kept: documents.flatMap((document) => document.kept),
+      wanted: [],
+    };
+    const findings = documents.flatMap((document) => document.outcome?.findings ?? []);
+    const exempted = documents.flatMap((document) => document.outcome?.exempted ?? []);
+    if (findings.length > 0 || exempted.length > 0) merged.outcome = { findings, errors: [], exempted };
     const text = withoutByteOrderMark(list.text);
     this.audit.record(merged, () => this.audit.keep({ source: list.source.name, index: 0, line: 1, format: 'json', text }, list.source.path));
   }
