@@ -1,5 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from 'pino';
 import { failOpen, UNEXPECTED_ERROR } from '../admission/fail-open.js';
@@ -12,6 +10,7 @@ import { errorMessage } from '../errors.js';
 import { withLogging } from './admission-log.js';
 import { withMetrics } from './admission-metrics.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
+import { send as sendAnswer, type Request, type Response } from './reply.js';
 import type { ServingState } from './state.js';
 
 export interface AdmissionRoutesOptions {
@@ -25,17 +24,13 @@ export interface AdmissionRoutesOptions {
   bodyLimit: number;
 }
 
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
-
 /** Takes the request when it is an admission (true), or leaves it to the next listener (false). */
 export type AdmissionListener = (request: Request, response: Response) => boolean;
 
 /**
  * `POST /validate` and `POST /mutate`: AdmissionReview in, AdmissionReview out, the uid echoed on every answer.
- * Served straight from the server's request event, ahead of fastify (which keeps health and everything else):
- * a webhook answers thousands of these a second, and fastify's routing, hooks and reply objects cost more than
- * the parse and the answer together.
+ * Served straight from the server's request event, ahead of the other routes (health): a webhook answers thousands
+ * of these a second, and nothing stands between the body and the rules but the parse.
  */
 export function admissionRoutes(options: AdmissionRoutesOptions): AdmissionListener {
   const kinds = new BoundedLabel(64);
@@ -98,16 +93,7 @@ export function admissionRoutes(options: AdmissionRoutesOptions): AdmissionListe
     send(request, response, code, JSON.stringify({ code: (error as { code?: unknown }).code ?? 'PODPATTERNS_ERR_UNEXPECTED', message: errorMessage(error) }));
   };
 
-  /** Every answer goes out here; while draining it asks the client to drop its connection (see buildWebhookApp). */
-  const send = (request: Request, response: Response, status: number, body: string) => {
-    if (response.headersSent || response.destroyed) return;
-    if (options.state.draining) {
-      if (request.httpVersionMajor === 2) (request as Http2ServerRequest).stream.session?.close();
-      else response.setHeader('connection', 'close');
-    }
-    (response as ServerResponse).writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    response.end(body);
-  };
+  const send = (request: Request, response: Response, status: number, body: string) => sendAnswer(options.state, request, response, status, body);
 
   return (request, response) => {
     if (request.method !== 'POST') return false;
@@ -117,7 +103,7 @@ export function admissionRoutes(options: AdmissionRoutesOptions): AdmissionListe
     const limit = options.bodyLimit;
     const declared = Number(request.headers['content-length']);
     if (declared > limit) {
-      drainBody(request, limit).then(() => refuse(webhook, request, response, 413, 'FST_ERR_CTP_BODY_TOO_LARGE', tooLarge(limit)), () => undefined);
+      drainBody(request, limit).then(() => refuse(webhook, request, response, 413, 'PODPATTERNS_ERR_REVIEW_TOO_LARGE', tooLarge(limit)), () => undefined);
       return true;
     }
     const chunks: Buffer[] = [];
@@ -127,12 +113,12 @@ export function admissionRoutes(options: AdmissionRoutesOptions): AdmissionListe
       if (received <= limit) return void chunks.push(chunk);
       detach();
       chunks.length = 0;
-      drainBody(request, limit).then(() => refuse(webhook, request, response, 413, 'FST_ERR_CTP_BODY_TOO_LARGE', tooLarge(limit)), () => undefined);
+      drainBody(request, limit).then(() => refuse(webhook, request, response, 413, 'PODPATTERNS_ERR_REVIEW_TOO_LARGE', tooLarge(limit)), () => undefined);
     };
     const onEnd = () => {
       detach();
       if (!Number.isNaN(declared) && received !== declared) {
-        return refuse(webhook, request, response, 400, 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'Request body size did not match Content-Length');
+        return refuse(webhook, request, response, 400, 'PODPATTERNS_ERR_REVIEW_INVALID', `the body is ${received} bytes, not the ${declared} its Content-Length says`);
       }
       answer(webhook, mode, request, response, chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
     };
@@ -161,7 +147,7 @@ const ROUTES: ReadonlyMap<string, WebhookName> = new Map([
  * `/validate`, `/validate/<mode>` and the same for `/mutate`. The mode travels in the path because the API server
  * rejects query strings in a webhook's `url` and non-DNS-1123 segments in `service.path` (k8s.io/apiserver
  * pkg/util/webhook/validation.go); `?mode=` is kept for hand-made requests. The API server adds its own `?timeout=`
- * query, which is ignored. Anything else (other paths, encoded characters) is left to fastify.
+ * query, which is ignored. Anything else (other paths, encoded characters) is left to the other routes (a 404).
  */
 function routeOf(url: string): { webhook: WebhookName; mode: unknown } | undefined {
   const queryAt = url.indexOf('?');

@@ -1,27 +1,27 @@
-import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import { createServer, type Server } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { admissionRoutes, type AdmissionListener, type AdmissionRoutesOptions } from './admission-routes.js';
+import { admissionRoutes, type AdmissionRoutesOptions } from './admission-routes.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics-routes.js';
 import type { ServerMetrics } from './metrics.js';
+import { getRoutes, type RouteAnswer } from './routes.js';
 import type { ServingState } from './state.js';
 
 /** The largest AdmissionReview accepted; the API server itself refuses requests over 3 MiB. */
 export const BODY_LIMIT = 10 * 1024 * 1024;
 
-export type WebhookApp = FastifyInstance<Http2SecureServer>;
-
-/**
- * No route declares a schema, so fastify's default compilers (ajv and fast-json-stringify: about 120 modules,
- * memory every replica pays) are never loaded. A route that adds a schema fails at start-up, never unchecked.
- */
-const WITHOUT_SCHEMAS = { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } };
-
-function noSchemas(): never {
-  throw new Error('podpatterns routes declare no schemas: give fastify a validator and serializer compiler before adding one');
+/** A server of podpatterns: listens once, closes once. */
+export interface App<S extends Server | Http2SecureServer> {
+  readonly server: S;
+  listen(host: string, port: number): Promise<void>;
+  /** Stops accepting; resolves when every connection is closed (see each builder for what it does to them). */
+  close(): Promise<void>;
 }
+
+export type WebhookApp = App<Http2SecureServer>;
+export type MetricsApp = App<Server>;
 
 /** How long an idle connection is kept: the API server keeps its own idle for up to 90 s (Go's IdleConnTimeout). */
 const IDLE_TIMEOUT_MS = 120_000;
@@ -30,52 +30,59 @@ const IDLE_TIMEOUT_MS = 120_000;
  * The HTTPS app: admission webhooks and health, over HTTP/2 and HTTP/1.1 (chosen by ALPN). The API server asks for
  * HTTP/2 when the webhook's URL is a loopback address and for HTTP/1.1 otherwise (k8s.io/apiserver
  * pkg/util/webhook/client.go, isLocalHost): one multiplexed connection instead of a pool.
+ *
+ * Plain node:http2: admissions are answered straight from the request event, and health is two GET routes, so a
+ * web framework would only add memory (about 8 MiB of a server that should stay under 100) and a layer to every
+ * request. Closing stops accepting and lets requests in flight finish: idle HTTP/1.1 connections are closed, and
+ * HTTP/2 clients get a GOAWAY after their streams (node:http2's own close).
  */
 export function buildWebhookApp(tls: SecureContextOptions, routes: Omit<AdmissionRoutesOptions, 'bodyLimit'>): WebhookApp {
-  const app = Fastify({
-    http2: true,
-    https: { ...tls, allowHTTP1: true },
-    http2SessionTimeout: IDLE_TIMEOUT_MS,
-    loggerInstance: routes.logger,
-    // One line per admission comes from the routes; fastify's two lines per request would double it.
-    logController: new LogController({ disableRequestLogging: true }),
-    // Admission lines carry the uid; a child logger per request (with a request id) would only cost time.
-    childLoggerFactory: (logger) => logger,
-    bodyLimit: BODY_LIMIT,
-    schemaController: WITHOUT_SCHEMAS,
-    // In-flight requests on kept-alive connections finish normally while closing (with Connection: close).
-    return503OnClosing: false,
-    forceCloseConnections: 'idle',
-  }) as unknown as WebhookApp;
-  // Fastify sets these on an HTTP/1.1 server only; the HTTP/2 server applies them to its HTTP/1.1 connections.
-  // Closing an idle connection sooner than the API server would races its next request on a dying connection,
-  // and a POST is never retried.
-  Object.assign(app.server, { keepAliveTimeout: IDLE_TIMEOUT_MS, requestTimeout: 60_000 });
-  trackConnections(app.server);
-  serveAdmissionsFirst(app.server, admissionRoutes({ ...routes, bodyLimit: BODY_LIMIT }));
-  answerErrorsAsJson(app, routes.logger);
-  // While draining, every answer asks the client to drop its connection: the API server then opens a new one
-  // (to a ready replica) for its next call, instead of reusing one that is about to be closed under it.
-  // HTTP/2 has no Connection header: its connection is closed with a GOAWAY, after the streams in flight.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (routes.state.draining) {
-      if (request.raw.httpVersionMajor === 2) (request.raw as Http2ServerRequest).stream.session?.close();
-      else reply.header('connection', 'close');
-    }
-    done(null, payload);
+  const admissions = admissionRoutes({ ...routes, bodyLimit: BODY_LIMIT });
+  const others = getRoutes(new Map(healthRoutes(routes.state)), routes);
+  const server = createSecureServer({ ...tls, allowHTTP1: true }, (request, response) => {
+    if (!admissions(request, response)) others(request, response);
   });
-  void app.register(healthRoutes, { state: routes.state });
-  return app;
+  // An HTTPS server's defaults, which the HTTP/2 server applies to its HTTP/1.1 connections. Closing an idle
+  // connection sooner than the API server would races its next request on a dying connection, and a POST is
+  // never retried.
+  Object.assign(server, { keepAliveTimeout: IDLE_TIMEOUT_MS, requestTimeout: 60_000 });
+  server.on('session', (session: ServerHttp2Session) => session.setTimeout(IDLE_TIMEOUT_MS, () => session.close()));
+  trackConnections(server);
+  return app(server);
 }
 
-/** Admissions are answered by `admissions` straight from the request event; every other request goes on to fastify. */
-function serveAdmissionsFirst(server: Http2SecureServer, admissions: AdmissionListener): void {
-  const [fastify] = server.listeners('request') as Array<(request: Http2ServerRequest, response: Http2ServerResponse) => void>;
-  if (fastify === undefined) throw new Error('fastify did not listen for requests on its server');
-  server.removeListener('request', fastify);
-  server.on('request', (request, response) => {
-    if (!admissions(request, response)) fastify(request, response);
-  });
+/** The plain-HTTP app on the metrics port: `/metrics` and the same health endpoints; closing drops its connections. */
+export function buildMetricsApp(options: { metrics: ServerMetrics; state: ServingState; logger: Logger }): MetricsApp {
+  const routes = getRoutes(new Map<string, () => RouteAnswer | Promise<RouteAnswer>>([...healthRoutes(options.state), ...metricsRoutes(options.metrics.registry)]), options);
+  const server = createServer(routes);
+  const closing = app(server);
+  return {
+    ...closing,
+    close: () => {
+      server.closeAllConnections();
+      return closing.close();
+    },
+  };
+}
+
+function app<S extends Server | Http2SecureServer>(server: S): App<S> {
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        const failed = (error: Error) => {
+          server.off('listening', listening);
+          reject(error);
+        };
+        const listening = () => {
+          server.off('error', failed);
+          resolve();
+        };
+        server.once('error', failed).once('listening', listening).listen({ host, port });
+      }),
+    // A server that never listened has nothing to close (ERR_SERVER_NOT_RUNNING): closed all the same.
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 const connections = new WeakMap<Http2SecureServer, { sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> }>();
@@ -108,33 +115,4 @@ export function reconnectHttp2Clients(app: WebhookApp): void {
 /** Closes every connection of the app at once, busy or not, HTTP/2 or HTTP/1.1 (the HTTP/2 server has no closeAllConnections). */
 export function closeAllConnections(app: WebhookApp): void {
   for (const socket of connections.get(app.server)?.sockets ?? []) socket.destroy();
-}
-
-/** The plain-HTTP app on the metrics port: `/metrics` and the same health endpoints. */
-export function buildMetricsApp(options: { metrics: ServerMetrics; state: ServingState; logger: Logger }): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: options.logger,
-    logController: new LogController({ disableRequestLogging: true }),
-    schemaController: WITHOUT_SCHEMAS,
-    forceCloseConnections: true,
-  }) as unknown as FastifyInstance;
-  answerErrorsAsJson(app, options.logger);
-  void app.register(healthRoutes, { state: options.state });
-  void app.register(metricsRoutes, { registry: options.metrics.registry });
-  return app;
-}
-
-/** Errors before a handler runs (unreadable body, too large, bad Content-Length) as JSON with a message. */
-function answerErrorsAsJson(app: WebhookApp | FastifyInstance, logger: Logger): void {
-  (app as FastifyInstance).setErrorHandler(async (error: FastifyError, request, reply) => {
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) logger.error({ err: error.message, url: request.url.slice(0, 200) }, 'unexpected error');
-    return reply.code(status).send({ code: error.code ?? 'PODPATTERNS_ERR_UNEXPECTED', message: error.message });
-  });
-  (app as FastifyInstance).setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      code: 'PODPATTERNS_ERR_NOT_FOUND',
-      message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}: podpatterns serves POST /validate, POST /mutate, GET /livez, GET /readyz and, on the metrics port, GET /metrics`,
-    }),
-  );
 }

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { RouteAnswer } from './routes.js';
 
 /** `GET /metrics` in the Prometheus text format. */
-export async function metricsRoutes(app: FastifyInstance, { registry }: { registry: Registry }): Promise<void> {
-  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+export function metricsRoutes(registry: Registry): Array<[string, () => Promise<RouteAnswer>]> {
+  return [['/metrics', async () => ({ status: 200, text: await registry.metrics(), contentType: registry.contentType })]];
 }

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServingState } from './state.js';
-import { closeAllConnections, type WebhookApp } from './app.js';
+import { closeAllConnections, type MetricsApp, type WebhookApp } from './app.js';
 
 export interface DrainOptions {
   app: WebhookApp;
-  metricsApp: FastifyInstance;
+  metricsApp: MetricsApp;
   state: ServingState;
   delayMs: number;
   timeoutMs: number;

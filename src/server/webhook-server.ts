@@ -96,8 +96,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     };
     const metricsApp = buildMetricsApp({ metrics, state, logger });
     try {
-      await app.listen({ host: config.host, port: config.port });
-      await metricsApp.listen({ host: config.host, port: config.metricsPort });
+      await app.listen(config.host, config.port);
+      await metricsApp.listen(config.host, config.metricsPort);
     } catch (error) {
       versions.stop();
       await Promise.allSettled([app.close(), metricsApp.close()]);

@@ -8,7 +8,8 @@
  * Goals: ≥ 0.8 of the bare server's throughput, p99 ≤ 5 ms at 500 req/s, RSS ≤ 100 MiB.
  *
  * A third server, podpatterns with every rule off, separates the cost of the server (TLS, routing, decoding,
- * answers, metrics) from the cost of the rules.
+ * answers, metrics) from the cost of the rules. Beside req/s, each server's own CPU time per request: on a small
+ * machine autocannon shares the cores with the server, so req/s measures contention too, and CPU per request less so.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -93,6 +94,12 @@ function start(name: string, args: string[], ready: (line: Record<string, unknow
   });
 }
 
+/** CPU time (user + system) a process has used so far, in µs (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 /** Resident memory of a process now and at its peak, in MiB (Linux /proc). */
 function memory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -108,6 +115,8 @@ interface Row {
   containers: number;
   server: string;
   throughput: number;
+  /** The server's own CPU time per request over the throughput rounds, in µs: steadier than req/s on a shared machine. */
+  cpuPerRequest: number;
   p50: number;
   p99: number;
   peakRss: number;
@@ -122,10 +131,15 @@ async function measure(servers: Started[], containers: number): Promise<Row[]> {
   const body = review(containers);
   const best = new Map<Started, number>();
   const errors = new Map<Started, number>(servers.map((server) => [server, 0]));
+  const cpu = new Map<Started, { micros: number; requests: number }>(servers.map((server) => [server, { micros: 0, requests: 0 }]));
   for (const server of servers) await load(server.url, body, { connections: 8, duration: WARMUP_SECONDS });
   for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
     for (const server of servers) {
+      const before = cpuMicros(server.child.pid!);
       const result = await load(server.url, body, { connections: 16, duration: THROUGHPUT_SECONDS });
+      const used = cpu.get(server)!;
+      used.micros += cpuMicros(server.child.pid!) - before;
+      used.requests += result.requests.total;
       best.set(server, Math.max(best.get(server) ?? 0, result.requests.average));
       errors.set(server, errors.get(server)! + result.errors + result.non2xx);
     }
@@ -137,6 +151,7 @@ async function measure(servers: Started[], containers: number): Promise<Row[]> {
       containers,
       server: server.name,
       throughput: best.get(server)!,
+      cpuPerRequest: cpu.get(server)!.micros / cpu.get(server)!.requests,
       p50: fixed.latency.p50,
       p99: fixed.latency.p99,
       peakRss: memory(server.child.pid!).peak,
@@ -190,6 +205,8 @@ async function main(): Promise<void> {
       server: row.server,
       'max req/s': Math.round(row.throughput),
       'vs bare': (row.throughput / baseline.throughput).toFixed(2),
+      'CPU µs/req': Math.round(row.cpuPerRequest),
+      'CPU vs bare': (baseline.cpuPerRequest / row.cpuPerRequest).toFixed(2),
       [`p50 ms @${FIXED_RATE}/s`]: row.p50,
       [`p99 ms @${FIXED_RATE}/s`]: row.p99,
       'peak RSS MiB': row.peakRss.toFixed(1),
