@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isInputError, jsonTextItems, readManifestTexts, YamlReader, type InputError, type ManifestDocument, type ManifestText } from '../input/manifest.js';
 import { collectSources, type ManifestSource, type StdinReader } from '../input/sources.js';
 import { errorMessage } from '../errors.js';
+import type { Rule } from '../engine/types.js';
 import type { AuditError, AuditReport } from '../report/types.js';
 import { FileAudit, type AuditSettings } from './check.js';
 
@@ -15,8 +16,11 @@ export interface AuditOptions {
   jobs?: number;
   /** Input from which workers are started: bytes of the files named, or characters read so far; PARALLEL_FROM unless a test sets it. */
   parallelFrom?: number;
-  /** The worker entry point, for tests; the one beside parallel.ts otherwise. */
-  workerUrl?: URL;
+  /**
+   * The entry point of worker threads and the rules it knows: without it, or when the settings have a rule it
+   * does not know, everything is checked on the main thread.
+   */
+  worker?: { url: URL; rules: readonly Rule[] };
   /** Filled in with the worker threads started and the batches they were sent. */
   usage?: { workers: number; batches: number };
 }
@@ -56,14 +60,15 @@ export async function auditPaths(paths: readonly string[], settings: AuditSettin
   const known = collected.sources.reduce((sum, source) => sum + (source.size ?? 0), 0);
   const inThread = new InThread(audit, inputErrors);
   let sink: DocumentSink = inThread;
-  /** Worker threads from here on, if they can check with these settings (rules of the project). */
+  /** Worker threads from here on, if there are workers that know the rules. */
   const startWorkers = async (source: ManifestSource | undefined, index: number): Promise<void> => {
-    const { WorkerSink, workersCanCheck } = await import('./parallel.js');
-    if (!workersCanCheck(settings)) {
+    const { worker } = options;
+    if (!worker || !settings.rules.every((rule) => worker.rules.includes(rule))) {
       jobs = 1;
       return;
     }
-    sink = new WorkerSink(audit, settings, inputErrors, jobs, options.workerUrl, options.usage);
+    const { WorkerSink } = await import('./parallel.js');
+    sink = new WorkerSink(audit, settings, inputErrors, jobs, worker.url, options.usage);
     if (options.usage) options.usage.workers = jobs;
     if (source) sink.begin(source, index);
   };

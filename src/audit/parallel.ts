@@ -1,10 +1,8 @@
 import { createRequire } from 'node:module';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { sliceList } from '../input/json-list.js';
 import { isInputError, jsonTextItems, type InputError, type ManifestText } from '../input/manifest.js';
 import type { ManifestSource } from '../input/sources.js';
-import { ALL_RULES } from '../rules/index.js';
 import type { Part, PartItem, PartResult, WorkerSettings } from './batch.js';
 import type { AuditSettings, CheckedDocument, FileAudit } from './check.js';
 import type { DocumentSink } from './files.js';
@@ -16,11 +14,6 @@ const BATCH_LENGTH = 256 << 10;
 const SLICE_LISTS_FROM = 2 * BATCH_LENGTH;
 /** Batches in flight per worker: one being checked and one waiting, so no worker idles while results are merged. */
 const BATCHES_PER_WORKER = 2;
-
-/** Whether the rules of `settings` can be sent to a worker: workers know the rules of the project by id. */
-export function workersCanCheck(settings: AuditSettings): boolean {
-  return settings.rules.every((rule) => ALL_RULES.includes(rule));
-}
 
 /** A JSON List cut into slices, checked by several workers, put back together as the one document it is. */
 interface SlicedText {
@@ -60,12 +53,11 @@ export class WorkerSink implements DocumentSink {
     settings: AuditSettings,
     private readonly inputErrors: InputError[],
     private readonly jobs: number,
-    url?: URL,
+    url: URL,
     private readonly usage?: { batches: number },
   ) {
     const workerData: WorkerSettings = { context: settings.context, policy: settings.policy, rules: settings.rules.map((rule) => rule.id) };
-    const entry = workerEntry(url ?? new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-    this.pool = new WorkerPool(jobs, entry.url, { workerData, ...(entry.execArgv && { execArgv: entry.execArgv }) });
+    this.pool = new WorkerPool(jobs, url, { workerData, ...(url.pathname.endsWith('.ts') && { execArgv: ['--import', tsxLoader()] }) });
   }
 
   begin(source: ManifestSource, index: number): void {
@@ -190,12 +182,7 @@ function withoutByteOrderMark(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/**
- * A worker's entry point: the worker beside this module is `worker.js` as built, or `worker.ts` when the
- * project runs from its sources (tests, tsx); TypeScript is loaded through tsx, as the main thread loads it.
- */
-function workerEntry(url: URL): { url: URL; execArgv?: string[] } {
-  if (!url.pathname.endsWith('.ts')) return { url };
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return { url, execArgv: ['--import', tsx] };
+/** A worker entry point in TypeScript (the project run from its sources: tests, tsx) is loaded through tsx, as the main thread is. */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }

@@ -19,6 +19,9 @@ import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+/** The entry point of the worker threads, beside this module: built, or the source when run through tsx. */
+const AUDIT_WORKER = new URL(import.meta.url.endsWith('.ts') ? './audit-worker.ts' : './audit-worker.js', import.meta.url);
+
 type OutputFormat = 'text' | 'json' | 'sarif' | 'policyreport';
 
 interface AuditFlags extends Omit<ClusterAuditFlags, 'output'> {
@@ -106,7 +109,7 @@ function clusterIo(flags: AuditFlags): ClusterAuditIo {
 /** Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 something could not be read or checked. */
 async function runAudit(paths: string[], flags: AuditFlags): Promise<number> {
   const settings = await auditSettings(flags, ALL_RULES);
-  const report = await auditPaths(paths, settings, readStdin, { jobs: flags.jobs ?? jobsFromEnvironment(process.env) });
+  const report = await auditPaths(paths, settings, readStdin, { jobs: flags.jobs ?? jobsFromEnvironment(process.env), worker: { url: AUDIT_WORKER, rules: ALL_RULES } });
   if (flags.output === 'json') await writePieces(process.stdout, renderJsonPieces(report));
   else process.stdout.write(render(report, flags.output, settings.rules, colorEnabled(process.stdout, process.env)));
   if (report.errors.length > 0) {

@@ -20,6 +20,8 @@ const settings: AuditSettings = {
   rules: ALL_RULES,
 };
 const noStdin: StdinReader = () => Promise.reject(new Error('no stdin in this test'));
+/** The command's worker entry point, from the sources. */
+const worker = { url: new URL('../../src/cli/audit-worker.ts', import.meta.url), rules: ALL_RULES };
 
 /** A Deployment with two containers and its HPA on pod-wide CPU: the HPA rule reads the Deployment from another document. */
 const SCALED = {
@@ -70,7 +72,7 @@ async function audited(paths: string[], options: AuditOptions, readStdin: StdinR
 async function bothWays(paths: string[], readStdin?: () => StdinReader): Promise<{ inThread: Rendered; parallel: Rendered; usage: { workers: number; batches: number } }> {
   const inThread = await audited(paths, { jobs: 1 }, readStdin?.());
   const usage = { workers: 0, batches: 0 };
-  const parallel = await audited(paths, { jobs: 2, parallelFrom: 0, usage }, readStdin?.());
+  const parallel = await audited(paths, { jobs: 2, parallelFrom: 0, usage, worker }, readStdin?.());
   return { inThread, parallel, usage };
 }
 
@@ -197,7 +199,7 @@ describe('audit with worker threads', { timeout: 120_000 }, () => {
     const withPolicy = { ...settings, policy };
     const inThread = await auditPaths([file], withPolicy, noStdin, { jobs: 1 });
     const usage = { workers: 0, batches: 0 };
-    const parallel = await auditPaths([file], withPolicy, noStdin, { jobs: 2, parallelFrom: 0, usage });
+    const parallel = await auditPaths([file], withPolicy, noStdin, { jobs: 2, parallelFrom: 0, usage, worker });
     expect(usage.batches).toBeGreaterThan(1);
     expect(renderJson(parallel)).toBe(renderJson(inThread));
     expect(renderText(parallel, { color: false, rules: ALL_RULES })).toBe(renderText(inThread, { color: false, rules: ALL_RULES }));
@@ -211,8 +213,19 @@ describe('audit with worker threads', { timeout: 120_000 }, () => {
     const file = join(root, 'small.yaml');
     await writeFile(file, yamlStream(objects.slice(0, 20)));
     const usage = { workers: 0, batches: 0 };
-    await auditPaths([file], settings, noStdin, { jobs: 2, parallelFrom: 1 << 20, usage });
+    await auditPaths([file], settings, noStdin, { jobs: 2, parallelFrom: 1 << 20, usage, worker });
     expect(usage).toEqual({ workers: 0, batches: 0 });
+  });
+
+  it('checks on the main thread when the settings have a rule the workers do not know', async () => {
+    const file = join(root, 'own-rule.yaml');
+    await writeFile(file, yamlStream(objects.slice(0, 50)));
+    const ownRule = { ...ALL_RULES[0]!, id: 'own-rule' };
+    const usage = { workers: 0, batches: 0 };
+    const own = { ...settings, rules: [...ALL_RULES, ownRule], policy: defaultPolicy([...ALL_RULES, ownRule]) };
+    const report = await auditPaths([file], own, noStdin, { jobs: 2, parallelFrom: 0, usage, worker });
+    expect(usage).toEqual({ workers: 0, batches: 0 });
+    expect(report.findings.some((finding) => finding.rule === 'own-rule')).toBe(true);
   });
 
   it('fails with an error naming the worker when one crashes, instead of hanging or reporting less', async () => {
@@ -222,8 +235,8 @@ describe('audit with worker threads', { timeout: 120_000 }, () => {
       ['throws', /audit worker \d of 2 stopped: the worker broke/],
       ['exits', /audit worker \d of 2 exited \(code 3\) before answering/],
     ] as const) {
-      const workerUrl = new URL(`../fixtures/crashing-worker-${crash}.ts`, import.meta.url);
-      await expect(auditPaths([file], settings, noStdin, { jobs: 2, parallelFrom: 0, workerUrl })).rejects.toThrow(reason);
+      const crashing = { url: new URL(`../fixtures/crashing-worker-${crash}.ts`, import.meta.url), rules: ALL_RULES };
+      await expect(auditPaths([file], settings, noStdin, { jobs: 2, parallelFrom: 0, worker: crashing })).rejects.toThrow(reason);
     }
   });
 
