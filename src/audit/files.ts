@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { isInputError, jsonTextItems, readManifestTexts, YamlReader, type InputError, type ManifestDocument, type ManifestText } from '../input/manifest.js';
 import { collectSources, type ManifestSource, type StdinReader } from '../input/sources.js';
 import { errorMessage } from '../errors.js';
@@ -35,9 +35,13 @@ export const PARALLEL_FROM = 8 << 20;
 /** Most worker threads `jobs` defaults to: past this, the main thread reading and merging is the limit. */
 const MAX_DEFAULT_JOBS = 8;
 
-/** Worker threads for `--jobs` when it is not given: one per core the process may use, up to MAX_DEFAULT_JOBS. */
-export function defaultJobs(): number {
-  return Math.min(availableParallelism(), MAX_DEFAULT_JOBS);
+/**
+ * Worker threads for `--jobs` when it is not given: the cores not already busy, judged as `make -l` does by the
+ * 1-minute load average, at least 1 and at most MAX_DEFAULT_JOBS. Workers cost CPU of their own (see
+ * PARALLEL_FROM): on a machine whose cores other work keeps busy, they make an audit slower, not faster.
+ */
+export function defaultJobs(cores = availableParallelism(), load = loadavg()[0] ?? 0): number {
+  return Math.max(1, Math.min(MAX_DEFAULT_JOBS, Math.round(cores - load)));
 }
 
 /** Where documents read go to be parsed and checked, in input order: this thread, or worker threads. */

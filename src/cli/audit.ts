@@ -44,7 +44,7 @@ export function registerAudit(program: Command): void {
     .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version; with --cluster, read from its nodes)', parseVersionFlag)
     .option('--policy <file>', 'policy file: rules to turn off, severities, rule options')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(FAIL_ON_CHOICES).default('deny'))
-    .option('-j, --jobs <n>', `threads that parse and check large inputs (default: PODPATTERNS_JOBS, else one per core, at most 8); 1 checks everything on the main thread`, parsePositiveInteger)
+    .option('-j, --jobs <n>', `threads that parse and check large inputs (default: PODPATTERNS_JOBS, else one per core not already busy by the load average, at most 8); 1 checks everything on the main thread`, parsePositiveInteger)
     .option('--cluster', 'audit the workloads of a cluster instead of files (each controller once: a Deployment, not its ReplicaSets and Pods)')
     .option('-n, --namespace <name>', 'with --cluster: a namespace to audit, repeatable (default: the namespace of the kubeconfig context)', collect)
     .option('-A, --all-namespaces', 'with --cluster: audit every namespace')
@@ -142,7 +142,7 @@ function render(report: AuditReport, format: OutputFormat, rules: readonly Rule[
   return renderText(report, { color, rules });
 }
 
-/** PODPATTERNS_JOBS when set (a whole number of at least 1), else one thread per core (see defaultJobs). */
+/** PODPATTERNS_JOBS when set (a whole number of at least 1), else one thread per idle core (see defaultJobs). */
 export function jobsFromEnvironment(env: Readonly<Record<string, string | undefined>>): number {
   const value = env.PODPATTERNS_JOBS;
   if (value === undefined || value === '') return defaultJobs();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditPaths, type AuditOptions, type AuditSettings } from '../../src/audit/files.js';
+import { auditPaths, defaultJobs, type AuditOptions, type AuditSettings } from '../../src/audit/files.js';
 import type { StdinReader } from '../../src/input/sources.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
 import { defaultPolicy, loadPolicyFile } from '../../src/policy/policy.js';
@@ -75,6 +75,16 @@ async function bothWays(paths: string[], readStdin?: () => StdinReader): Promise
   const parallel = await audited(paths, { jobs: 2, parallelFrom: 0, usage, worker }, readStdin?.());
   return { inThread, parallel, usage };
 }
+
+describe('defaultJobs', () => {
+  it('takes one thread per core that the load average leaves idle, at least 1 and at most 8', () => {
+    expect(defaultJobs(2, 0.1)).toBe(2);
+    expect(defaultJobs(2, 0.8)).toBe(1);
+    expect(defaultJobs(2, 5.3)).toBe(1);
+    expect(defaultJobs(16, 3.2)).toBe(8);
+    expect(defaultJobs(64, 0)).toBe(8);
+  });
+});
 
 describe('audit with worker threads', { timeout: 120_000 }, () => {
   let root: string;

@@ -8,7 +8,7 @@
  *   - 50 copies of the real-world corpus (when ../shared/real-world is there), beside js-yaml on every file;
  *   - start-up: audit of one small file beside `node -e 0`.
  *
- * Each audit row runs once per `--jobs` value (default: 1, then the CLI's own default, one thread per core), and
+ * Each audit row runs once per `--jobs` value (default: 1, then one thread per core, the CLI's default on an idle machine), and
  * says whether worker threads started (inputs under PARALLEL_FROM stay on the main thread whatever --jobs says).
  * `--jobs default` passes no --jobs flag at all, for a CLI that has none (an older build, to compare).
  *
@@ -38,7 +38,7 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string', default: '3' },
     cli: { type: 'string', default: join(REPOSITORY, 'dist', 'cli', 'bin.js') },
     'cpu-prof': { type: 'string' },
-    jobs: { type: 'string', default: [...new Set([1, defaultJobs()])].join(',') },
+    jobs: { type: 'string', default: [...new Set([1, defaultJobs(availableParallelism(), 0)])].join(',') },
     'real-world': { type: 'string', default: process.env.PODPATTERNS_REAL_WORLD ?? join(REPOSITORY, '..', 'shared', 'real-world') },
   },
 });
