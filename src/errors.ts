@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'PODPATTERNS_ERR_USAGE'
   | 'PODPATTERNS_ERR_TLS'
   | 'PODPATTERNS_ERR_CLUSTER'
-  | 'PODPATTERNS_ERR_REVIEW_INVALID';
+  | 'PODPATTERNS_ERR_REVIEW_INVALID'
+  | 'PODPATTERNS_ERR_WORKER';
 
 export class PodpatternsError extends Error {
   readonly code: ErrorCode;

@@ -1,50 +1,154 @@
-import { evaluate } from '../engine/engine.js';
-import type { EvaluationContext, RelatedObjects, RelatedRef, Rule } from '../engine/types.js';
-import { lineLocator, type LineLocator } from '../input/locate.js';
-import { readFile } from 'node:fs/promises';
-import { isInputError, parseYamlDocument, readManifests, sourceDocuments, type InputError, type ManifestDocument } from '../input/manifest.js';
-import { collectSources, type StdinReader } from '../input/sources.js';
-import { splitDocuments, type DocumentText } from '../input/split.js';
-import { asString, isObject, type KubeObject } from '../model/kube.js';
-import { resourceRef, type ResourceRef } from '../model/pod.js';
-import { objectsIn, type ObjectAt } from '../model/workload.js';
+import { availableParallelism, loadavg } from 'node:os';
+import { isInputError, jsonTextItems, readManifestTexts, YamlReader, type InputError, type ManifestDocument, type ManifestText } from '../input/manifest.js';
+import { collectSources, type ManifestSource, type StdinReader } from '../input/sources.js';
 import { errorMessage } from '../errors.js';
-import { expiredExemptions } from '../engine/exemptions.js';
-import type { Policy } from '../policy/policy.js';
-import type { AuditError, AuditReport, LocatedExemptedFinding, LocatedFinding } from '../report/types.js';
+import type { Rule } from '../engine/types.js';
+import type { AuditError, AuditReport } from '../report/types.js';
+import { FileAudit, type AuditSettings } from './check.js';
 
-export interface AuditSettings {
-  /** The cluster checked against; `related` is filled in from the input. */
-  context: Omit<EvaluationContext, 'related'>;
-  policy: Policy;
-  rules: readonly Rule[];
+export type { AuditSettings } from './check.js';
+
+export interface AuditOptions {
+  /**
+   * Threads that parse and check documents (see parallel.ts); 1 checks them on the main thread. Workers are
+   * only started once the input is large enough to pay for their start-up (`parallelFrom`).
+   */
+  jobs?: number;
+  /** Input from which workers are started: bytes of the files named, or characters read so far; PARALLEL_FROM unless a test sets it. */
+  parallelFrom?: number;
+  /**
+   * The entry point of worker threads and the rules it knows: without it, or when the settings have a rule it
+   * does not know, everything is checked on the main thread.
+   */
+  worker?: { url: URL; rules: readonly Rule[] };
+  /** Filled in with the worker threads started and the batches they were sent. */
+  usage?: { workers: number; batches: number };
+}
+
+/**
+ * Input from which worker threads pay for themselves. Measured on 1–9 MB YAML streams with two workers: they
+ * cost 0.4–0.9 s of CPU more than one thread (starting, each loading the engine and the parser, warming up
+ * their own JIT, and the results sent back), while one thread checks about 4 MB a second: below this size
+ * the second core saves little more than that, and nothing when other work already keeps it busy.
+ */
+export const PARALLEL_FROM = 8 << 20;
+/** Most worker threads `jobs` defaults to: past this, the main thread reading and merging is the limit. */
+const MAX_DEFAULT_JOBS = 8;
+
+/**
+ * Worker threads for `--jobs` when it is not given: the cores not already busy, judged as `make -l` does by the
+ * 1-minute load average, at least 1 and at most MAX_DEFAULT_JOBS. Workers cost CPU of their own (see
+ * PARALLEL_FROM): on a machine whose cores other work keeps busy, they make an audit slower, not faster.
+ */
+export function defaultJobs(cores = availableParallelism(), load = loadavg()[0] ?? 0): number {
+  return Math.max(1, Math.min(MAX_DEFAULT_JOBS, Math.round(cores - load)));
+}
+
+/** Where documents read go to be parsed and checked, in input order: this thread, or worker threads. */
+export interface DocumentSink {
+  /** Documents of `source` follow; `index` is the number of the next YAML document of it. */
+  begin(source: ManifestSource, index: number): void;
+  add(text: ManifestText | InputError): Promise<void> | void;
+  /** Once every source is read: waits until everything is checked. */
+  finish(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Reads, parses and checks everything the command line names: the whole `audit` command but the output. */
-export async function auditPaths(paths: readonly string[], settings: AuditSettings, readStdin: StdinReader): Promise<AuditReport> {
+export async function auditPaths(paths: readonly string[], settings: AuditSettings, readStdin: StdinReader, options: AuditOptions = {}): Promise<AuditReport> {
   const collected = await collectSources(paths, readStdin);
   const inputErrors: InputError[] = [...collected.errors];
   const audit = new FileAudit(settings);
-  let files = 0;
-  for (const source of collected.sources) {
-    try {
+  let jobs = options.jobs ?? 1;
+  const parallelFrom = options.parallelFrom ?? PARALLEL_FROM;
+  const known = collected.sources.reduce((sum, source) => sum + (source.size ?? 0), 0);
+  const inThread = new InThread(audit, inputErrors);
+  let sink: DocumentSink = inThread;
+  /** Worker threads from here on, if there are workers that know the rules. */
+  const startWorkers = async (source: ManifestSource | undefined, index: number): Promise<void> => {
+    const { worker } = options;
+    if (!worker || !settings.rules.every((rule) => worker.rules.includes(rule))) {
+      jobs = 1;
+      return;
+    }
+    const { WorkerSink } = await import('./parallel.js');
+    sink = new WorkerSink(audit, settings, inputErrors, jobs, worker.url, options.usage);
+    if (options.usage) options.usage.workers = jobs;
+    if (source) sink.begin(source, index);
+  };
+  try {
+    if (jobs > 1 && known >= parallelFrom) await startWorkers(undefined, 0);
+    let files = 0;
+    for (const source of collected.sources) {
+      sink.begin(source, 0);
       let read = true;
-      for await (const item of readManifests(source.open(), source.name, source.size !== undefined ? { size: source.size } : {})) {
-        if (!isInputError(item)) audit.check(item, source.path);
-        else {
-          inputErrors.push(item);
-          if (item.code === 'PODPATTERNS_ERR_INPUT_READ') read = false;
-        }
+      for await (const text of readSource(source)) {
+        if (isInputError(text) && text.code === 'PODPATTERNS_ERR_INPUT_READ') read = false;
+        await sink.add(text);
+        if (sink === inThread && jobs > 1 && inThread.length >= parallelFrom) await startWorkers(source, inThread.index);
       }
       if (read) files++;
-    } catch (error) {
-      inputErrors.push({ source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: `cannot be read: ${errorMessage(error)}` });
+    }
+    await sink.finish();
+    const report = await audit.finish();
+    report.files = files;
+    report.errors = [...inputErrors.map(toAuditError), ...report.errors];
+    return report;
+  } finally {
+    await sink.close();
+  }
+}
+
+/** The texts of a source, a failure to read it as an error in their place. */
+async function* readSource(source: ManifestSource): AsyncGenerator<ManifestText | InputError> {
+  try {
+    yield* readManifestTexts(source.open(), source.name, source.size !== undefined ? { size: source.size } : {});
+  } catch (error) {
+    yield { source: source.name, code: 'PODPATTERNS_ERR_INPUT_READ', message: `cannot be read: ${errorMessage(error)}` };
+  }
+}
+
+/** Parses and checks documents as they come, on this thread. */
+class InThread implements DocumentSink {
+  private yaml = new YamlReader('');
+  private path: string | undefined;
+  /** The number of the next YAML document of the source. */
+  index = 0;
+  /** Characters checked so far. */
+  length = 0;
+
+  constructor(
+    private readonly audit: FileAudit,
+    private readonly inputErrors: InputError[],
+  ) {}
+
+  begin(source: ManifestSource, index: number): void {
+    this.yaml = new YamlReader(source.name, index);
+    this.index = index;
+    this.path = source.path;
+  }
+
+  add(text: ManifestText | InputError): void {
+    if (isInputError(text)) {
+      this.inputErrors.push(text);
+      return;
+    }
+    const items = text.format === 'yaml' ? this.yaml.read(text.chunk) : jsonTextItems(text.text, this.yaml.source);
+    if (text.format === 'yaml') this.index++;
+    this.length += text.format === 'yaml' ? text.chunk.text.length : text.text.length;
+    for (const item of items) {
+      if (isInputError(item)) this.inputErrors.push(item);
+      else this.audit.check(item, this.path);
     }
   }
-  const report = await audit.finish();
-  report.files = files;
-  report.errors = [...inputErrors.map(toAuditError), ...report.errors];
-  return report;
+
+  finish(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Checks documents already read (the resources of a policy test): the audit of `auditPaths` without the reading. */
@@ -52,254 +156,6 @@ export async function auditDocuments(documents: readonly ManifestDocument[], set
   const audit = new FileAudit(settings);
   for (const document of documents) audit.check(document);
   return audit.finish();
-}
-
-/** What one document yields, in the order of the input. */
-interface DocumentOutcome {
-  sequence: number;
-  findings: LocatedFinding[];
-  errors: AuditError[];
-  exempted: LocatedExemptedFinding[];
-}
-
-/**
- * Checks documents as they are read, holding one at a time: an audit's memory does not grow with its input.
- * Lines are only worked out for documents with something to report. A rule that reads other objects of the
- * input (its `related` declaration) gets them once the whole input is read: the objects of the kinds it
- * reads are kept aside as text meanwhile, and the documents that need them are checked last, their results
- * put back in input order.
- */
-class FileAudit {
-  private readonly outcomes: DocumentOutcome[] = [];
-  private readonly deferred: Array<{ sequence: number; document: KeptDocument; wanted: RelatedRef[] }> = [];
-  private readonly files = new RereadFiles();
-  private readonly kept = new KeptObjects();
-  private readonly readers: RelatedObjects[];
-  private readonly keptKinds: ReadonlySet<string>;
-  private documents = 0;
-  private resources = 0;
-  private sources = new Set<string>();
-
-  constructor(private readonly settings: AuditSettings) {
-    this.readers = settings.rules.filter((rule) => rule.related && settings.policy.rules[rule.id]?.enabled).map((rule) => rule.related!);
-    this.keptKinds = new Set(this.readers.flatMap((reader) => reader.kinds));
-  }
-
-  /** `path`: the file it was read from, read again if the document is needed once more. */
-  check(document: ManifestDocument, path?: string): void {
-    const sequence = this.documents++;
-    this.sources.add(document.source);
-    const objects = objectsIn(document.value);
-    this.resources += objects.length;
-    let kept: KeptDocument | undefined;
-    const keep = (): KeptDocument => (kept ??= keepDocument(document, path, this.files));
-    const wanted: RelatedRef[] = [];
-    for (const { object, path } of objects) {
-      if (typeof object.kind === 'string' && this.keptKinds.has(object.kind)) this.kept.add(object, path, keep());
-      for (const reader of this.readers) for (const ref of reader.of(object)) wanted.push(ref);
-    }
-    if (wanted.length > 0) this.deferred.push({ sequence, document: keep(), wanted: detached(wanted) });
-    else this.evaluate(document, objects, sequence, this.settings.context);
-  }
-
-  async finish(): Promise<AuditReport> {
-    for (const { sequence, document, wanted } of this.deferred) {
-      const restored = await document.restore();
-      const related = await this.kept.find(wanted);
-      if (restored) this.evaluate(restored, objectsIn(restored.value), sequence, { ...this.settings.context, related });
-    }
-    const outcomes = this.deferred.length > 0 ? this.outcomes.sort((a, b) => a.sequence - b.sequence) : this.outcomes;
-    return {
-      findings: outcomes.flatMap((outcome) => outcome.findings),
-      errors: outcomes.flatMap((outcome) => outcome.errors),
-      exempted: outcomes.flatMap((outcome) => outcome.exempted),
-      expiredExemptions: expiredExemptions(this.settings.policy.exemptions, this.settings.context.now ?? Date.now()),
-      files: this.sources.size,
-      documents: this.documents,
-      resources: this.resources,
-    };
-  }
-
-  private evaluate(document: ManifestDocument, objects: readonly ObjectAt[], sequence: number, context: EvaluationContext): void {
-    const evaluated = evaluate(document.value, context, this.settings.policy, this.settings.rules);
-    if (evaluated.findings.length === 0 && evaluated.errors.length === 0 && evaluated.exempted.length === 0) return;
-    // Results outlive their document: their strings must not keep its text alive (see detached). JSON.parse
-    // makes strings of their own.
-    const result = document.format === 'json' ? evaluated : detached(evaluated);
-    const lineOf = lineLocator(document);
-    const file = document.source;
-    const resourceLine = resourceLines(objects, lineOf);
-    const findings = result.findings.map((finding) => ({ ...finding, file, line: lineOf(finding.path) })).sort((a, b) => a.line - b.line);
-    const errors = result.errors.map((error) => ({
-      file,
-      line: resourceLine(error.resource),
-      rule: error.rule,
-      resource: error.resource,
-      message: `rule ${error.rule} failed: ${error.message}`,
-    }));
-    const exempted = result.exempted.map((finding) => ({ ...finding, file, line: lineOf(finding.path) }));
-    this.outcomes.push({ sequence, findings, errors, exempted });
-  }
-}
-
-/**
- * A deep copy of the strings in `value`. V8 cuts strings out of a larger one without copying (sliced
- * strings): a container name that js-yaml read keeps the whole text of its document alive, and through
- * it the piece of the file that was read. Findings and kept names live until the end of the audit, so
- * theirs are copied, or an audit would hold its whole input.
- */
-function detached<T>(value: T): T {
-  // V8 copies strings shorter than 13 characters when it cuts them; a longer one is flattened into a
-  // fresh string by cutting it out of itself prefixed by a blank.
-  if (typeof value === 'string') return (value.length < 13 ? value : ` ${value}`.slice(1)) as T;
-  if (Array.isArray(value)) return value.map(detached) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = detached((value as Record<string, unknown>)[key]);
-  return copy as T;
-}
-
-/** A document set aside, to be read again when it is needed. */
-interface KeptDocument {
-  restore(): Promise<ManifestDocument | undefined>;
-}
-
-/**
- * A document from a file is read again from the file (its index among the file's documents finds it), so an
- * audit holds nothing of it meanwhile; one from standard input is kept as UTF-8 bytes of its own (a string
- * cut from the stream would keep the whole piece it was cut from alive).
- */
-function keepDocument(document: ManifestDocument, path: string | undefined, files: RereadFiles): KeptDocument {
-  const { source, index, line, format } = document;
-  if (path !== undefined) {
-    return {
-      async restore() {
-        const file = await files.read(path);
-        if (format === 'json') return sourceDocuments(file.text, source)[0]?.documents.find((candidate) => candidate.format === 'json');
-        // Only this document is parsed again: the others are only cut apart.
-        const chunk = file.chunks()[index];
-        return chunk && yamlDocument(chunk.text, source, index, chunk.line);
-      },
-    };
-  }
-  const bytes = Buffer.from(document.text, 'utf8');
-  return {
-    restore() {
-      const text = bytes.toString('utf8');
-      if (format === 'json') return Promise.resolve({ source, index, line, format, text, value: JSON.parse(text) as KubeObject });
-      return Promise.resolve(yamlDocument(text, source, index, line));
-    },
-  };
-}
-
-/** Files read again, the last few of them kept cut into documents: wanted documents often share a file. */
-class RereadFiles {
-  private readonly recent = new Map<string, { text: string; chunks(): DocumentText[] }>();
-
-  async read(path: string): Promise<{ text: string; chunks(): DocumentText[] }> {
-    const known = this.recent.get(path);
-    if (known) return known;
-    const text = await readFile(path, 'utf8');
-    let chunks: DocumentText[] | undefined;
-    const file = { text, chunks: () => (chunks ??= splitDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)) };
-    remember(this.recent, path, file, REREAD_FILES_KEPT);
-    return file;
-  }
-}
-
-/** Files kept cut into documents while documents are read again (see RereadFiles). */
-const REREAD_FILES_KEPT = 4;
-/** Related objects kept while they are looked up (see KeptObjects.find). */
-const RELATED_OBJECTS_KEPT = 1024;
-
-/** Sets `key` in a map that keeps at most `limit` entries, forgetting the oldest. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
-  if (map.size >= limit) map.delete(map.keys().next().value as K);
-  map.set(key, value);
-}
-
-function yamlDocument(text: string, source: string, index: number, line: number): ManifestDocument | undefined {
-  const parsed = parseYamlDocument(text);
-  const value = 'values' in parsed ? parsed.values.find((candidate) => isObject(candidate)) : undefined;
-  if (!value || !('values' in parsed)) return undefined;
-  return { source, index, line, format: 'yaml', text, value: value as KubeObject, ...(parsed.events && { events: parsed.events }) };
-}
-
-/** The objects of the kinds rules read as related objects, by kind and name, in input order. */
-class KeptObjects {
-  private readonly byKind = new Map<string, KeptObject[]>();
-  private readonly byName = new Map<string, KeptObject[]>();
-  /**
-   * Objects found again, by their order, the last few, detached from the text of their file: many objects may
-   * want the same one (each copy of an HPA its Deployment).
-   */
-  private readonly found = new Map<number, KubeObject | undefined>();
-  private count = 0;
-
-  add(object: KubeObject, path: string, document: KeptDocument): void {
-    const kind = object.kind as string;
-    const name = detached(isObject(object.metadata) ? asString(object.metadata.name) : undefined);
-    const kept = { path, document, order: this.count++ };
-    append(this.byKind, kind, kept);
-    if (name !== undefined) append(this.byName, `${kind}/${name}`, kept);
-  }
-
-  /** The objects `wanted` names, each once, in input order; a kept object is read again only if it was forgotten. */
-  async find(wanted: readonly RelatedRef[]): Promise<KubeObject[]> {
-    const matches = new Map<number, KeptObject>();
-    for (const ref of wanted) {
-      const candidates = ref.name === undefined ? this.byKind.get(ref.kind) : this.byName.get(`${ref.kind}/${ref.name}`);
-      for (const kept of candidates ?? []) matches.set(kept.order, kept);
-    }
-    const parsed = new Map<KeptDocument, ObjectAt[]>();
-    const related: KubeObject[] = [];
-    for (const [order, { path, document }] of [...matches].sort(([a], [b]) => a - b)) {
-      if (!this.found.has(order)) {
-        let objects = parsed.get(document);
-        if (!objects) {
-          const restored = await document.restore();
-          objects = restored ? objectsIn(restored.value) : [];
-          parsed.set(document, objects);
-        }
-        const object = objects.find((candidate) => candidate.path === path)?.object;
-        remember(this.found, order, object && detached(object), RELATED_OBJECTS_KEPT);
-      }
-      const object = this.found.get(order);
-      if (object) related.push(object);
-    }
-    return related;
-  }
-}
-
-interface KeptObject {
-  path: string;
-  document: KeptDocument;
-  order: number;
-}
-
-function append<V>(map: Map<string, V[]>, key: string, value: V): void {
-  const values = map.get(key);
-  if (values) values.push(value);
-  else map.set(key, [value]);
-}
-
-/** The line of a resource inside its document: the document itself, or the List item that names it. */
-function resourceLines(objects: readonly ObjectAt[], lineOf: LineLocator): (resource: ResourceRef) => number {
-  let paths: Map<string, string> | undefined;
-  return (resource) => {
-    if (!paths) {
-      paths = new Map();
-      for (const { object, path } of objects) {
-        const key = resourceKey(resourceRef(object));
-        if (!paths.has(key)) paths.set(key, path);
-      }
-    }
-    return lineOf(paths.get(resourceKey(resource)) ?? '');
-  };
-}
-
-function resourceKey(resource: ResourceRef): string {
-  return [resource.apiVersion, resource.kind, resource.namespace ?? '', resource.name].join('\0');
 }
 
 function toAuditError(error: InputError): AuditError {

@@ -5,7 +5,7 @@ import type { Rule } from '../engine/types.js';
 import { formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
-import { auditPaths, type AuditSettings } from '../audit/files.js';
+import { auditPaths, defaultJobs, type AuditSettings } from '../audit/files.js';
 import type { AuditReport } from '../report/types.js';
 import { renderJson, renderJsonPieces } from '../report/json.js';
 import { renderSarif } from '../report/sarif.js';
@@ -19,6 +19,9 @@ import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+/** The entry point of the worker threads, beside this module: built, or the source when run through tsx. */
+const AUDIT_WORKER = new URL(import.meta.url.endsWith('.ts') ? './audit-worker.ts' : './audit-worker.js', import.meta.url);
+
 type OutputFormat = 'text' | 'json' | 'sarif' | 'policyreport';
 
 interface AuditFlags extends Omit<ClusterAuditFlags, 'output'> {
@@ -28,6 +31,7 @@ interface AuditFlags extends Omit<ClusterAuditFlags, 'output'> {
   policy?: string;
   failOn: FailOn;
   cluster?: boolean;
+  jobs?: number;
 }
 
 export function registerAudit(program: Command): void {
@@ -40,6 +44,7 @@ export function registerAudit(program: Command): void {
     .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version; with --cluster, read from its nodes)', parseVersionFlag)
     .option('--policy <file>', 'policy file: rules to turn off, severities, rule options')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(FAIL_ON_CHOICES).default('deny'))
+    .option('-j, --jobs <n>', `threads that parse and check large inputs (default: PODPATTERNS_JOBS, else one per core not already busy by the load average, at most 8); 1 checks everything on the main thread`, parsePositiveInteger)
     .option('--cluster', 'audit the workloads of a cluster instead of files (each controller once: a Deployment, not its ReplicaSets and Pods)')
     .option('-n, --namespace <name>', 'with --cluster: a namespace to audit, repeatable (default: the namespace of the kubeconfig context)', collect)
     .option('-A, --all-namespaces', 'with --cluster: audit every namespace')
@@ -72,6 +77,7 @@ function usageProblem(paths: readonly string[], flags: AuditFlags): string | und
     return undefined;
   }
   if (paths.length > 0) return `--cluster audits the cluster, not files: remove ${paths.join(' ')}`;
+  if (flags.jobs !== undefined) return '--jobs applies only to files (a cluster audit waits on the API server)';
   if (flags.allNamespaces && flags.namespace) return '--all-namespaces and --namespace exclude each other';
   if (flags.apply && flags.output !== 'policyreport') return '--apply writes policy reports: add --output policyreport';
   if (flags.reportApi !== undefined && flags.output !== 'policyreport') return '--report-api applies only with --output policyreport';
@@ -103,7 +109,7 @@ function clusterIo(flags: AuditFlags): ClusterAuditIo {
 /** Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 something could not be read or checked. */
 async function runAudit(paths: string[], flags: AuditFlags): Promise<number> {
   const settings = await auditSettings(flags, ALL_RULES);
-  const report = await auditPaths(paths, settings, readStdin);
+  const report = await auditPaths(paths, settings, readStdin, { jobs: flags.jobs ?? jobsFromEnvironment(process.env), worker: { url: AUDIT_WORKER, rules: ALL_RULES } });
   if (flags.output === 'json') await writePieces(process.stdout, renderJsonPieces(report));
   else process.stdout.write(render(report, flags.output, settings.rules, colorEnabled(process.stdout, process.env)));
   if (report.errors.length > 0) {
@@ -134,6 +140,15 @@ function render(report: AuditReport, format: OutputFormat, rules: readonly Rule[
   if (format === 'json') return renderJson(report);
   if (format === 'sarif') return renderSarif(report, { rules, toolVersion: version, cwd: process.cwd() });
   return renderText(report, { color, rules });
+}
+
+/** PODPATTERNS_JOBS when set (a whole number of at least 1), else one thread per idle core (see defaultJobs). */
+export function jobsFromEnvironment(env: Readonly<Record<string, string | undefined>>): number {
+  const value = env.PODPATTERNS_JOBS;
+  if (value === undefined || value === '') return defaultJobs();
+  const jobs = Number(value);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', `PODPATTERNS_JOBS=${value}: expected a whole number of at least 1`);
+  return jobs;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -40,7 +40,7 @@ export interface ParsedManifests {
 /** What a manifest stream yields, document by document. */
 export type ManifestItem = ManifestDocument | InputError;
 
-export function isInputError(item: ManifestItem): item is InputError {
+export function isInputError<T extends object>(item: T | InputError): item is InputError {
   return 'code' in item;
 }
 
@@ -119,15 +119,31 @@ export interface ReadOptions {
  * the fastest reader there is); a text or document beyond the string limit is reported, not thrown.
  */
 export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: string, options: ReadOptions = {}): AsyncGenerator<ManifestItem> {
+  const yaml = new YamlReader(source);
+  for await (const text of readManifestTexts(pieces, source, options)) {
+    if ('code' in text) yield text;
+    else if (text.format === 'yaml') yield* yaml.read(text.chunk);
+    else yield* jsonTextItems(text.text, source);
+  }
+}
+
+/** What a manifest stream is cut into before parsing: each YAML document alone, or the whole of a JSON text. */
+export type ManifestText = { format: 'yaml'; chunk: DocumentText } | { format: 'json'; text: string };
+
+/**
+ * The reading half of readManifests: the texts to parse, in order, with the errors of reading. Parsing them
+ * (readManifests, or YamlReader and jsonTextItems elsewhere) gives the same items wherever it is done.
+ */
+export async function* readManifestTexts(pieces: AsyncIterable<Uint8Array>, source: string, options: ReadOptions = {}): AsyncGenerator<ManifestText | InputError> {
   const limit = options.maxTextLength ?? MAX_TEXT_LENGTH;
   /** Bytes held until the format is known, and all of a JSON text. */
   const held: Buffer[] = [];
   let heldBytes = 0;
   let format: 'json' | 'yaml' | undefined;
   const decoder = new StringDecoder('utf8');
-  const yaml = new YamlReader(source);
   const splitter = new DocumentSplitter();
   let first = true;
+  const yamlTexts = (chunks: DocumentText[]): ManifestText[] => chunks.map((chunk) => ({ format: 'yaml', chunk }));
 
   for await (const piece of pieces) {
     const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
@@ -159,16 +175,23 @@ export async function* readManifests(pieces: AsyncIterable<Uint8Array>, source: 
       yield tooLarge(source, `has a YAML document${options.size !== undefined ? ` (in ${mebibytes(options.size)})` : ''} longer than ${mebibytes(limit)}`, limit);
       return;
     }
-    for (const chunk of splitter.push(text)) yield* yaml.read(chunk);
+    yield* yamlTexts(splitter.push(text));
   }
 
   if (format !== 'yaml') {
-    const text = (held.length === 1 ? held[0]! : Buffer.concat(held)).toString('utf8');
-    for (const piece of sourceDocuments(text, source)) yield* [...piece.errors, ...piece.documents];
+    yield { format: 'json', text: (held.length === 1 ? held[0]! : Buffer.concat(held)).toString('utf8') };
     return;
   }
   const rest = decoder.end();
-  for (const chunk of [...splitter.push(rest), ...splitter.end()]) yield* yaml.read(chunk);
+  yield* yamlTexts([...splitter.push(rest), ...splitter.end()]);
+}
+
+/**
+ * The items of a whole text that starts like JSON: one JSON object, or, when it is not valid JSON, its YAML
+ * documents (YAML reports where it breaks), the errors first.
+ */
+export function jsonTextItems(text: string, source: string): ManifestItem[] {
+  return sourceDocuments(text, source).flatMap((piece) => [...piece.errors, ...piece.documents]);
 }
 
 /** `json` when the first character after a byte order mark and blanks is `{`, undefined while only blanks came. */
@@ -193,11 +216,12 @@ function mebibytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** Parses the documents of one YAML stream, numbering them as it goes. */
-class YamlReader {
-  private index = 0;
-
-  constructor(private readonly source: string) {}
+/** Parses the documents of one YAML stream, numbering them as it goes (from `index`, for a stream read in parts). */
+export class YamlReader {
+  constructor(
+    readonly source: string,
+    private index = 0,
+  ) {}
 
   *read(chunk: DocumentText): Generator<ManifestItem> {
     const { source } = this;

@@ -8,21 +8,28 @@
  *   - 50 copies of the real-world corpus (when ../shared/real-world is there), beside js-yaml on every file;
  *   - start-up: audit of one small file beside `node -e 0`.
  *
- *   npm run bench:audit                     (builds first)
- *   npx tsx test/bench/audit.ts [--sizes 10000,20000,50000] [--repeat 3] [--cli dist/cli/bin.js] [--cpu-prof DIR]
+ * Each audit row runs once per `--jobs` value (default: 1, then one thread per core, the CLI's default on an idle machine), and
+ * says whether worker threads started (inputs under PARALLEL_FROM stay on the main thread whatever --jobs says).
+ * `--jobs default` passes no --jobs flag at all, for a CLI that has none (an older build, to compare).
  *
- * Every figure is the median of --repeat runs; CPU time (user + system) is steadier than wall time on a shared
- * machine, and peak RSS is the audit's own process. Goals: ≥ 20k objects/s for both JSON layouts, 50k objects in
+ *   npm run bench:audit                     (builds first)
+ *   npx tsx test/bench/audit.ts [--sizes 10000,20000,50000] [--repeat 3] [--jobs 1,2] [--cli dist/cli/bin.js] [--cpu-prof DIR]
+ *
+ * Every figure is the median of --repeat runs; CPU time (user + system, every thread of the process) is steadier
+ * than wall time on a shared machine, and peak RSS is the audit's own process. With workers, wall time is what a
+ * user waits and CPU time what the machine spends: a busy machine leaves the workers no free core to run on. Goals: ≥ 20k objects/s for both JSON layouts, 50k objects in
  * ≤ 2.8× the time of 20k, YAML ≥ 0.9× js-yaml's rate, 50× real-world in ≤ 10 s with RSS ≤ 2× its size.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
+import { defaultJobs, PARALLEL_FROM } from '../../src/audit/files.js';
+import { generatedWorkloads } from '../support/workloads.js';
 
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 const { values: flags } = parseArgs({
@@ -31,76 +38,16 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string', default: '3' },
     cli: { type: 'string', default: join(REPOSITORY, 'dist', 'cli', 'bin.js') },
     'cpu-prof': { type: 'string' },
+    jobs: { type: 'string', default: [...new Set([1, defaultJobs(availableParallelism(), 0)])].join(',') },
     'real-world': { type: 'string', default: process.env.PODPATTERNS_REAL_WORLD ?? join(REPOSITORY, '..', 'shared', 'real-world') },
   },
 });
 const SIZES = flags.sizes.split(',').map(Number);
 const REPEAT = Number(flags.repeat);
+/** `undefined`: no --jobs flag. */
+const JOBS = flags.jobs.split(',').map((value) => (value === 'default' ? undefined : Number(value)));
 const CLI = resolve(flags.cli);
 const REAL_WORLD_COPIES = 50;
-
-/** Deterministic, so runs compare. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
-const next = random(42);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-
-const APPS = ['checkout', 'cart', 'catalog', 'payments', 'search', 'ledger', 'mailer', 'reports', 'billing', 'gateway'];
-const SIDECARS = [
-  { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.22.3', port: 15090 },
-  { name: 'log-shipper', image: 'cr.fluentbit.io/fluent/fluent-bit:3.0.7', port: 2020 },
-  { name: 'metrics', image: 'quay.io/prometheus/statsd-exporter:v0.26.1', port: 9102 },
-  { name: 'config-reloader', image: 'ghcr.io/jimmidyson/configmap-reload:v0.13.1', port: 9533 },
-];
-
-function container(name: string, image: string, port: number, withResources: boolean, main: boolean): Record<string, unknown> {
-  return {
-    name,
-    image,
-    ports: [{ name: 'http', containerPort: port }],
-    ...(main && { env: [{ name: 'LOG_LEVEL', value: 'info' }], readinessProbe: { httpGet: { path: '/ready', port } } }),
-    ...(withResources && { resources: { requests: { cpu: '100m', memory: '128Mi' } } }),
-  };
-}
-
-/** 1–4 containers; about a third of the objects carry something a rule reports. */
-function podSpec(app: string, index: number, kind: string): Record<string, unknown> {
-  const flawed = next() < 0.33;
-  const tag = flawed && next() < 0.3 ? 'latest' : `1.${index % 40}.${index % 7}`;
-  const containers = [container(app, `registry.example.com/shop/${app}:${tag}`, 8080, true, true)];
-  const sidecars = Math.floor(next() * 4);
-  for (let i = 0; i < sidecars; i++) {
-    const sidecar = SIDECARS[i]!;
-    const clash = flawed && i === 0 && next() < 0.2;
-    containers.push(container(sidecar.name, sidecar.image, clash ? 8080 : sidecar.port, !flawed || next() < 0.5, false));
-  }
-  return {
-    serviceAccountName: app,
-    ...(kind === 'Job' ? { restartPolicy: 'Never' } : {}),
-    containers,
-    volumes: [{ name: 'tmp', emptyDir: flawed && next() < 0.3 ? { medium: 'Memory' } : {} }],
-  };
-}
-
-function workload(index: number): Record<string, unknown> {
-  const app = pick(APPS);
-  const kind = pick(['Deployment', 'Deployment', 'Deployment', 'Job', 'Pod']);
-  const metadata = {
-    name: `${app}-${index}`,
-    namespace: `team-${index % 25}`,
-    labels: { 'app.kubernetes.io/name': app, 'app.kubernetes.io/instance': `${app}-${index}` },
-  };
-  const template = { metadata: { labels: { 'app.kubernetes.io/name': app } }, spec: podSpec(app, index, kind) };
-  if (kind === 'Pod') return { apiVersion: 'v1', kind, metadata, spec: template.spec };
-  if (kind === 'Job') return { apiVersion: 'batch/v1', kind, metadata, spec: { backoffLimit: 2, template } };
-  return { apiVersion: 'apps/v1', kind, metadata, spec: { replicas: 3, selector: { matchLabels: { 'app.kubernetes.io/name': app } }, template } };
-}
 
 interface Layout {
   name: string;
@@ -168,7 +115,14 @@ async function repeated(args: readonly string[], profile?: string): Promise<Usag
   return { wall: median(runs.map((run) => run.wall)), cpu: median(runs.map((run) => run.cpu)), rss: median(runs.map((run) => run.rss)) };
 }
 
-const audit = (paths: readonly string[], profile?: string): Promise<Usage> => repeated([CLI, 'audit', '-o', 'json', '--fail-on', 'none', ...paths], profile);
+const audit = (paths: readonly string[], jobs: number | undefined, profile?: string): Promise<Usage> =>
+  repeated([CLI, 'audit', '-o', 'json', '--fail-on', 'none', ...(jobs !== undefined ? ['--jobs', String(jobs)] : []), ...paths], profile && `${profile}-jobs-${jobs ?? 'default'}`);
+
+/** `jobs 2` when workers start on an input of `bytes`, else how many threads ran. */
+function jobsLabel(jobs: number | undefined, bytes: number): string {
+  if (jobs === undefined) return 'jobs default';
+  return jobs > 1 && bytes < PARALLEL_FROM ? `jobs ${jobs}→1 (< ${mib(PARALLEL_FROM)})` : `jobs ${jobs}`;
+}
 const script = (code: string, path: string): Promise<Usage> => repeated(['--input-type=module', '-e', code, path]);
 
 const int = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -177,7 +131,7 @@ const pad = (text: string, width: number): string => text.padStart(width);
 
 function row(label: string, objects: number, run: Usage, floor: Usage, extra = ''): string {
   return [
-    label.padEnd(34),
+    label.padEnd(58),
     pad(`${run.wall.toFixed(2)} s`, 9),
     pad(`${int(objects / run.wall)}/s`, 10),
     pad(`cpu ${run.cpu.toFixed(2)} s`, 11),
@@ -207,8 +161,9 @@ async function main(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'podpatterns-bench-'));
   try {
     const largest = Math.max(...SIZES);
-    const objects = Array.from({ length: largest }, (_, index) => workload(index));
+    const objects = generatedWorkloads(largest);
     console.log(`podpatterns audit -o json (${CLI.replace(REPOSITORY, '')}), Node ${process.versions.node}, median of ${REPEAT} runs; objects: generated workloads, 1–4 containers, a third with findings`);
+    console.log(`jobs: ${JOBS.map((jobs) => jobs ?? 'default').join(', ')} (workers start from ${mib(PARALLEL_FROM)} of input); ${availableParallelism()} cores, load average ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     console.log('');
 
     const perObject = new Map<string, Array<{ wall: number; cpu: number }>>();
@@ -217,10 +172,13 @@ async function main(): Promise<void> {
         const file = join(directory, `${layout.name.replace(/\W+/g, '-')}-${size}.${layout.name.startsWith('JSON') ? 'json' : 'yaml'}`);
         await writeFile(file, layout.write(objects.slice(0, size)));
         const { size: bytes } = await stat(file);
-        const run = await audit([file], `${layout.name.replace(/\W+/g, '-')}-${size}`);
         const floor = await script(layout.floorScript, file);
-        perObject.set(layout.name, [...(perObject.get(layout.name) ?? []), { wall: run.wall / size, cpu: run.cpu / size }]);
-        console.log(row(`${layout.name}, ${int(size / 1000)}k (${mib(bytes)})`, size, run, floor, `(${layout.floor})`));
+        for (const jobs of JOBS) {
+          const run = await audit([file], jobs, `${layout.name.replace(/\W+/g, '-')}-${size}`);
+          const key = `${layout.name}, ${jobs === undefined ? 'jobs default' : `jobs ${jobs}`}`;
+          perObject.set(key, [...(perObject.get(key) ?? []), { wall: run.wall / size, cpu: run.cpu / size }]);
+          console.log(row(`${layout.name}, ${int(size / 1000)}k (${mib(bytes)}), ${jobsLabel(jobs, bytes)}`, size, run, floor, `(${layout.floor})`));
+        }
         await rm(file);
       }
     }
@@ -231,7 +189,7 @@ async function main(): Promise<void> {
         for (const clock of ['wall', 'cpu'] as const) {
           const at = (size: number): number => times[SIZES.indexOf(size)]![clock] * size;
           const ratio = SIZES.includes(20_000) && SIZES.includes(50_000) ? `; 50k took ${(at(50_000) / at(20_000)).toFixed(2)}x the ${clock} time of 20k (linear: 2.5x, goal ≤ 2.8x)` : '';
-          console.log(`  ${`${name}, ${clock}`.padEnd(28)} ${times.map((time) => `${(time[clock] * 1e6).toFixed(1)} µs`).join(' / ')}${ratio}`);
+          console.log(`  ${`${name}, ${clock}`.padEnd(36)} ${times.map((time) => `${(time[clock] * 1e6).toFixed(1)} µs`).join(' / ')}${ratio}`);
         }
       }
     }
@@ -240,20 +198,28 @@ async function main(): Promise<void> {
     const corpus = await realWorldCopies(directory);
     if (!corpus) console.log(`real-world corpus not found at ${flags['real-world']} (set PODPATTERNS_REAL_WORLD): its rows are skipped`);
     else {
-      const single = await audit([flags['real-world']], 'real-world');
       const floorOne = await script(YAML_TREE_FLOOR, flags['real-world']);
-      console.log(row(`real-world, ${corpus.files / REAL_WORLD_COPIES} files`, 1034, single, floorOne, '(js-yaml loadAll per file)'));
-      const run = await audit([corpus.path], 'real-world-x50');
+      for (const jobs of JOBS) {
+        const single = await audit([flags['real-world']], jobs, 'real-world');
+        console.log(row(`real-world, ${corpus.files / REAL_WORLD_COPIES} files, ${jobsLabel(jobs, corpus.bytes / REAL_WORLD_COPIES)}`, 1034, single, floorOne, '(js-yaml loadAll per file)'));
+      }
       const floor = await script(YAML_TREE_FLOOR, corpus.path);
-      console.log(row(`real-world x${REAL_WORLD_COPIES} (${mib(corpus.bytes)})`, 1034 * REAL_WORLD_COPIES, run, floor, `(js-yaml loadAll per file); rss/input ${(run.rss / corpus.bytes).toFixed(2)}x (goal ≤ 2x), goal ≤ 10 s`));
+      for (const jobs of JOBS) {
+        const run = await audit([corpus.path], jobs, 'real-world-x50');
+        console.log(
+          row(`real-world x${REAL_WORLD_COPIES} (${mib(corpus.bytes)}), ${jobsLabel(jobs, corpus.bytes)}`, 1034 * REAL_WORLD_COPIES, run, floor, `(js-yaml loadAll per file); rss/input ${(run.rss / corpus.bytes).toFixed(2)}x (goal ≤ 2x), goal ≤ 10 s`),
+        );
+      }
     }
 
     console.log('');
     const small = join(directory, 'small.yaml');
     await writeFile(small, dump(objects[0]));
-    const startup = await audit([small]);
+    // As users run it: no --jobs flag.
+    const startup = await audit([small], undefined);
     const bare = await repeated(['-e', '0']);
     console.log(`start-up: audit of one small file ${int(startup.wall * 1000)} ms (cpu ${int(startup.cpu * 1000)} ms, rss ${mib(startup.rss)}) | node -e 0 ${int(bare.wall * 1000)} ms (cpu ${int(bare.cpu * 1000)} ms, rss ${mib(bare.rss)})`);
+    console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -2,8 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dump } from 'js-yaml';
+import { PARALLEL_FROM } from '../../src/audit/files.js';
 import { colorEnabled } from '../../src/cli/audit.js';
 import { ALL_RULES } from '../../src/rules/index.js';
+import { generatedWorkloads } from '../support/workloads.js';
 import { runCli } from './run.js';
 
 /** Spawning the CLI through tsx takes seconds on a busy machine. */
@@ -183,6 +186,35 @@ describe('podpatterns audit', () => {
     expect(withoutReports.stderr).toContain('--report-api applies only with --output policyreport');
     expect(unknownApi.stderr).toMatch(/--report-api.*policyreport.*openreports, wgpolicy/s);
     expect(emptyKubeconfig.stderr).toContain('--kubeconfig: must not be empty');
+  });
+
+  it('checks an input of 8 MiB and more with worker threads and prints exactly what --jobs 1 prints', { timeout: 2 * SLOW }, async () => {
+    const objects = generatedWorkloads(7500);
+    const stream = objects.map((object) => `---\n${dump(object)}`).join('');
+    expect(Buffer.byteLength(stream)).toBeGreaterThan(PARALLEL_FROM);
+    await writeFile(join(dir, 'large.yaml'), stream);
+    const inThread = await runCli(['audit', '-o', 'json', '--jobs', '1', join(dir, 'large.yaml')]);
+    const parallel = await runCli(['audit', '-o', 'json', '--jobs', '2', join(dir, 'large.yaml')]);
+    expect(inThread.code).toBe(1);
+    expect(parallel.stderr).toBe(inThread.stderr);
+    expect(parallel.code).toBe(inThread.code);
+    expect(parallel.stdout).toBe(inThread.stdout);
+  });
+
+  it('rejects a --jobs or PODPATTERNS_JOBS that is not a whole number of at least 1, and --jobs with --cluster', { timeout: SLOW }, async () => {
+    const target = join(dir, 'conflict.yaml');
+    const [zero, environment, cluster] = await Promise.all([
+      runCli(['audit', '--jobs', '0', target]),
+      runCli(['audit', target], { env: { PODPATTERNS_JOBS: 'all' } }),
+      runCli(['audit', '--cluster', '--jobs', '2']),
+    ]);
+    for (const result of [zero, environment, cluster]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+    }
+    expect(zero.stderr).toContain("option '-j, --jobs <n>' argument '0' is invalid. expected a whole number of at least 1.");
+    expect(environment.stderr).toContain('PODPATTERNS_JOBS=all: expected a whole number of at least 1');
+    expect(cluster.stderr).toContain('--jobs applies only to files');
   });
 
   it('accepts the version forms managed clusters report', { timeout: SLOW }, async () => {

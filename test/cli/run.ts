@@ -13,8 +13,8 @@ export interface CliResult {
 }
 
 /** Runs the real entry point (`src/cli/bin.ts` through tsx) as a child process. */
-export function runCli(args: readonly string[], options: { cwd?: string; input?: string } = {}): Promise<CliResult> {
-  const env = { ...process.env };
+export function runCli(args: readonly string[], options: { cwd?: string; input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const env = { ...process.env, ...options.env };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: options.cwd ?? REPO, env, stdio: 'pipe' });

@@ -5,14 +5,17 @@
  * cluster; it sits in the end-to-end suite because packing and installing take a minute or more.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { dump } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PARALLEL_FROM } from '../../src/audit/files.js';
 import { runAction, runHook } from '../support/ci-integrations.js';
 import { REPO_ROOT } from '../support/helm.js';
 import { FIXTURES } from '../ci/source-cli.js';
 import { outputOf } from '../support/process.js';
+import { generatedWorkloads } from '../support/workloads.js';
 
 interface PackageJson {
   name: string;
@@ -111,6 +114,18 @@ describe('the npm package', () => {
     expect(audit.stdout).toContain('in 3 resources (3 documents, 3 files)');
     const version = await run('npx', ['podpatterns', '--version'], project);
     expect(version.stdout.trim()).toBe(packageJson.version);
+  }, SLOW);
+
+  it('checks a large input with the worker threads of the installed build, printing what --jobs 1 prints', async () => {
+    const stream = generatedWorkloads(7500).map((object) => `---\n${dump(object)}`).join('');
+    expect(Buffer.byteLength(stream)).toBeGreaterThan(PARALLEL_FROM);
+    await writeFile(join(project, 'large.yaml'), stream);
+    const inThread = await run('npx', ['podpatterns', 'audit', '-o', 'json', '--jobs', '1', 'large.yaml'], project);
+    const parallel = await run('npx', ['podpatterns', 'audit', '-o', 'json', '--jobs', '2', 'large.yaml'], project);
+    expect(inThread.code, inThread.stderr).toBe(1);
+    expect(parallel.stderr).toBe('');
+    expect(parallel.code).toBe(1);
+    expect(parallel.stdout).toBe(inThread.stdout);
   }, SLOW);
 
   it('puts podpatterns on PATH: podpatterns rules lists every rule', async () => {
