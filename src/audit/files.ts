@@ -1,4 +1,3 @@
-import { availableParallelism, loadavg } from 'node:os';
 import { isInputError, jsonTextItems, readManifestTexts, YamlReader, type InputError, type ManifestDocument, type ManifestText } from '../input/manifest.js';
 import { collectSources, type ManifestSource, type StdinReader } from '../input/sources.js';
 import { errorMessage } from '../errors.js';
@@ -32,17 +31,13 @@ export interface AuditOptions {
  * the second core saves little more than that, and nothing when other work already keeps it busy.
  */
 export const PARALLEL_FROM = 8 << 20;
-/** Most worker threads `jobs` defaults to: past this, the main thread reading and merging is the limit. */
-const MAX_DEFAULT_JOBS = 8;
-
 /**
- * Worker threads for `--jobs` when it is not given: the cores not already busy, judged as `make -l` does by the
- * 1-minute load average, at least 1 and at most MAX_DEFAULT_JOBS. Workers cost CPU of their own (see
- * PARALLEL_FROM): on a machine whose cores other work keeps busy, they make an audit slower, not faster.
+ * Worker threads when neither `--jobs` nor PODPATTERNS_JOBS says: none. Measured on a quiet 2-core machine
+ * (bench:audit), two workers made JSON Lists and YAML streams slower (they cost 30-50% more CPU, and the main
+ * thread's reading, cutting and merging is the limit) and only an input of many files faster (50 copies of the
+ * real-world corpus: 8.8 s -> 6.6 s, at 1.7x the memory). Workers are for machines with cores to spare.
  */
-export function defaultJobs(cores = availableParallelism(), load = loadavg()[0] ?? 0): number {
-  return Math.max(1, Math.min(MAX_DEFAULT_JOBS, Math.round(cores - load)));
-}
+export const DEFAULT_JOBS = 1;
 
 /** Where documents read go to be parsed and checked, in input order: this thread, or worker threads. */
 export interface DocumentSink {

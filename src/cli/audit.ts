@@ -5,7 +5,7 @@ import type { Rule } from '../engine/types.js';
 import { formatVersion, NEWEST_KNOWN_VERSION, parseVersion, type KubeVersion } from '../model/version.js';
 import { PodpatternsError } from '../errors.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/policy.js';
-import { auditPaths, defaultJobs, type AuditSettings } from '../audit/files.js';
+import { auditPaths, DEFAULT_JOBS, type AuditSettings } from '../audit/files.js';
 import type { AuditReport } from '../report/types.js';
 import { renderJson, renderJsonPieces } from '../report/json.js';
 import { renderSarif } from '../report/sarif.js';
@@ -142,10 +142,10 @@ function render(report: AuditReport, format: OutputFormat, rules: readonly Rule[
   return renderText(report, { color, rules });
 }
 
-/** PODPATTERNS_JOBS when set (a whole number of at least 1), else one thread per idle core (see defaultJobs). */
+/** PODPATTERNS_JOBS when set (a whole number of at least 1), else DEFAULT_JOBS (the main thread alone). */
 export function jobsFromEnvironment(env: Readonly<Record<string, string | undefined>>): number {
   const value = env.PODPATTERNS_JOBS;
-  if (value === undefined || value === '') return defaultJobs();
+  if (value === undefined || value === '') return DEFAULT_JOBS;
   const jobs = Number(value);
   if (!Number.isInteger(jobs) || jobs < 1) throw new PodpatternsError('PODPATTERNS_ERR_USAGE', `PODPATTERNS_JOBS=${value}: expected a whole number of at least 1`);
   return jobs;

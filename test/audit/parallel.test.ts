@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditPaths, defaultJobs, type AuditOptions, type AuditSettings } from '../../src/audit/files.js';
+import { auditPaths, type AuditOptions, type AuditSettings } from '../../src/audit/files.js';
+import { jobsFromEnvironment } from '../../src/cli/audit.js';
 import type { StdinReader } from '../../src/input/sources.js';
 import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
 import { defaultPolicy, loadPolicyFile } from '../../src/policy/policy.js';
@@ -76,13 +77,11 @@ async function bothWays(paths: string[], readStdin?: () => StdinReader): Promise
   return { inThread, parallel, usage };
 }
 
-describe('defaultJobs', () => {
-  it('takes one thread per core that the load average leaves idle, at least 1 and at most 8', () => {
-    expect(defaultJobs(2, 0.1)).toBe(2);
-    expect(defaultJobs(2, 0.8)).toBe(1);
-    expect(defaultJobs(2, 5.3)).toBe(1);
-    expect(defaultJobs(16, 3.2)).toBe(8);
-    expect(defaultJobs(64, 0)).toBe(8);
+describe('jobsFromEnvironment', () => {
+  it('keeps the audit on the main thread unless PODPATTERNS_JOBS asks for workers', () => {
+    expect(jobsFromEnvironment({})).toBe(1);
+    expect(jobsFromEnvironment({ PODPATTERNS_JOBS: '' })).toBe(1);
+    expect(jobsFromEnvironment({ PODPATTERNS_JOBS: '3' })).toBe(3);
   });
 });
 

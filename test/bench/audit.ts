@@ -28,7 +28,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
-import { defaultJobs, PARALLEL_FROM } from '../../src/audit/files.js';
+import { PARALLEL_FROM } from '../../src/audit/files.js';
 import { generatedWorkloads } from '../support/workloads.js';
 
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,7 +38,7 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string', default: '3' },
     cli: { type: 'string', default: join(REPOSITORY, 'dist', 'cli', 'bin.js') },
     'cpu-prof': { type: 'string' },
-    jobs: { type: 'string', default: [...new Set([1, defaultJobs(availableParallelism(), 0)])].join(',') },
+    jobs: { type: 'string', default: '1,2' },
     'real-world': { type: 'string', default: process.env.PODPATTERNS_REAL_WORLD ?? join(REPOSITORY, '..', 'shared', 'real-world') },
   },
 });
