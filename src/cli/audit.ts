@@ -44,7 +44,7 @@ export function registerAudit(program: Command): void {
     .option('--min-kubelet-version <X.Y>', 'oldest kubelet in the cluster (default: the Kubernetes version; with --cluster, read from its nodes)', parseVersionFlag)
     .option('--policy <file>', 'policy file: rules to turn off, severities, rule options')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(FAIL_ON_CHOICES).default('deny'))
-    .option('-j, --jobs <n>', `threads that parse and check large inputs (default: PODPATTERNS_JOBS, else one per core not already busy by the load average, at most 8); 1 checks everything on the main thread`, parsePositiveInteger)
+    .option('-j, --jobs <n>', `threads that parse and check large inputs (default: PODPATTERNS_JOBS, else 1: everything on the main thread); workers start from 8 MiB of input`, parsePositiveInteger)
     .option('--cluster', 'audit the workloads of a cluster instead of files (each controller once: a Deployment, not its ReplicaSets and Pods)')
     .option('-n, --namespace <name>', 'with --cluster: a namespace to audit, repeatable (default: the namespace of the kubeconfig context)', collect)
     .option('-A, --all-namespaces', 'with --cluster: audit every namespace')
