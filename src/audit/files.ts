@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js';
 import type { Rule } from '../engine/types.js';
 import type { AuditError, AuditReport } from '../report/types.js';
 import { FileAudit, type AuditSettings } from './check.js';
+import type { DocumentSink } from './sink.js';
 
 export type { AuditSettings } from './check.js';
 
@@ -38,16 +39,6 @@ export const PARALLEL_FROM = 8 << 20;
  * real-world corpus: 8.8 s -> 6.6 s, at 1.7x the memory). Workers are for machines with cores to spare.
  */
 export const DEFAULT_JOBS = 1;
-
-/** Where documents read go to be parsed and checked, in input order: this thread, or worker threads. */
-export interface DocumentSink {
-  /** Documents of `source` follow; `index` is the number of the next YAML document of it. */
-  begin(source: ManifestSource, index: number): void;
-  add(text: ManifestText | InputError): Promise<void> | void;
-  /** Once every source is read: waits until everything is checked. */
-  finish(): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** Reads, parses and checks everything the command line names: the whole `audit` command but the output. */
 export async function auditPaths(paths: readonly string[], settings: AuditSettings, readStdin: StdinReader, options: AuditOptions = {}): Promise<AuditReport> {

@@ -5,7 +5,7 @@ import { isInputError, jsonTextItems, type InputError, type ManifestText } from 
 import type { ManifestSource } from '../input/sources.js';
 import type { Part, PartItem, PartResult, WorkerSettings } from './batch.js';
 import type { AuditSettings, CheckedDocument, FileAudit } from './check.js';
-import type { DocumentSink } from './files.js';
+import type { DocumentSink } from './sink.js';
 import { WorkerPool } from './pool.js';
 
 /** Characters of documents sent to a worker at once: enough to make a message's cost small beside the work. */
