@@ -1,16 +1,9 @@
 import { isObject } from '../model/kube.js';
 import { jsonRoot } from './json-nodes.js';
+import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipSpace, stringEnd } from './json-scan.js';
 import { offsetOf, type LineLocator } from './locate.js';
 import { LineIndex, type SourceNode } from './source-node.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 /** Consecutive items of a JSON List, cut out of its text with where they sit in it. */
 export interface ListSlice {
@@ -189,24 +182,6 @@ function skipValue(text: string, at: number): number {
 
 function isDelimiter(code: number): boolean {
   return code <= 0x20 || code === COMMA || code === CLOSE_BRACE || code === CLOSE_BRACKET;
-}
-
-/** The offset just after the closing quote of the string starting at `at`, or -1 when it is not closed. */
-function stringEnd(text: string, at: number): number {
-  let end = text.indexOf('"', at + 1);
-  while (end !== -1) {
-    let backslashes = 0;
-    while (text.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return end + 1;
-    end = text.indexOf('"', end + 1);
-  }
-  return -1;
-}
-
-/** Past JSON's blanks (space, tab, line feed, carriage return) only: anything else is for JSON.parse to refuse. */
-function skipSpace(text: string, at: number): number {
-  for (let code = text.charCodeAt(at); code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09; code = text.charCodeAt(at)) at++;
-  return at;
 }
 
 /**

@@ -1,13 +1,6 @@
+import { CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, SPACE, skipSpace, stringEnd } from './json-scan.js';
 import type { SourceNode } from './source-node.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const SPACE = 0x20;
 
 /**
  * Positions inside a JSON text that `JSON.parse` has already accepted. The text is read once, on the first
@@ -40,7 +33,7 @@ class Structure {
       // Blanks first: they are most of a pretty-printed text.
       if (code === SPACE) continue;
       if (code === QUOTE) {
-        at = stringEnd(text, at) - 1;
+        at = closedStringEnd(text, at) - 1;
         continue;
       }
       if (code !== COMMA && !isContainer(code) && code !== CLOSE_BRACE && code !== CLOSE_BRACKET) continue;
@@ -116,7 +109,7 @@ class JsonNode implements SourceNode {
     while (before < end) {
       const keyOffset = skipSpace(text, offsets[before]! + 1);
       if (text.charCodeAt(keyOffset) !== QUOTE) break;
-      const keyEnd = stringEnd(text, keyOffset);
+      const keyEnd = closedStringEnd(text, keyOffset);
       const raw = text.slice(keyOffset + 1, keyEnd - 1);
       const name = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
       // Past the key, blanks and the colon.
@@ -153,19 +146,8 @@ function isContainer(code: number): boolean {
   return code === OPEN_BRACE || code === OPEN_BRACKET;
 }
 
-/** The offset just after the closing quote of the string starting at `at`. */
-function stringEnd(text: string, at: number): number {
-  let end = text.indexOf('"', at + 1);
-  while (end !== -1) {
-    let backslashes = 0;
-    while (text.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return end + 1;
-    end = text.indexOf('"', end + 1);
-  }
-  return text.length;
-}
-
-function skipSpace(text: string, at: number): number {
-  while (at < text.length && text.charCodeAt(at) <= 0x20) at++;
-  return at;
+/** The offset just after the closing quote of the string starting at `at` (the text was accepted by JSON.parse). */
+function closedStringEnd(text: string, at: number): number {
+  const end = stringEnd(text, at);
+  return end === -1 ? text.length : end;
 }
