@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsonReport, renderJson, renderJsonPieces } from '../../src/report/json.js';
 import { renderText, renderTextErrors } from '../../src/report/text.js';
@@ -42,6 +43,29 @@ describe('renderJson', () => {
         expires: null,
       },
     ]);
+  });
+
+  it('writes any finding as JSON.stringify writes it: quotes, line breaks, control and astral characters, absent fields', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 40 });
+    const finding = fc.record({
+      rule: text,
+      severity: fc.constantFrom('deny' as const, 'warn' as const, 'audit' as const),
+      resource: fc.record({ apiVersion: text, kind: text, namespace: fc.option(text, { nil: undefined }), name: text }, { requiredKeys: ['apiVersion', 'kind', 'name'] }),
+      container: fc.option(text, { nil: undefined }),
+      path: text,
+      message: text,
+      fix: text,
+      problem: text,
+      file: text,
+      line: fc.option(fc.integer({ min: 1, max: 2 ** 31 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(finding, { minLength: 1, maxLength: 5 }), (findings) => {
+        const report = { ...sampleReport(), findings };
+        expect(renderJson(report)).toBe(`${JSON.stringify(jsonReport(report), null, 2)}\n`);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('writes the same text piece by piece as JSON.stringify writes it whole, empty lists included', () => {
