@@ -45,7 +45,7 @@ export async function auditPaths(paths: readonly string[], settings: AuditSettin
   const collected = await collectSources(paths, readStdin);
   const inputErrors: InputError[] = [...collected.errors];
   const audit = new FileAudit(settings);
-  let jobs = options.jobs ?? 1;
+  let jobs = options.jobs ?? DEFAULT_JOBS;
   const parallelFrom = options.parallelFrom ?? PARALLEL_FROM;
   const known = collected.sources.reduce((sum, source) => sum + (source.size ?? 0), 0);
   const inThread = new InThread(audit, inputErrors);

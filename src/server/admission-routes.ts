@@ -10,7 +10,7 @@ import { errorMessage } from '../errors.js';
 import { withLogging } from './admission-log.js';
 import { withMetrics } from './admission-metrics.js';
 import { BoundedLabel, type ServerMetrics } from './metrics.js';
-import { send as sendAnswer, type Request, type Response } from './reply.js';
+import { send as sendAnswer, sendUnexpected, type Request, type Response } from './reply.js';
 import type { ServingState } from './state.js';
 
 export interface AdmissionRoutesOptions {
@@ -86,12 +86,7 @@ export function admissionRoutes(options: AdmissionRoutesOptions): AdmissionListe
     send(request, response, status, JSON.stringify({ code, message }));
   };
 
-  const unexpected = (request: Request, response: Response, error: unknown) => {
-    const status = (error as { statusCode?: unknown }).statusCode;
-    const code = typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
-    options.logger.error({ err: errorMessage(error), url: (request.url ?? '').slice(0, 200) }, 'unexpected error');
-    send(request, response, code, JSON.stringify({ code: (error as { code?: unknown }).code ?? 'PODPATTERNS_ERR_UNEXPECTED', message: errorMessage(error) }));
-  };
+  const unexpected = (request: Request, response: Response, error: unknown) => sendUnexpected(options.state, options.logger, request, response, error);
 
   const send = (request: Request, response: Response, status: number, body: string) => sendAnswer(options.state, request, response, status, body);
 

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
 import type { ServingState } from './state.js';
 
 export type Request = IncomingMessage | Http2ServerRequest;
@@ -22,4 +24,11 @@ export function send(state: ServingState, request: Request, response: Response, 
   (response as ServerResponse).writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   if (request.method === 'HEAD') response.end();
   else response.end(body);
+}
+
+/** A failure no answer was planned for: logged with the URL, and answered 500 with its code (PODPATTERNS_ERR_UNEXPECTED when it has none) and message. */
+export function sendUnexpected(state: ServingState, logger: Logger, request: Request, response: Response, error: unknown): void {
+  logger.error({ err: errorMessage(error), url: (request.url ?? '').slice(0, 200) }, 'unexpected error');
+  const code = error instanceof Object ? (error as { code?: unknown }).code : undefined;
+  send(state, request, response, 500, JSON.stringify({ code: code ?? 'PODPATTERNS_ERR_UNEXPECTED', message: errorMessage(error) }));
 }

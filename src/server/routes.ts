@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.js';
-import { send, type Request, type Response } from './reply.js';
+import { send, sendUnexpected, type Request, type Response } from './reply.js';
 import type { ServingState } from './state.js';
 
 /** What a GET route answers: a status and a JSON body, or text of its own content type. */
@@ -30,10 +29,7 @@ export function getRoutes(routes: Routes, options: { state: ServingState; logger
       .then(route)
       .then(
         (answer) => ('json' in answer ? json(request, response, answer.status, answer.json) : send(state, request, response, answer.status, answer.text, answer.contentType)),
-        (error: unknown) => {
-          logger.error({ err: errorMessage(error), url: url.slice(0, 200) }, 'unexpected error');
-          json(request, response, 500, { code: 'PODPATTERNS_ERR_UNEXPECTED', message: errorMessage(error) });
-        },
+        (error: unknown) => sendUnexpected(state, logger, request, response, error),
       );
   };
 }
