@@ -1,7 +1,7 @@
 import { isObject } from '../model/kube.js';
 import { jsonRoot } from './json-nodes.js';
 import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipSpace, stringEnd } from './json-scan.js';
-import { offsetOf, type LineLocator } from './locate.js';
+import { offsetOf, onlyLine, type LineLocator } from './locate.js';
 import { LineIndex, type SourceNode } from './source-node.js';
 
 
@@ -190,7 +190,11 @@ function isDelimiter(code: number): boolean {
  */
 export function listSliceLocator(slice: ListSlice, list: Pick<SlicedList, 'rootLine' | 'itemsLine'>): LineLocator {
   let located: { root: SourceNode; lines: LineIndex } | undefined;
+  // The slice's items, the List and its `items` key all on one line: every path is on it.
+  let oneLine: boolean | undefined;
   return (path) => {
+    oneLine ??= list.rootLine === slice.line && list.itemsLine === slice.line && onlyLine(slice.text) === 1;
+    if (oneLine) return slice.line;
     located ??= { root: sliceRoot(jsonRoot(slice.text), slice.first), lines: new LineIndex(slice.text) };
     const offset = offsetOf(located.root, path);
     if (offset === ROOT_OFFSET) return list.rootLine;

@@ -14,11 +14,28 @@ export type LineLocator = (path: string) => number;
  */
 export function lineLocator(document: ManifestDocument): LineLocator {
   let located: { root: SourceNode | undefined; lines: LineIndex } | undefined;
+  let only: number | undefined | null = null;
   return (path) => {
+    // A document written on one line (a List as JSON.stringify writes it): every path is on that line.
+    if (only === null) only = onlyLine(document.text);
+    if (only !== undefined) return document.line + only - 1;
     located ??= { root: rootOf(document), lines: new LineIndex(document.text) };
     if (!located.root) return document.line;
     return document.line + located.lines.lineOf(offsetOf(located.root, path)) - 1;
   };
+}
+
+/**
+ * The 1-based line of a text whose content (all but the blanks around it) is on one line, whatever offset is
+ * asked for; undefined when the content spans lines.
+ */
+export function onlyLine(text: string): number | undefined {
+  if (text.trim().indexOf('\n') !== -1) return undefined;
+  // The blanks before the content, and the lines they hold.
+  const blanks = text.slice(0, text.length - text.trimStart().length);
+  let line = 1;
+  for (let at = blanks.indexOf('\n'); at !== -1; at = blanks.indexOf('\n', at + 1)) line++;
+  return line;
 }
 
 function rootOf(document: ManifestDocument): SourceNode | undefined {

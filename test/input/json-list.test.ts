@@ -60,25 +60,38 @@ describe('sliceList', () => {
     expect([...sliced.slices()].map((slice) => slice.text)).toEqual(['[{"a":1}]', '[{"a":01}]', '[{"a":3}]']);
   });
 
-  it('gives every path of every item the line the locator of the whole text gives', () => {
+  it('gives every path of every item the line the locator of the whole text gives, pretty, on one line or between', () => {
     const items = [...tricky, ...generatedWorkloads(60)];
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { name: 'x' }, items }, null, 2);
-    const whole = lineLocator({ source: 'list.json', index: 0, line: 1, format: 'json', text, value: JSON.parse(text) as KubeObject } satisfies ManifestDocument);
-    const sliced = sliceList(text, 3000)!;
-    expect(sliced.count).toBeGreaterThan(5);
-    let checked = 0;
-    for (const slice of sliced.slices()) {
-      const lineOf = listSliceLocator(slice, sliced);
-      const count = (JSON.parse(slice.text) as unknown[]).length;
-      for (let index = slice.first; index < slice.first + count; index++) {
-        for (const path of [`items[${index}]`, `items[${index}].metadata.name`, `items[${index}].spec.template.spec.containers[1].ports[0]`, `items[${index}].missing.field`, `items[${index}].items[0].metadata`]) {
-          expect(lineOf(path), path).toBe(whole(path));
-          checked++;
-        }
-      }
+    const list = { apiVersion: 'v1', kind: 'List', metadata: { name: 'x' }, items };
+    for (const text of [
+      JSON.stringify(list, null, 2),
+      JSON.stringify(list),
+      `\n\n${JSON.stringify(list)}\n`,
+      // The items on one line, the List around them on lines of their own.
+      `{\n  "kind": "List",\n  "items": ${JSON.stringify(items)}\n}\n`,
+    ]) {
+      expectSameLines(text, items.length);
     }
-    // Paths that enter no item (no object of a List has one): the List's first line and its items key.
-    for (const path of ['', 'items']) expect(listSliceLocator([...sliced.slices()][0]!, sliced)(path), path).toBe(whole(path));
-    expect(checked).toBe(items.length * 5);
   });
 });
+
+/** Every path of every item of the List `text` (of `items` items) gets the same line from its slice as from the whole text. */
+function expectSameLines(text: string, items: number): void {
+  const whole = lineLocator({ source: 'list.json', index: 0, line: 1, format: 'json', text, value: JSON.parse(text) as KubeObject } satisfies ManifestDocument);
+  const sliced = sliceList(text, 3000)!;
+  expect(sliced.count).toBeGreaterThan(5);
+  let checked = 0;
+  for (const slice of sliced.slices()) {
+    const lineOf = listSliceLocator(slice, sliced);
+    const count = (JSON.parse(slice.text) as unknown[]).length;
+    for (let index = slice.first; index < slice.first + count; index++) {
+      for (const path of [`items[${index}]`, `items[${index}].metadata.name`, `items[${index}].spec.template.spec.containers[1].ports[0]`, `items[${index}].missing.field`, `items[${index}].items[0].metadata`]) {
+        expect(lineOf(path), path).toBe(whole(path));
+        checked++;
+      }
+    }
+  }
+  // Paths that enter no item (no object of a List has one): the List's first line and its items key.
+  for (const path of ['', 'items']) expect(listSliceLocator([...sliced.slices()][0]!, sliced)(path), path).toBe(whole(path));
+  expect(checked).toBe(items * 5);
+}
