@@ -138,14 +138,27 @@ export function* renderJsonPieces(report: AuditReport, pieceLength = 1 << 16): G
   yield piece;
 }
 
+/**
+ * Items of a list written by one call of JSON.stringify: it writes many values at once at about twice the
+ * rate it writes them one call each, and a piece this size stays small beside a large report.
+ */
+const ITEMS_AT_ONCE = 256;
+
 function* jsonTexts(document: Record<string, unknown>): Generator<string> {
   const entries = Object.entries(document);
   yield '{\n';
   for (const [index, [key, value]] of entries.entries()) {
-    yield `  ${JSON.stringify(key)}: `;
+    const name = JSON.stringify(key);
+    yield `  ${name}: `;
     if (Array.isArray(value) && value.length > 0) {
+      // Written as the member of a document of their own, the items are indented as in the whole one.
+      const before = `{\n  ${name}: [\n`.length;
+      const after = '\n  ]\n}'.length;
       yield '[\n';
-      for (const [position, item] of value.entries()) yield `    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}${position < value.length - 1 ? ',' : ''}\n`;
+      for (let start = 0; start < value.length; start += ITEMS_AT_ONCE) {
+        const text = JSON.stringify({ [key]: value.slice(start, start + ITEMS_AT_ONCE) }, null, 2);
+        yield `${text.slice(before, text.length - after)}${start + ITEMS_AT_ONCE < value.length ? ',' : ''}\n`;
+      }
       yield '  ]';
     } else yield JSON.stringify(value, null, 2).replaceAll('\n', '\n  ');
     yield index < entries.length - 1 ? ',\n' : '\n';
