@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lineLocator } from '../../src/input/locate.js';
 import { parseManifests, type ManifestDocument } from '../../src/input/manifest.js';
@@ -206,6 +207,28 @@ describe('parsePath', () => {
     expect(parsePath('items[2].spec.containers[10].ports[0].containerPort')).toEqual(['items', 2, 'spec', 'containers', 10, 'ports', 0, 'containerPort']);
     expect(parsePath('metadata.annotations["a.b/c"].x')).toEqual(['metadata', 'annotations', 'a.b/c', 'x']);
     expect(parsePath('')).toEqual([]);
+  });
+
+  it('reads any text as the pattern of its grammar does, stray brackets and escapes included', () => {
+    // The grammar as one regular expression: a step is an index, a quoted key or a bare key; anything else is passed over.
+    const grammar = /\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|([^.[\]]+)/g;
+    const byGrammar = (path: string): Array<string | number> =>
+      [...path.matchAll(grammar)].map(([, index, quoted, key]) => (index !== undefined ? Number(index) : quoted !== undefined ? (JSON.parse(`"${quoted}"`) as string) : key!));
+    const piece = fc.constantFrom('.', '[', ']', '"', '\\', '\\"', '[0]', '[12]', '["a.b"]', '["q\\"x"]', 'spec', 'items', 'a-b/c', '7', '', 'ü');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const path = pieces.join('');
+        let expected: Array<string | number> | Error;
+        try {
+          expected = byGrammar(path);
+        } catch (error) {
+          expected = error as Error;
+        }
+        if (expected instanceof Error) expect(() => parsePath(path)).toThrow();
+        else expect(parsePath(path)).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
