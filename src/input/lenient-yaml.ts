@@ -1,7 +1,7 @@
 import type { Document, Node } from 'yaml';
 import { yamlPackage } from './yaml-package.js';
 import { resolvePlainScalar } from './schema.js';
-import type { SourceNode } from './source-node.js';
+import { MAX_MERGE_DEPTH, type SourceNode } from './source-node.js';
 
 /*
  * js-yaml is stricter than the YAML spec, go-yaml and PyYAML in a few corners: it rejects, for instance, a
@@ -64,14 +64,15 @@ export function loadLenientYaml(text: string): unknown {
 export function lenientYamlRoot(text: string): SourceNode | undefined {
   const { isAlias, isMap, isSeq } = yamlPackage();
   const document = parsed(text);
-  const nodeAt = (node: unknown): SourceNode | undefined => {
+  // `depth`: merge keys followed to reach the node.
+  const nodeAt = (node: unknown, depth = 0): SourceNode | undefined => {
     const target = isAlias(node) ? node.resolve(document) : node;
     if (!target || typeof target !== 'object' || !('range' in target)) return undefined;
     const range = (target as Node).range;
     return {
       offset: range?.[0] ?? 0,
       entry(key) {
-        if (!isMap(target)) return undefined;
+        if (!isMap(target) || depth > MAX_MERGE_DEPTH) return undefined;
         const pair = target.items.findLast((item) => keyOf(item.key) === key);
         if (pair) {
           const value = nodeAt(pair.value);
@@ -81,7 +82,7 @@ export function lenientYamlRoot(text: string): SourceNode | undefined {
         for (const item of target.items.filter((candidate) => keyOf(candidate.key) === '<<')) {
           const sources = isSeq(item.value) ? item.value.items : [item.value];
           for (const source of sources) {
-            const found = nodeAt(source)?.entry(key);
+            const found = nodeAt(source, depth + 1)?.entry(key);
             if (found) return found;
           }
         }

@@ -21,7 +21,12 @@ export function lineLocator(document: ManifestDocument): LineLocator {
     if (only !== undefined) return document.line + only - 1;
     located ??= { root: rootOf(document), lines: new LineIndex(document.text) };
     if (!located.root) return document.line;
-    return document.line + located.lines.lineOf(offsetOf(located.root, path)) - 1;
+    try {
+      return document.line + located.lines.lineOf(offsetOf(located.root, path)) - 1;
+    } catch {
+      // As for rootOf: a finding is never lost for want of its line.
+      return document.line;
+    }
   };
 }
 

@@ -8,6 +8,9 @@ export interface SourceNode {
   item(index: number): SourceNode | undefined;
 }
 
+/** Merge keys (`<<`) followed through other merge keys, at most: deeper is a loop (`&a {<<: *a}`), not a document. */
+export const MAX_MERGE_DEPTH = 32;
+
 /**
  * Offsets to 1-based lines. Newlines are found once, only as far as the furthest offset asked for, and a line
  * is then a binary search: O(log n) per lookup whatever the layout, even a List written on one line.

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lineLocator } from '../../src/input/locate.js';
+import { readdirSync } from 'node:fs';
+import { lineLocator, offsetOf } from '../../src/input/locate.js';
+import { lenientYamlRoot } from '../../src/input/lenient-yaml.js';
 import { parseManifests, type ManifestDocument } from '../../src/input/manifest.js';
 import { parsePath } from '../../src/input/path.js';
 import { LineIndex } from '../../src/input/source-node.js';
+import { realWorldCorpus } from '../support/corpus.js';
 
 /** The documents of a stream, and a way to ask for the line of a path in one of them. */
 function documentsOf(text: string): { documents: ManifestDocument[]; lineOf: (document: number, path: string) => number } {
@@ -102,6 +105,86 @@ spec:
     const { lineOf } = documentsOf(yaml);
     expect(lineOf(0, 'spec.containers[1].name')).toBe(lineWith(yaml, 'name: copy'));
     expect(lineOf(0, 'spec.containers[1].resources.limits.memory')).toBe(lineWith(yaml, 'limits: {memory: 1Gi}'));
+  });
+
+  it('reads YAML as its value is built: last of repeated keys, latest anchor, merge lists, merge loops', () => {
+    const yaml = (specKey: string): string => `kind: Pod
+metadata:
+  name: first
+  name: second
+  labels: &labels {app: web}
+  annotations: &labels {team: shop}
+spec:
+  ${specKey}
+  base: &base
+    image: nginx
+  extra: &extra
+    command: [run]
+  containers:
+    - <<: [*base, *extra]
+      name: app
+    - selector: *labels
+    - &loop
+      <<: *loop
+      name: loop
+`;
+    // js-yaml refuses a key that is not a scalar: the lenient reader (the yaml package) reads that document.
+    for (const [text, reader] of [
+      [yaml('replicas: 1'), 'js-yaml'],
+      [yaml('? [complex, key]\n  : ignored'), 'lenient'],
+    ] as const) {
+      const { documents, lineOf } = documentsOf(text);
+      expect(documents[0]!.events !== undefined, reader).toBe(reader === 'js-yaml');
+      expect(lineOf(0, 'metadata.name'), reader).toBe(4);
+      expect(lineOf(0, 'spec.containers[0].image'), reader).toBe(lineWith(text, 'image: nginx'));
+      expect(lineOf(0, 'spec.containers[0].command'), reader).toBe(lineWith(text, 'command: [run]'));
+      // An alias is the anchor's latest definition before it: the annotations, not the labels.
+      expect(lineOf(0, 'spec.containers[1].selector.team'), reader).toBe(lineWith(text, 'annotations: &labels'));
+      // A mapping merged into itself: the search ends at the mapping, rather than never.
+      expect(lineOf(0, 'spec.containers[2].missing'), reader).toBe(lineWith(text, '<<: *loop'));
+      expect(lineOf(0, 'spec.containers[2].name'), reader).toBe(lineWith(text, 'name: loop'));
+    }
+  });
+
+  it('finds every item of a long YAML sequence on its line, reading the text a bounded number of times', () => {
+    const items = Array.from({ length: 2000 }, (_, i) => `  - kind: Pod\n    metadata:\n      name: pod-${i}\n`).join('');
+    const yaml = `apiVersion: v1\nkind: List\nitems:\n${items}`;
+    const lineOf = lineLocator(documentsOf(yaml).documents[0]!);
+    const lines: number[] = [];
+    const scanned = charactersScannedBy(() => {
+      for (let i = 0; i < 2000; i++) lines.push(lineOf(`items[${i}].metadata.name`));
+    });
+    expect(lines.filter((line, i) => line !== 4 + i * 3 + 2)).toEqual([]);
+    expect(scanned).toBeLessThan(4 * yaml.length);
+  });
+
+  it.runIf(realWorldCorpus.available)('gives every field of every real-world manifest the line the yaml package gives it', () => {
+    const isKey = (key: string): string => (/[.[\]"]/.test(key) ? `[${JSON.stringify(key)}]` : key);
+    const pathsOf = (value: unknown, path: string): string[] =>
+      Array.isArray(value)
+        ? [path, ...value.flatMap((item, i) => pathsOf(item, `${path}[${i}]`))]
+        : value !== null && typeof value === 'object'
+          ? [path, ...Object.entries(value).flatMap(([key, item]) => pathsOf(item, path === '' ? isKey(key) : `${path}.${isKey(key)}`))]
+          : [path];
+    let compared = 0;
+    const wrong: string[] = [];
+    for (const file of readdirSync(realWorldCorpus.dir).filter((name) => /\.ya?ml$/.test(name))) {
+      for (const document of parseManifests(realWorldCorpus.read(file), file).documents) {
+        if (!document.events) continue;
+        const ours = lineLocator(document);
+        const theirs = lenientYamlRoot(document.text)!;
+        const lines = new LineIndex(document.text);
+        for (const path of pathsOf(document.value, '')) {
+          const offset = offsetOf(theirs, path);
+          // The yaml package places a block scalar (| or >) at its indicator, js-yaml at its first line.
+          const expected = document.line + lines.lineOf(offset) - 1 + ('|>'.includes(document.text[offset]!) ? 1 : 0);
+          if (ours(path) !== expected) wrong.push(`${file}:${document.line} ${path}: ${ours(path)}, yaml package ${expected}`);
+          compared++;
+        }
+      }
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    expect(compared).toBeGreaterThan(50_000);
   });
 
   it('finds quoted keys and keys that contain dots', () => {
