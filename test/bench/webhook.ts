@@ -10,6 +10,11 @@
  * A third server, podpatterns with every rule off, separates the cost of the server (TLS, routing, decoding,
  * answers, metrics) from the cost of the rules. Beside req/s, each server's own CPU time per request: on a small
  * machine autocannon shares the cores with the server, so req/s measures contention too, and CPU per request less so.
+ *
+ * Last, the hop as the API server makes it: Go's net/http client (api-server-client/main.go, built with the
+ * `go` on PATH; skipped without one) calls podpatterns and a bare server over HTTP/1.1 and HTTP/2 at
+ * API_SERVER_RATE calls a second, open loop. What bench:e2e measures through a real API server minus this is
+ * the API server's own admission work.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { generateCertificates } from '../../src/tls/certificates.js';
+import { SHIPPED_NODE_OPTIONS } from '../support/shipped.js';
 import { review } from './reviews.js';
 
 const CONTAINER_COUNTS = [1, 3, 8];
@@ -30,8 +36,6 @@ const THROUGHPUT_SECONDS = 1;
 const LATENCY_SECONDS = 2;
 const FIXED_RATE = 500;
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
-/** The V8 flags the image and the chart start the server with (Dockerfile, charts/podpatterns deployment). */
-const SHIPPED_NODE_OPTIONS = ['--max-semi-space-size=4'];
 
 /** The comparison point: TLS, HTTP, JSON in and out, nothing else. Plain JavaScript, run by node itself. */
 const BARE_SERVER = `
@@ -52,6 +56,31 @@ server.keepAliveTimeout = 120000;
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'bare server listening', port: server.address().port })));
 process.on('SIGTERM', () => server.close().closeAllConnections());
 `;
+
+/** The same over HTTP/2 (HTTP/1.1 too, as podpatterns serves), for the Go client's HTTP/2 calls. */
+const BARE_HTTP2_SERVER = `
+import { readFileSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
+const [certFile, keyFile] = process.argv.slice(2);
+const server = createSecureServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2', allowHTTP1: true }, (request, response) => {
+  const chunks = [];
+  request.on('data', (chunk) => chunks.push(chunk));
+  request.on('end', () => {
+    const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  });
+});
+// As podpatterns does: an HTTP/2 server leaves Nagle's algorithm on.
+server.on('secureConnection', (socket) => socket.setNoDelay(true));
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'bare server listening', port: server.address().port })));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** Calls a second from the Go client: bench:e2e's open-loop rate. */
+const API_SERVER_RATE = 200;
+const API_SERVER_SECONDS = 5;
 
 /**
  * Compiles podpatterns as \`npm run build\` does, so the server runs as shipped (no TypeScript loader in
@@ -161,6 +190,37 @@ async function measure(servers: Started[], containers: number): Promise<Row[]> {
   return rows;
 }
 
+/** The Go client built into `directory`, or why not. */
+function buildApiServerClient(directory: string): { path: string } | { skipped: string } {
+  const source = join(REPOSITORY, 'test', 'bench', 'api-server-client');
+  const path = join(directory, 'api-server-client');
+  const go = spawnSync('go', ['build', '-o', path, '.'], { cwd: source, encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local' } });
+  if (go.error) return { skipped: `no go on PATH (${go.error.message})` };
+  if (go.status !== 0) return { skipped: `go build failed: ${go.stderr.trim().slice(0, 300)}` };
+  return { path };
+}
+
+interface HopRow {
+  containers: number;
+  protocol: string;
+  server: string;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  failures: number;
+}
+
+/** One run of the Go client against `url`. */
+function hop(client: string, url: string, caFile: string, bodyFile: string, http2: boolean): Omit<HopRow, 'containers' | 'server'> {
+  const run = spawnSync(client, ['-url', `${url}/validate`, '-ca', caFile, '-body', bodyFile, '-rate', String(API_SERVER_RATE), '-seconds', String(API_SERVER_SECONDS), `-http2=${http2}`], {
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`api-server-client against ${url} exited ${run.status}: ${run.stderr}`);
+  const result = JSON.parse(run.stdout) as { protocol: string; p50: number; p90: number; p99: number; max: number; failures: number };
+  return { protocol: result.protocol, p50: result.p50, p90: result.p90, p99: result.p99, max: result.max, failures: result.failures };
+}
+
 async function main(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'podpatterns-bench-'));
   const certFile = join(directory, 'tls.crt');
@@ -168,6 +228,8 @@ async function main(): Promise<void> {
   const bundle = await generateCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   await writeFile(certFile, bundle.cert);
   await writeFile(keyFile, bundle.key);
+  const caFile = join(directory, 'ca.crt');
+  await writeFile(caFile, bundle.caCert);
 
   const bareFile = join(directory, 'bare-server.mjs');
   await writeFile(bareFile, BARE_SERVER);
@@ -183,17 +245,30 @@ async function main(): Promise<void> {
     );
   const podpatterns = await serve('podpatterns', []);
   const serverOnly = await serve('podpatterns, rules off', ['--policy', noRules]);
-  const bare = await start('bare node:https', [bareFile, certFile, keyFile], (line) =>
-    line.msg === 'bare server listening' ? `https://127.0.0.1:${line.port as number}` : undefined,
-  );
+  const bareListening = (line: Record<string, unknown>) => (line.msg === 'bare server listening' ? `https://127.0.0.1:${line.port as number}` : undefined);
+  const bare = await start('bare node:https', [bareFile, certFile, keyFile], bareListening);
+  const bareHttp2File = join(directory, 'bare-http2-server.mjs');
+  await writeFile(bareHttp2File, BARE_HTTP2_SERVER);
+  const bareHttp2 = await start('bare node:http2', [bareHttp2File, certFile, keyFile], bareListening);
 
   const rows: Row[] = [];
+  const hops: HopRow[] = [];
+  const client = buildApiServerClient(directory);
   try {
     for (const containers of CONTAINER_COUNTS) {
       rows.push(...(await measure([bare, serverOnly, podpatterns], containers)));
     }
+    if ('path' in client) {
+      for (const containers of CONTAINER_COUNTS) {
+        const bodyFile = join(directory, `review-${containers}.json`);
+        await writeFile(bodyFile, review(containers));
+        for (const http2 of [false, true]) {
+          for (const server of [http2 ? bareHttp2 : bare, podpatterns]) hops.push({ containers, server: server.name, ...hop(client.path, server.url, caFile, bodyFile, http2) });
+        }
+      }
+    }
   } finally {
-    for (const { child } of [podpatterns, serverOnly, bare]) child.kill('SIGTERM');
+    for (const { child } of [podpatterns, serverOnly, bare, bareHttp2]) child.kill('SIGTERM');
     await rm(directory, { recursive: true, force: true });
     await rm(join(REPOSITORY, '.cache', 'bench'), { recursive: true, force: true });
   }
@@ -225,6 +300,30 @@ async function main(): Promise<void> {
   console.log(`throughput vs bare: worst ${worstRatio.toFixed(2)} (goal ≥ 0.80): ${verdict(worstRatio >= 0.8)}`);
   console.log(`p99 at ${FIXED_RATE} req/s: worst ${worstP99} ms (goal ≤ 5 ms): ${verdict(worstP99 <= 5)}`);
   console.log(`peak RSS: ${peak.toFixed(1)} MiB (goal ≤ 100 MiB): ${verdict(peak <= 100)}`);
+
+  console.log('');
+  if ('skipped' in client) {
+    console.log(`the hop as the API server makes it (Go net/http client): skipped, ${client.skipped}`);
+    return;
+  }
+  console.log(`the hop as the API server makes it: Go net/http client, ${API_SERVER_RATE} calls/s for ${API_SERVER_SECONDS} s, open loop (ms)`);
+  console.table(
+    hops.map((row) => {
+      const baseline = hops.find((other) => other.containers === row.containers && other.protocol === row.protocol && other.server !== podpatterns.name)!;
+      return {
+        containers: row.containers,
+        protocol: row.protocol,
+        server: row.server,
+        p50: row.p50.toFixed(2),
+        p90: row.p90.toFixed(2),
+        p99: row.p99.toFixed(2),
+        max: row.max.toFixed(2),
+        'p50 − bare': (row.p50 - baseline.p50).toFixed(2),
+        'p99 − bare': (row.p99 - baseline.p99).toFixed(2),
+        failures: row.failures,
+      };
+    }),
+  );
 }
 
 await main();

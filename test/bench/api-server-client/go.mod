@@ -1,0 +1,3 @@
+module podpatterns.io/bench/api-server-client
+
+go 1.24
