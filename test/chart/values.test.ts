@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { CHART_DIR, HelmError, renderChart, type KubeManifest } from '../support/helm.js';
+import { SHIPPED_NODE_OPTIONS } from '../support/shipped.js';
 import { NAMESPACE, POD_BEARING_RESOURCES, covers, ofKind, single, webhookPath, type Webhook, type WebhookConfiguration } from './chart.js';
 
 const ci = (name: string) => join(CHART_DIR, 'ci', `${name}-values.yaml`);
@@ -99,9 +100,11 @@ describe('the default install', () => {
     expect(ofKind(manifests, 'ServiceMonitor')).toHaveLength(0);
   });
 
-  it('starts the server with small young-generation semi-spaces, which keep its peak memory under load down', () => {
+  it('starts the server with small young-generation semi-spaces, as the image does and the benchmarks and end-to-end tests run it', () => {
     const container = single<PodTemplateOwner>(manifests, 'Deployment').spec.template.spec.containers[0]!;
-    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' });
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: SHIPPED_NODE_OPTIONS.join(' ') });
+    const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['/nodejs/bin/node', ...SHIPPED_NODE_OPTIONS, '/app/dist/cli/main.js', 'serve']);
   });
 
   it('ships a helm test pod that posts to /validate/enforce with the server\'s security context', () => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { SHIPPED_NODE_OPTIONS } from '../../support/shipped.js';
 import type { E2eCluster } from './cluster.js';
 import { freePort, get, waitFor } from './network.js';
 import { ManagedProcess, type ExitStatus } from './processes.js';
@@ -22,8 +23,8 @@ export interface PodpatternsOptions {
 }
 
 /**
- * `podpatterns serve` as a real child process, the way the chart runs it (certificate and policy files it
- * watches), with no --kubernetes-version or --min-kubelet-version: it reads them from the cluster through
+ * `podpatterns serve` as a real child process, the way the chart runs it (its V8 flags, certificate and policy
+ * files it watches), with no --kubernetes-version or --min-kubelet-version: it reads them from the cluster through
  * KUBECONFIG.
  */
 export class PodpatternsServer {
@@ -48,6 +49,7 @@ export class PodpatternsServer {
       name: options.name,
       command: process.execPath,
       args: [
+        ...SHIPPED_NODE_OPTIONS,
         ...runner,
         entry,
         'serve',
