@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { dump } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { lineLocator, offsetOf } from '../../src/input/locate.js';
@@ -13,6 +14,14 @@ function documentsOf(text: string): { documents: ManifestDocument[]; lineOf: (do
   const { documents, errors } = parseManifests(text, 'test.yaml');
   expect(errors).toEqual([]);
   return { documents, lineOf: (index, path) => lineLocator(documents[index]!)(path) };
+}
+
+/** The path of every value in `value`, itself included, as findings write them. */
+function pathsOf(value: unknown, path: string): string[] {
+  const step = (key: string): string => (/[.[\]"]/.test(key) ? `[${JSON.stringify(key)}]` : key);
+  if (Array.isArray(value)) return [path, ...value.flatMap((item, i) => pathsOf(item, `${path}[${i}]`))];
+  if (value === null || typeof value !== 'object') return [path];
+  return [path, ...Object.entries(value).flatMap(([key, item]) => pathsOf(item, path === '' ? step(key) : `${path}.${step(key)}`))];
 }
 
 /** The 1-based line of the first line of `text` that contains `needle` (after line `after`). */
@@ -159,13 +168,6 @@ spec:
   });
 
   it.runIf(realWorldCorpus.available)('gives every field of every real-world manifest the line the yaml package gives it', () => {
-    const isKey = (key: string): string => (/[.[\]"]/.test(key) ? `[${JSON.stringify(key)}]` : key);
-    const pathsOf = (value: unknown, path: string): string[] =>
-      Array.isArray(value)
-        ? [path, ...value.flatMap((item, i) => pathsOf(item, `${path}[${i}]`))]
-        : value !== null && typeof value === 'object'
-          ? [path, ...Object.entries(value).flatMap(([key, item]) => pathsOf(item, path === '' ? isKey(key) : `${path}.${isKey(key)}`))]
-          : [path];
     let compared = 0;
     const wrong: string[] = [];
     for (const file of readdirSync(realWorldCorpus.dir).filter((name) => /\.ya?ml$/.test(name))) {
@@ -185,6 +187,32 @@ spec:
     }
     expect(wrong.slice(0, 10)).toEqual([]);
     expect(compared).toBeGreaterThan(50_000);
+  });
+
+  it('gives every field of any YAML, in any style js-yaml writes, the line the yaml package gives it', () => {
+    const key = fc.stringMatching(/^[a-z][a-z0-9./-]{0,8}$/);
+    const scalar = fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[a-z ]{0,8}\n[a-z \n]{0,12}$/), fc.integer(), fc.boolean(), fc.constant(null));
+    const { node } = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(key, tie('node'), { maxKeys: 3 })),
+    }));
+    const styles = fc.record({ flowLevel: fc.integer({ min: -1, max: 3 }), indent: fc.integer({ min: 1, max: 4 }), noArrayIndent: fc.boolean(), lineWidth: fc.constantFrom(20, 80, -1) });
+    fc.assert(
+      fc.property(fc.dictionary(key, node, { minKeys: 1, maxKeys: 4 }), styles, (value, style) => {
+        const text = `kind: Thing\n${dump(value, { ...style, noRefs: true })}`;
+        const { documents } = parseManifests(text, 'generated.yaml');
+        fc.pre(documents.length === 1 && documents[0]!.events !== undefined);
+        const document = documents[0]!;
+        const ours = lineLocator(document);
+        const theirs = lenientYamlRoot(text)!;
+        const lines = new LineIndex(text);
+        for (const path of pathsOf(document.value, '')) {
+          const offset = offsetOf(theirs, path);
+          // The yaml package places a block scalar (| or >) at its indicator, js-yaml at its first line.
+          expect(ours(path), `${path} in\n${text}`).toBe(lines.lineOf(offset) + ('|>'.includes(text[offset]!) ? 1 : 0));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('finds quoted keys and keys that contain dots', () => {
