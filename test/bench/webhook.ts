@@ -37,32 +37,18 @@ const LATENCY_SECONDS = 2;
 const FIXED_RATE = 500;
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The comparison point: TLS, HTTP, JSON in and out, nothing else. Plain JavaScript, run by node itself. */
+/**
+ * The comparison point: TLS, HTTP, JSON in and out, nothing else. Plain JavaScript, run by node itself, with its
+ * file as argument 1: `https` (node:https, HTTP/1.1) or `http2` (node:http2 with HTTP/1.1 too, as podpatterns
+ * serves; Nagle's algorithm off, as podpatterns sets it), for the Go client's HTTP/2 calls.
+ */
 const BARE_SERVER = `
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-const [certFile, keyFile] = process.argv.slice(2);
-const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, (request, response) => {
-  const chunks = [];
-  request.on('data', (chunk) => chunks.push(chunk));
-  request.on('end', () => {
-    const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
-    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    response.end(body);
-  });
-});
-server.keepAliveTimeout = 120000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'bare server listening', port: server.address().port })));
-process.on('SIGTERM', () => server.close().closeAllConnections());
-`;
-
-/** The same over HTTP/2 (HTTP/1.1 too, as podpatterns serves), for the Go client's HTTP/2 calls. */
-const BARE_HTTP2_SERVER = `
-import { readFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
-const [certFile, keyFile] = process.argv.slice(2);
-const server = createSecureServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2', allowHTTP1: true }, (request, response) => {
+const [protocol, certFile, keyFile] = process.argv.slice(2);
+const options = { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' };
+const answer = (request, response) => {
   const chunks = [];
   request.on('data', (chunk) => chunks.push(chunk));
   request.on('end', () => {
@@ -71,9 +57,10 @@ const server = createSecureServer({ cert: readFileSync(certFile), key: readFileS
     response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     response.end(body);
   });
-});
-// As podpatterns does: an HTTP/2 server leaves Nagle's algorithm on.
-server.on('secureConnection', (socket) => socket.setNoDelay(true));
+};
+const server = protocol === 'http2' ? createSecureServer({ ...options, allowHTTP1: true }, answer) : createServer(options, answer);
+if (protocol === 'http2') server.on('secureConnection', (socket) => socket.setNoDelay(true));
+server.keepAliveTimeout = 120000;
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'bare server listening', port: server.address().port })));
 process.on('SIGTERM', () => process.exit(0));
 `;
@@ -246,10 +233,8 @@ async function main(): Promise<void> {
   const podpatterns = await serve('podpatterns', []);
   const serverOnly = await serve('podpatterns, rules off', ['--policy', noRules]);
   const bareListening = (line: Record<string, unknown>) => (line.msg === 'bare server listening' ? `https://127.0.0.1:${line.port as number}` : undefined);
-  const bare = await start('bare node:https', [bareFile, certFile, keyFile], bareListening);
-  const bareHttp2File = join(directory, 'bare-http2-server.mjs');
-  await writeFile(bareHttp2File, BARE_HTTP2_SERVER);
-  const bareHttp2 = await start('bare node:http2', [bareHttp2File, certFile, keyFile], bareListening);
+  const bare = await start('bare node:https', [bareFile, 'https', certFile, keyFile], bareListening);
+  const bareHttp2 = await start('bare node:http2', [bareFile, 'http2', certFile, keyFile], bareListening);
 
   const rows: Row[] = [];
   const hops: HopRow[] = [];
