@@ -95,7 +95,9 @@ class YamlEvents {
       this.events.forEach((event, index) => {
         if (!('anchorStart' in event) || event.type === EVENT_ID.ALIAS || event.anchorStart < 0) return;
         const name = this.text.slice(event.anchorStart, event.anchorEnd);
-        this.anchors!.set(name, [...(this.anchors!.get(name) ?? []), index]);
+        const definitions = this.anchors!.get(name);
+        if (definitions) definitions.push(index);
+        else this.anchors!.set(name, [index]);
       });
     }
     return this.anchors;
