@@ -1,9 +1,8 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createGunzip } from 'node:zlib';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { PodpatternsError, errorMessage } from '../errors.js';
-import type { LoadedKubeConfig } from './kubeconfig.js';
+import type { ClusterAccess, LoadedKubeConfig } from './kubeconfig.js';
 
 export type Verb = 'list' | 'get' | 'create' | 'update';
 
@@ -40,7 +39,7 @@ export class ApiStatusError extends Error {
 /**
  * The one client of the Kubernetes API: raw JSON requests to the API server, with the connection settings and
  * credentials of a kubeconfig (client-node's applyToHTTPSOptions: CA, client certificate, token, exec and
- * auth-provider plugins, proxy). The generated typed clients are not used: their ObjectSerializer keeps only the
+ * auth-provider plugins, proxy) or of the pod's service account (kubeconfig.ts). The generated typed clients are not used: their ObjectSerializer keeps only the
  * fields the client's models know and turns timestamps into Dates, and the rules must see the object the API
  * server stored, including fields newer than the client.
  */
@@ -48,13 +47,13 @@ export class KubeApi {
   readonly server: string;
   /** Where the credentials come from, for messages: `kubeconfig /home/me/.kube/config, context prod`. */
   readonly source: string;
-  private readonly config: KubeConfig;
+  private readonly access: ClusterAccess;
   private readonly onRequest: ((call: ApiCall) => void) | undefined;
   private readonly idleTimeoutMs: number;
 
-  constructor(loaded: Pick<LoadedKubeConfig, 'config' | 'source'>, options: { onRequest?: (call: ApiCall) => void; idleTimeoutMs?: number } = {}) {
-    this.config = loaded.config;
-    this.server = loaded.config.getCurrentCluster()?.server ?? '';
+  constructor(loaded: Pick<LoadedKubeConfig, 'access' | 'source'>, options: { onRequest?: (call: ApiCall) => void; idleTimeoutMs?: number } = {}) {
+    this.access = loaded.access;
+    this.server = loaded.access.server;
     this.source = loaded.source;
     this.onRequest = options.onRequest;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -68,7 +67,7 @@ export class KubeApi {
     for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     const options: RequestOptions = { headers: {} };
     try {
-      await this.config.applyToHTTPSOptions(options);
+      await this.access.apply(options);
     } catch (error) {
       throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `credentials of ${this.source} for ${this.server}: ${describeCause(error)}`, { cause: error });
     }

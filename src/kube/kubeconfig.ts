@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import type { RequestOptions } from 'node:https';
 import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
 import { PodpatternsError, errorMessage } from '../errors.js';
 
@@ -25,8 +26,17 @@ export interface KubeconfigEnvironment {
   serviceAccountDir?: string;
 }
 
+/** Where the API server is, and what a request to it carries: whom it trusts and who it is. */
+export interface ClusterAccess {
+  server: string;
+  /** Adds the CA, client certificate, token … to a request's options, read afresh: tokens rotate. */
+  apply(options: RequestOptions): Promise<void>;
+}
+
 export interface LoadedKubeConfig {
-  config: KubeConfig;
+  access: ClusterAccess;
+  /** The kubeconfig read, when there was one (the service account needs none). */
+  config?: KubeConfig;
   /** Where it came from, for messages: `kubeconfig /home/me/.kube/config, context prod`. */
   source: string;
   /** The context's namespace (in a pod: the service account's), or `default`. */
@@ -51,27 +61,28 @@ export interface LoadedKubeConfig {
  * PodpatternsError naming the file, context or cluster at fault.
  */
 export async function findKubeConfig(selection: ClusterSelection, environment: KubeconfigEnvironment): Promise<LoadedKubeConfig | undefined> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
   const files = await kubeconfigFiles(selection, environment);
-  const config = new KubeConfig();
-  let origin: string;
-  if (files.read.length > 0) {
-    config.loadFromOptions(merge(files.read));
-    origin = `kubeconfig ${files.read.map((file) => file.path).join(delimiter)}`;
-  } else if (inCluster(environment)) {
-    config.loadFromOptions(await inClusterOptions(environment));
-    origin = 'in-cluster service account';
-  } else {
+  if (files.read.length === 0) {
+    if (inCluster(environment)) return serviceAccount(selection, environment);
     if (selection.context !== undefined) throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `--context ${selection.context}: no kubeconfig to take it from: ${lookedAt(environment)}`);
     return undefined;
   }
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const config = new KubeConfig();
+  config.loadFromOptions(merge(files.read));
+  const origin = `kubeconfig ${files.read.map((file) => file.path).join(delimiter)}`;
   const context = selectContext(config, selection.context, origin);
   const cluster = config.getCluster(context.cluster);
   if (!cluster) throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `${origin}: context '${context.name}' names cluster '${context.cluster}', which it does not define`);
   if (context.user && !config.getUser(context.user)) {
     throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `${origin}: context '${context.name}' names user '${context.user}', which it does not define`);
   }
-  return { config, source: `${origin}, context ${context.name}`, namespace: context.namespace?.trim() || 'default', server: cluster.server };
+  return { access: kubeconfigAccess(config), config, source: `${origin}, context ${context.name}`, namespace: context.namespace?.trim() || 'default', server: cluster.server };
+}
+
+/** A kubeconfig's current context as client-node applies it: CA, client certificate, token, exec and auth-provider plugins, proxy. */
+export function kubeconfigAccess(config: KubeConfig): ClusterAccess {
+  return { server: config.getCurrentCluster()?.server ?? '', apply: (options) => config.applyToHTTPSOptions(options) };
 }
 
 /** As findKubeConfig, but a missing configuration is an error naming every place looked (`audit --cluster`). */
@@ -172,19 +183,32 @@ function inCluster({ env, serviceAccountDir = SERVICE_ACCOUNT_DIR }: KubeconfigE
 
 const IN_CLUSTER = 'in-cluster';
 
-async function inClusterOptions({ env, serviceAccountDir = SERVICE_ACCOUNT_DIR }: KubeconfigEnvironment) {
+/**
+ * The pod's service account, as client-go's rest.InClusterConfig reads it: the API server from
+ * KUBERNETES_SERVICE_HOST and _PORT, its CA from ca.crt, the token from the projected file, read again for every
+ * request (the kubelet rotates it) and trimmed of blanks as client-go trims it. Nothing of client-node is loaded:
+ * it is most of a webhook's memory, and a service account needs none of its plugins.
+ */
+async function serviceAccount(selection: ClusterSelection, { env, serviceAccountDir = SERVICE_ACCOUNT_DIR }: KubeconfigEnvironment): Promise<LoadedKubeConfig> {
+  const origin = 'in-cluster service account';
+  if (selection.context !== undefined && selection.context !== IN_CLUSTER) {
+    throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `--context ${selection.context}: not in ${origin} (its contexts: ${IN_CLUSTER})`);
+  }
   const host = env.KUBERNETES_SERVICE_HOST!;
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT}`;
   const namespace = await readFile(join(serviceAccountDir, 'namespace'), 'utf8').then(
-    (text) => text.trim() || undefined,
-    () => undefined,
+    (text) => text.trim(),
+    () => '',
   );
-  return {
-    clusters: [{ name: IN_CLUSTER, server: `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT}`, caFile: join(serviceAccountDir, 'ca.crt'), skipTLSVerify: false }],
-    // Read through client-node's token-file authenticator, which re-reads the projected token as it is rotated.
-    users: [{ name: IN_CLUSTER, authProvider: { name: 'tokenFile', config: { tokenFile: join(serviceAccountDir, 'token') } } }],
-    contexts: [{ name: IN_CLUSTER, cluster: IN_CLUSTER, user: IN_CLUSTER, ...(namespace && { namespace }) }],
-    currentContext: IN_CLUSTER,
+  const access: ClusterAccess = {
+    server,
+    async apply(options) {
+      const [ca, token] = await Promise.all([readFile(join(serviceAccountDir, 'ca.crt'), 'utf8'), readFile(join(serviceAccountDir, 'token'), 'utf8')]);
+      options.ca = ca;
+      options.headers = { ...options.headers, authorization: `Bearer ${token.trim()}` };
+    },
   };
+  return { access, source: `${origin}, context ${IN_CLUSTER}`, namespace: namespace || 'default', server };
 }
 
 function lookedAt({ env, home, serviceAccountDir = SERVICE_ACCOUNT_DIR }: KubeconfigEnvironment): string {

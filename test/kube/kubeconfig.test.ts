@@ -2,11 +2,17 @@
  * The one kubeconfig loader of `serve` and `audit --cluster`, with kubectl's rules (client-go clientcmd
  * ClientConfigLoadingRules.Load, then rest.InClusterConfig), on real files in a temporary folder.
  */
+import { execFile } from 'node:child_process';
+import type { RequestOptions } from 'node:https';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findKubeConfig, loadKubeConfig, type ClusterSelection, type KubeconfigEnvironment } from '../../src/kube/kubeconfig.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { findKubeConfig, loadKubeConfig, type ClusterSelection, type KubeconfigEnvironment, type LoadedKubeConfig } from '../../src/kube/kubeconfig.js';
 import { PodpatternsError } from '../../src/errors.js';
 
 interface Entries {
@@ -25,6 +31,15 @@ function kubeconfig({ clusters = [], users = [], contexts = [], current }: Entri
     contexts: contexts.map(({ name, cluster, user, namespace }) => ({ name, context: { cluster, ...(user && { user }), ...(namespace && { namespace }) } })),
     ...(current && { 'current-context': current }),
   });
+}
+
+const run = promisify(execFile);
+const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The kubeconfig client-node read: every load from files has one. */
+function configOf(loaded: LoadedKubeConfig): KubeConfig {
+  if (!loaded.config) throw new Error(`${loaded.source}: no kubeconfig was read`);
+  return loaded.config;
 }
 
 async function failure(promise: Promise<unknown>): Promise<PodpatternsError> {
@@ -98,13 +113,13 @@ describe('the kubeconfig loader of serve and audit --cluster', () => {
       const loaded = await load(selection, { env: { KUBECONFIG: list(...files) } });
       expect(loaded.server).toBe(expected.server);
       expect(loaded.namespace).toBe(expected.namespace);
-      if (expected.token) expect(loaded.config.getCurrentUser()?.token).toBe(expected.token);
+      if (expected.token) expect(configOf(loaded).getCurrentUser()?.token).toBe(expected.token);
     });
 
     it('keeps the first definition of a cluster whole: nothing of the later one is merged into it', async () => {
       const loaded = await load({ context: 'both' }, { env: { KUBECONFIG: list('prod.yaml', 'staging.yaml') } });
-      expect(loaded.config.getCurrentCluster()).toMatchObject({ server: 'https://shared-from-prod.example.com' });
-      expect(loaded.config.getCurrentCluster()?.caFile).toBeUndefined();
+      expect(configOf(loaded).getCurrentCluster()).toMatchObject({ server: 'https://shared-from-prod.example.com' });
+      expect(configOf(loaded).getCurrentCluster()?.caFile).toBeUndefined();
     });
 
     it('names the files it read and the context in its source', async () => {
@@ -144,13 +159,13 @@ describe('the kubeconfig loader of serve and audit --cluster', () => {
 
     it('switches to --context, whose namespace defaults to default', async () => {
       const loaded = await load({ kubeconfig: file('prod.yaml'), context: 'prod-admin' });
-      expect(loaded.config.getCurrentContext()).toBe('prod-admin');
+      expect(configOf(loaded).getCurrentContext()).toBe('prod-admin');
       expect(loaded.namespace).toBe('default');
     });
 
     it('makes a relative certificate path relative to the kubeconfig file', async () => {
       const loaded = await load({ kubeconfig: file('relative-ca.yaml') });
-      expect(loaded.config.getCurrentCluster()?.caFile).toBe(join(directory, 'certs', 'ca.crt'));
+      expect(configOf(loaded).getCurrentCluster()?.caFile).toBe(join(directory, 'certs', 'ca.crt'));
     });
   });
 
@@ -159,15 +174,64 @@ describe('the kubeconfig loader of serve and audit --cluster', () => {
       for (const env of [{}, { KUBECONFIG: '' }]) expect((await load({}, { env })).source).toBe(`kubeconfig ${join(home, '.kube', 'config')}, context laptop`);
     });
 
-    it("uses the pod's service account when no kubeconfig exists, with its namespace", async () => {
+    it("uses the pod's service account when no kubeconfig exists, with its namespace, CA and token", async () => {
       const serviceAccountDir = join(directory, 'serviceaccount');
       await mkdir(serviceAccountDir, { recursive: true });
-      await writeFile(join(serviceAccountDir, 'token'), 'sa-token');
+      await writeFile(join(serviceAccountDir, 'token'), 'sa-token\n');
       await writeFile(join(serviceAccountDir, 'namespace'), 'podpatterns-system');
+      await writeFile(join(serviceAccountDir, 'ca.crt'), 'the cluster CA');
       const env = { KUBECONFIG: list('missing.yaml'), KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' };
       const loaded = await load({}, { env, home: join(directory, 'nobody'), serviceAccountDir });
       expect(loaded).toMatchObject({ source: 'in-cluster service account, context in-cluster', namespace: 'podpatterns-system', server: 'https://[fd00::1]:443' });
-      expect(loaded.config.getCurrentCluster()?.caFile).toBe(join(serviceAccountDir, 'ca.crt'));
+      expect(loaded.access.server).toBe('https://[fd00::1]:443');
+      const applied = async () => {
+        const options: RequestOptions = { headers: { accept: 'application/json' } };
+        await loaded.access.apply(options);
+        return options;
+      };
+      // The token trimmed as client-go trims it: a trailing newline would make the header invalid.
+      expect(await applied()).toEqual({ ca: 'the cluster CA', headers: { accept: 'application/json', authorization: 'Bearer sa-token' } });
+      // The kubelet rotates the projected token: every request reads it again.
+      await writeFile(join(serviceAccountDir, 'token'), 'rotated-token');
+      expect((await applied()).headers).toMatchObject({ authorization: 'Bearer rotated-token' });
+      expect(loaded.config).toBeUndefined();
+      expect((await failure(load({ context: 'prod' }, { env, home: join(directory, 'nobody'), serviceAccountDir }))).message).toBe('--context prod: not in in-cluster service account (its contexts: in-cluster)');
+      expect((await load({ context: 'in-cluster' }, { env, home: join(directory, 'nobody'), serviceAccountDir })).server).toBe('https://[fd00::1]:443');
+    });
+
+    it('names the file when the service account token is gone at request time', async () => {
+      const serviceAccountDir = join(directory, 'serviceaccount-gone');
+      await mkdir(serviceAccountDir, { recursive: true });
+      await writeFile(join(serviceAccountDir, 'token'), 'sa-token');
+      await writeFile(join(serviceAccountDir, 'ca.crt'), 'the cluster CA');
+      const loaded = await load({}, { env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, home: join(directory, 'nobody'), serviceAccountDir });
+      expect(loaded.namespace).toBe('default');
+      await rm(join(serviceAccountDir, 'token'));
+      await expect(loaded.access.apply({})).rejects.toThrow(join(serviceAccountDir, 'token'));
+    });
+
+    it("loads nothing of client-node for the service account: it is most of a webhook's memory", async () => {
+      const serviceAccountDir = join(directory, 'serviceaccount-light');
+      await mkdir(serviceAccountDir, { recursive: true });
+      await writeFile(join(serviceAccountDir, 'token'), 'sa-token');
+      await writeFile(join(serviceAccountDir, 'ca.crt'), 'the cluster CA');
+      // A fresh process sees every module resolved; the kubeconfig file after it shows the count can grow.
+      const script = [
+        "import { registerHooks } from 'node:module';",
+        'const resolved = [];',
+        'registerHooks({ resolve(specifier, context, next) { const result = next(specifier, context); resolved.push(result.url); return result; } });',
+        `const { findKubeConfig } = await import(${JSON.stringify(pathToFileURL(join(REPOSITORY, 'src', 'kube', 'kubeconfig.ts')).href)});`,
+        "const count = () => resolved.filter((url) => url.includes('/@kubernetes/client-node/')).length;",
+        `const found = await findKubeConfig({}, { env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, home: ${JSON.stringify(join(directory, 'nobody'))}, serviceAccountDir: ${JSON.stringify(serviceAccountDir)} });`,
+        'await found.access.apply({});',
+        'const serviceAccount = count();',
+        `await findKubeConfig({ kubeconfig: ${JSON.stringify(file('prod.yaml'))} }, { env: {} });`,
+        'console.log(JSON.stringify({ serviceAccount, kubeconfig: count() }));',
+      ].join('\n');
+      const { stdout } = await run(process.execPath, ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, '--input-type=module', '-e', script]);
+      const counts = JSON.parse(stdout) as { serviceAccount: number; kubeconfig: number };
+      expect(counts.serviceAccount).toBe(0);
+      expect(counts.kubeconfig).toBeGreaterThan(0);
     });
 
     it('finds nothing, without an error, when there is no kubeconfig and no service account (serve runs without a cluster)', async () => {

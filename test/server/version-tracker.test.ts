@@ -3,7 +3,7 @@ import { NEWEST_KNOWN_VERSION } from '../../src/model/version.js';
  * Version discovery against a small fake API server over real HTTPS (node:https answering /version and
  * /api/v1/nodes). The e2e suite runs the same discovery against a real kube-apiserver.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +125,22 @@ describe('cluster version discovery', () => {
     if (!reader) throw new Error('no reader for an explicit kubeconfig');
     return reader;
   }
+
+  it("reads the versions through the pod's service account, and its token again once the kubelet rotates it", async () => {
+    const serviceAccountDir = join(directory, 'serviceaccount');
+    await mkdir(serviceAccountDir, { recursive: true });
+    await writeFile(join(serviceAccountDir, 'ca.crt'), caCert);
+    // As the kubelet may write it, with a newline client-go trims.
+    await writeFile(join(serviceAccountDir, 'token'), `${fake.token}\n`);
+    const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((server.address() as AddressInfo).port) };
+    const reader = await connectVersionReader({}, { env, home: join(directory, 'nobody'), serviceAccountDir });
+    if (!reader) throw new Error('no reader for the service account');
+    fake.kubelets = ['v1.30.4', 'v1.29.8'];
+    expect(await reader.serverVersion()).toEqual({ major: 1, minor: 30 });
+    expect(await reader.oldestKubelet()).toEqual({ version: { major: 1, minor: 29 }, nodes: 2 });
+    await writeFile(join(serviceAccountDir, 'token'), 'a-revoked-token');
+    await expect(reader.serverVersion()).rejects.toThrow(/401/);
+  });
 
   it('reads the API server version from /version', async () => {
     const reader = await connect();

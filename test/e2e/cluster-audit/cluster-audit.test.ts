@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeconfigAccess } from '../../../src/kube/kubeconfig.js';
 import { KubeApi, type ApiCall } from '../../../src/kube/api.js';
 import { auditCluster, type ClusterAudit, type NamespaceScope } from '../../../src/audit/cluster.js';
 import { auditVersions } from '../../../src/audit/cluster-versions.js';
@@ -59,7 +60,7 @@ function adminToken(config: KubeConfig): string {
 }
 
 function audit(scope: NamespaceScope, options: { pageSize?: number; config?: KubeConfig; onRequest?: (call: ApiCall) => void } = {}): Promise<ClusterAudit> {
-  const api = new KubeApi({ config: options.config ?? harness.clients.config, source: 'the e2e kubeconfig' }, { ...(options.onRequest && { onRequest: options.onRequest }) });
+  const api = new KubeApi({ access: kubeconfigAccess(options.config ?? harness.clients.config), source: 'the e2e kubeconfig' }, { ...(options.onRequest && { onRequest: options.onRequest }) });
   return auditCluster(api, { scope, pageSize: options.pageSize ?? 500, settings });
 }
 
@@ -130,7 +131,7 @@ describe('podpatterns audit --cluster against a real kube-apiserver', () => {
   });
 
   it('reads the Kubernetes version from the API server and, with no node, takes it for the kubelets', async () => {
-    const versions = await auditVersions(new KubeApi({ config: harness.clients.config, source: 'the e2e kubeconfig' }), {});
+    const versions = await auditVersions(new KubeApi({ access: kubeconfigAccess(harness.clients.config), source: 'the e2e kubeconfig' }), {});
     const nodes = (await harness.clients.core.listNode()).items;
     expect(versions.kubernetesVersion).toEqual(kubernetesVersion);
     if (nodes.length === 0) expect(versions.minKubeletVersion).toEqual(kubernetesVersion);

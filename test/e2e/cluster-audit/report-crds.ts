@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { kubeconfigAccess } from '../../../src/kube/kubeconfig.js';
 import { KubeApi } from '../../../src/kube/api.js';
 import type { ReportApi } from '../../../src/report/policyreport.js';
 import { refusalOf, type Clients } from '../support/cluster.js';
@@ -94,7 +95,7 @@ export async function installReportCrds(clients: Clients, api: ReportApi): Promi
       : parseAllDocuments(await readFile(OPENREPORTS_CRDS, 'utf8'))
           .map((document) => document.toJS() as unknown)
           .filter((document) => document !== null);
-  const kube = new KubeApi({ config: clients.config, source: 'the e2e kubeconfig' });
+  const kube = new KubeApi({ access: kubeconfigAccess(clients.config), source: 'the e2e kubeconfig' });
   for (const body of definitions) await kube.call({ verb: 'create', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body });
   for (const name of REPORT_CRDS[api]) {
     await waitFor(`${name} established`, async () => {
