@@ -8,7 +8,7 @@
  *   - 50 copies of the real-world corpus (when ../shared/real-world is there), beside js-yaml on every file;
  *   - start-up: audit of one small file beside `node -e 0`.
  *
- * Each audit row runs once per `--jobs` value (default: 1, then one thread per core, the CLI's default on an idle machine), and
+ * Each audit row runs once per `--jobs` value (default: 1, the CLI's default, then 2 worker threads), and
  * says whether worker threads started (inputs under PARALLEL_FROM stay on the main thread whatever --jobs says).
  * `--jobs default` passes no --jobs flag at all, for a CLI that has none (an older build, to compare).
  *
