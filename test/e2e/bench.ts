@@ -78,6 +78,8 @@ interface Setup {
   name: SetupName;
   namespace: string;
   latencies: number[];
+  /** The number of latencies recorded at the end of each round. */
+  roundEnds: number[];
   seconds: number;
   errors: string[];
 }
@@ -233,6 +235,17 @@ function establishedTo(port: number): number {
     }).length;
 }
 
+/** The p99 of each round of `setup`. */
+function roundP99s(setup: Setup): number[] {
+  return setup.roundEnds.map((end, round) => percentile(setup.latencies.slice(setup.roundEnds[round - 1] ?? 0, end).sort((a, b) => a - b), 0.99));
+}
+
+/** The p99 ratio of `setup` to `cel` in each round: the rounds alternate the setups, so each pair ran close together. */
+function roundRatios(setup: Setup, cel: Setup): number[] {
+  const theirs = roundP99s(cel);
+  return roundP99s(setup).map((p99, round) => p99 / theirs[round]!);
+}
+
 function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -289,7 +302,11 @@ function report(setups: Setup[]): void {
     const goal = row.setup.name === 'compiled' ? COMPILED_GOAL : GOAL;
     const ratio = row.p99 / cel.p99;
     console.log(`${row.setup.name}: p99 / CEL p99 = ${ratio.toFixed(2)} (goal ≤ ${goal}): ${ratio <= goal ? 'met' : 'NOT met'}; p50 / CEL p50 = ${(row.p50 / cel.p50).toFixed(2)}; creates/s / CEL = ${(row.rate / cel.rate).toFixed(2)}`);
+    const rounds = roundRatios(row.setup, cel.setup);
+    if (rounds.length > 1) console.log(`  round by round (each setup's round ran next to the others'): p99 / CEL p99 ${rounds.map((value) => value.toFixed(2)).join(' ')}; ${rounds.filter((value) => value <= goal).length} of ${rounds.length} within the goal`);
   }
+  const noneRounds = roundP99s(rows[0]!.setup);
+  if (noneRounds.length > 1) console.log(`no webhook, p99 by round: ${noneRounds.map((value) => value.toFixed(1)).join(' ')} ms: how much the machine alone moves a p99`);
   for (const setup of setups) for (const error of setup.errors.slice(0, 3)) console.log(`  ${setup.name}: ${error}`);
 }
 
@@ -319,7 +336,7 @@ async function main(): Promise<void> {
       podpatternsEntry: entry,
     };
     const clients = clientsFor(kubeConfigFor(cluster));
-    const setup = (name: SetupName, namespace: string): Setup => ({ name, namespace, latencies: [], seconds: 0, errors: [] });
+    const setup = (name: SetupName, namespace: string): Setup => ({ name, namespace, latencies: [], roundEnds: [], seconds: 0, errors: [] });
     const none = setup('no webhook', 'bench-none');
     const cel = setup('CEL policy', 'bench-cel');
     const compiled = setup('compiled', 'bench-compiled');
@@ -360,6 +377,7 @@ async function main(): Promise<void> {
       for (let turn = 0; turn < setups.length; turn++) {
         const setup = setups[(round + turn) % setups.length]!;
         await createPods(poster, setup, WARMUP + round * perRound, count, true);
+        setup.roundEnds.push(setup.latencies.length);
       }
     }
     report(setups);
