@@ -36,7 +36,7 @@ export const PARALLEL_FROM = 8 << 20;
  * Worker threads when neither `--jobs` nor PODPATTERNS_JOBS says: none. Measured on a quiet 2-core machine
  * (bench:audit), two workers made JSON Lists and YAML streams slower (they cost 30-50% more CPU, and the main
  * thread's reading, cutting and merging is the limit) and only an input of many files faster (50 copies of the
- * real-world corpus: 8.8 s -> 6.6 s, at 1.7x the memory). Workers are for machines with cores to spare.
+ * real-world corpus: 8.0 s -> 5.3 s, at 2x the memory). Workers are for machines with cores to spare.
  */
 export const DEFAULT_JOBS = 1;
 
