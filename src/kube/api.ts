@@ -39,9 +39,9 @@ export class ApiStatusError extends Error {
 /**
  * The one client of the Kubernetes API: raw JSON requests to the API server, with the connection settings and
  * credentials of a kubeconfig (client-node's applyToHTTPSOptions: CA, client certificate, token, exec and
- * auth-provider plugins, proxy) or of the pod's service account (kubeconfig.ts). The generated typed clients are not used: their ObjectSerializer keeps only the
- * fields the client's models know and turns timestamps into Dates, and the rules must see the object the API
- * server stored, including fields newer than the client.
+ * auth-provider plugins, proxy) or of the pod's service account (kubeconfig.ts). The generated typed clients are
+ * not used: their ObjectSerializer keeps only the fields the client's models know and turns timestamps into Dates,
+ * and the rules must see the object the API server stored, including fields newer than the client.
  */
 export class KubeApi {
   readonly server: string;
