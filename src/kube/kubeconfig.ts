@@ -28,6 +28,7 @@ export interface KubeconfigEnvironment {
 
 /** Where the API server is, and what a request to it carries: whom it trusts and who it is. */
 export interface ClusterAccess {
+  /** The API server of the context. */
   server: string;
   /** Adds the CA, client certificate, token … to a request's options, read afresh: tokens rotate. */
   apply(options: RequestOptions): Promise<void>;
@@ -41,8 +42,6 @@ export interface LoadedKubeConfig {
   source: string;
   /** The context's namespace (in a pod: the service account's), or `default`. */
   namespace: string;
-  /** The API server of the context. */
-  server: string;
 }
 
 /**
@@ -77,7 +76,7 @@ export async function findKubeConfig(selection: ClusterSelection, environment: K
   if (context.user && !config.getUser(context.user)) {
     throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `${origin}: context '${context.name}' names user '${context.user}', which it does not define`);
   }
-  return { access: kubeconfigAccess(config), config, source: `${origin}, context ${context.name}`, namespace: context.namespace?.trim() || 'default', server: cluster.server };
+  return { access: kubeconfigAccess(config), config, source: `${origin}, context ${context.name}`, namespace: context.namespace?.trim() || 'default' };
 }
 
 /** A kubeconfig's current context as client-node applies it: CA, client certificate, token, exec and auth-provider plugins, proxy. */
@@ -195,20 +194,19 @@ async function serviceAccount(selection: ClusterSelection, { env, serviceAccount
     throw new PodpatternsError('PODPATTERNS_ERR_CLUSTER', `--context ${selection.context}: not in ${origin} (its contexts: ${IN_CLUSTER})`);
   }
   const host = env.KUBERNETES_SERVICE_HOST!;
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT}`;
   const namespace = await readFile(join(serviceAccountDir, 'namespace'), 'utf8').then(
     (text) => text.trim(),
     () => '',
   );
   const access: ClusterAccess = {
-    server,
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT}`,
     async apply(options) {
       const [ca, token] = await Promise.all([readFile(join(serviceAccountDir, 'ca.crt'), 'utf8'), readFile(join(serviceAccountDir, 'token'), 'utf8')]);
       options.ca = ca;
       options.headers = { ...options.headers, authorization: `Bearer ${token.trim()}` };
     },
   };
-  return { access, source: `${origin}, context ${IN_CLUSTER}`, namespace: namespace || 'default', server };
+  return { access, source: `${origin}, context ${IN_CLUSTER}`, namespace: namespace || 'default' };
 }
 
 function lookedAt({ env, home, serviceAccountDir = SERVICE_ACCOUNT_DIR }: KubeconfigEnvironment): string {

@@ -111,7 +111,7 @@ describe('the kubeconfig loader of serve and audit --cluster', () => {
       ['takes an empty file as an empty configuration', ['empty.yaml', 'prod.yaml'], {}, { server: 'https://prod.example.com', namespace: 'shop' }],
     ])('%s', async (_, files, selection, expected) => {
       const loaded = await load(selection, { env: { KUBECONFIG: list(...files) } });
-      expect(loaded.server).toBe(expected.server);
+      expect(loaded.access.server).toBe(expected.server);
       expect(loaded.namespace).toBe(expected.namespace);
       if (expected.token) expect(configOf(loaded).getCurrentUser()?.token).toBe(expected.token);
     });
@@ -182,7 +182,7 @@ describe('the kubeconfig loader of serve and audit --cluster', () => {
       await writeFile(join(serviceAccountDir, 'ca.crt'), 'the cluster CA');
       const env = { KUBECONFIG: list('missing.yaml'), KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' };
       const loaded = await load({}, { env, home: join(directory, 'nobody'), serviceAccountDir });
-      expect(loaded).toMatchObject({ source: 'in-cluster service account, context in-cluster', namespace: 'podpatterns-system', server: 'https://[fd00::1]:443' });
+      expect(loaded).toMatchObject({ source: 'in-cluster service account, context in-cluster', namespace: 'podpatterns-system' });
       expect(loaded.access.server).toBe('https://[fd00::1]:443');
       const applied = async () => {
         const options: RequestOptions = { headers: { accept: 'application/json' } };
@@ -196,7 +196,7 @@ describe('the kubeconfig loader of serve and audit --cluster', () => {
       expect((await applied()).headers).toMatchObject({ authorization: 'Bearer rotated-token' });
       expect(loaded.config).toBeUndefined();
       expect((await failure(load({ context: 'prod' }, { env, home: join(directory, 'nobody'), serviceAccountDir }))).message).toBe('--context prod: not in in-cluster service account (its contexts: in-cluster)');
-      expect((await load({ context: 'in-cluster' }, { env, home: join(directory, 'nobody'), serviceAccountDir })).server).toBe('https://[fd00::1]:443');
+      expect((await load({ context: 'in-cluster' }, { env, home: join(directory, 'nobody'), serviceAccountDir })).access.server).toBe('https://[fd00::1]:443');
     });
 
     it('names the file when the service account token is gone at request time', async () => {
