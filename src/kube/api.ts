@@ -1,7 +1,8 @@
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createGunzip } from 'node:zlib';
 import { PodpatternsError, errorMessage } from '../errors.js';
+import { nodeHttp } from '../node-http.js';
 import type { ClusterAccess, LoadedKubeConfig } from './kubeconfig.js';
 
 export type Verb = 'list' | 'get' | 'create' | 'update';
@@ -121,7 +122,7 @@ function joinPaths(base: string, path: string): string {
 }
 
 function send(url: URL, options: RequestOptions, body: Buffer | undefined, idleTimeoutMs: number): Promise<{ status: number; text: string }> {
-  const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const request = url.protocol === 'http:' ? nodeHttp().request : httpsRequest;
   return new Promise((resolve, reject) => {
     const outgoing = request(url, { ...options, timeout: idleTimeoutMs }, (response) => {
       readBody(response).then((text) => resolve({ status: response.statusCode ?? 0, text }), reject);

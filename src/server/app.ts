@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { nodeHttp } from '../node-http.js';
 import { admissionRoutes, type AdmissionRoutesOptions } from './admission-routes.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics-routes.js';
@@ -54,7 +55,7 @@ export function buildWebhookApp(tls: SecureContextOptions, routes: Omit<Admissio
 /** The plain-HTTP app on the metrics port: `/metrics` and the same health endpoints; closing drops its connections. */
 export function buildMetricsApp(options: { metrics: ServerMetrics; state: ServingState; logger: Logger }): MetricsApp {
   const routes = getRoutes(new Map<string, () => RouteAnswer | Promise<RouteAnswer>>([...healthRoutes(options.state), ...metricsRoutes(options.metrics.registry)]), options);
-  const server = createServer(routes);
+  const server = nodeHttp().createServer(routes);
   const closing = app(server);
   return {
     ...closing,

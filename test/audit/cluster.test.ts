@@ -4,7 +4,7 @@
  * test/e2e/cluster-audit runs the same against a real kube-apiserver.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
+import { createServer as createPlainServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -241,6 +241,32 @@ describe('audit --cluster against a fake API server', () => {
         'GET /api/v1/pods?limit=2&continue=4',
       ]);
       expect(audited(result)).toContain('Pod/orphan');
+    });
+  });
+
+  describe('plain HTTP', () => {
+    // client-node refuses an http:// server unless the kubeconfig also says insecure-skip-tls-verify.
+    it('reads a server URL of http:// (kubectl proxy) the same as the HTTPS one', async () => {
+      const proxy = createPlainServer((request, response) => answer(new URL(request.url ?? '/', 'http://127.0.0.1'), `Bearer ${TOKEN}`, '', response));
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const proxied = join(directory, 'proxied');
+        const config = [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: proxy, cluster: {server: "http://127.0.0.1:${(proxy.address() as AddressInfo).port}", insecure-skip-tls-verify: true}}]`,
+          'users: [{name: proxy, user: {}}]',
+          'contexts: [{name: proxy, context: {cluster: proxy, user: proxy, namespace: shop}}]',
+          'current-context: proxy',
+        ];
+        await writeFile(proxied, config.join('\n'));
+        const scope = { allNamespaces: false, namespaces: ['shop'] };
+        const overProxy = await auditCluster(new KubeApi(await loadKubeConfig({ kubeconfig: proxied }, { env: {} })), { scope, pageSize: 500, settings });
+        expect(audited(overProxy)).toEqual(audited(await audit(scope)));
+        expect(audited(overProxy)).toContain('Pod/orphan');
+      } finally {
+        await new Promise((resolve) => proxy.close(resolve));
+      }
     });
   });
 

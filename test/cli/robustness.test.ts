@@ -122,10 +122,13 @@ describe('the CLI on a file larger than a string can be', () => {
   });
 });
 
-/** Every module a process loads, printed as `LOADED [urls]` on stderr when it exits. */
+/** Every module a process loads, printed as `LOADED [urls]` on stderr when it exits, and Node's own as `BUILTIN [names]`. */
 const MODULE_HOOKS = `data:text/javascript,${encodeURIComponent(
-  "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } }); process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));",
+  "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } }); process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\nBUILTIN ' + JSON.stringify(process.moduleLoadList) + '\\n'));",
 )}`;
+
+/** Node's copy of undici, behind fetch and WebSocket: several MiB that a webhook answering AdmissionReviews never uses. */
+const BUNDLED_UNDICI = 'NativeModule internal/deps/undici/undici';
 
 describe('the modules audit loads', () => {
   it('reads files without loading the webhook server, node:http, the Kubernetes client, the CEL compiler, the policy test runner or the yaml package', { timeout: SLOW }, async () => {
@@ -150,7 +153,7 @@ describe('the modules audit loads', () => {
 });
 
 describe('the modules serve loads', () => {
-  it('serves with its own certificate without the dev certificate maker, the yaml package or a web framework', { timeout: SLOW }, async () => {
+  it('serves with its own certificate without the dev certificate maker, the yaml package, a web framework or Node\'s bundled undici', { timeout: SLOW }, async () => {
     const root = await mkdtemp(join(tmpdir(), 'podpatterns-modules-'));
     try {
       const bundle = await generateCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -170,6 +173,10 @@ describe('the modules serve loads', () => {
       const loaded = JSON.parse(/^LOADED (.*)$/m.exec(run.stderr)![1]!) as string[];
       expect(loaded.some((url) => url.includes('/node_modules/prom-client/'))).toBe(true);
       expect(loaded.filter((url) => /\/node_modules\/(yaml|ajv|fastify|@fastify\/[^/]+|@peculiar\/x509)\//.test(url))).toEqual([]);
+      // The metrics port's node:http, imported as an ES module, would load it (src/node-http.ts).
+      expect(JSON.parse(/^BUILTIN (.*)$/m.exec(run.stderr)![1]!)).not.toContain(BUNDLED_UNDICI);
+      const esmImport = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', "import 'node:http'; console.log(JSON.stringify(process.moduleLoadList))"]);
+      expect(JSON.parse(esmImport.stdout)).toContain(BUNDLED_UNDICI);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
