@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { generateCertificates } from '../../src/tls/certificates.js';
-import { SHIPPED_NODE_OPTIONS } from '../support/shipped.js';
+import { SHIPPED_NODE_FLAGS } from '../support/shipped.js';
 import { review } from './reviews.js';
 
 const CONTAINER_COUNTS = [1, 3, 8];
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   const serve = (name: string, extra: string[]) =>
     start(
       name,
-      [...SHIPPED_NODE_OPTIONS, main, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--tls-cert', certFile, '--tls-key', keyFile,
+      [...SHIPPED_NODE_FLAGS, main, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--tls-cert', certFile, '--tls-key', keyFile,
         '--kubernetes-version', '1.35', '--min-kubelet-version', '1.35', ...extra],
       (line) => (line.msg === 'podpatterns webhook serving' ? (line.url as string) : undefined),
     );

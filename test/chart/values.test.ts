@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { parsePolicy } from '../../src/policy/policy.js';
 import { ALL_RULES } from '../../src/rules/index.js';
 import { CHART_DIR, HelmError, renderChart, type KubeManifest } from '../support/helm.js';
-import { SHIPPED_NODE_OPTIONS } from '../support/shipped.js';
+import { SHIPPED_NODE_FLAGS, SHIPPED_NODE_OPTIONS } from '../support/shipped.js';
 import { NAMESPACE, POD_BEARING_RESOURCES, covers, ofKind, single, webhookPath, type Webhook, type WebhookConfiguration } from './chart.js';
 
 const ci = (name: string) => join(CHART_DIR, 'ci', `${name}-values.yaml`);
@@ -100,11 +100,13 @@ describe('the default install', () => {
     expect(ofKind(manifests, 'ServiceMonitor')).toHaveLength(0);
   });
 
-  it('starts the server with small young-generation semi-spaces, as the image does and the benchmarks and end-to-end tests run it', () => {
+  it('starts the server with the V8 flags the benchmarks and end-to-end tests run it with: the image\'s ENTRYPOINT, and the semi-spaces in NODE_OPTIONS too', () => {
     const container = single<PodTemplateOwner>(manifests, 'Deployment').spec.template.spec.containers[0]!;
     expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: SHIPPED_NODE_OPTIONS.join(' ') });
+    // --no-maglev cannot go in NODE_OPTIONS: only the ENTRYPOINT carries it, so the chart must not replace it.
+    expect(container.command).toBeUndefined();
     const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1];
-    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['/nodejs/bin/node', ...SHIPPED_NODE_OPTIONS, '/app/dist/cli/main.js', 'serve']);
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['/nodejs/bin/node', ...SHIPPED_NODE_FLAGS, '/app/dist/cli/main.js', 'serve']);
   });
 
   it('ships a helm test pod that posts to /validate/enforce with the server\'s security context', () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SHIPPED_NODE_OPTIONS } from '../../support/shipped.js';
+import { SHIPPED_NODE_FLAGS } from '../../support/shipped.js';
 import type { E2eCluster } from './cluster.js';
 import { freePort, get, waitFor } from './network.js';
 import { ManagedProcess, type ExitStatus } from './processes.js';
@@ -49,7 +49,7 @@ export class PodpatternsServer {
       name: options.name,
       command: process.execPath,
       args: [
-        ...SHIPPED_NODE_OPTIONS,
+        ...SHIPPED_NODE_FLAGS,
         ...runner,
         entry,
         'serve',
