@@ -168,7 +168,9 @@ function merge(files: readonly KubeconfigFile[]): { clusters: Cluster[]; users: 
     return [...kept.values()];
   };
   return {
-    clusters: firstByName(files.map((file) => file.clusters)),
+    // An http:// server (kubectl proxy) has no certificate to verify: kubectl and client-go speak plain HTTP to it, and
+    // client-node refuses to unless the cluster also says insecure-skip-tls-verify.
+    clusters: firstByName(files.map((file) => file.clusters)).map((cluster) => (cluster.server.startsWith('http:') ? { ...cluster, skipTLSVerify: true } : cluster)),
     users: firstByName(files.map((file) => file.users)),
     contexts: firstByName(files.map((file) => file.contexts)),
     currentContext: files.find((file) => file.currentContext !== undefined)?.currentContext,

@@ -245,8 +245,7 @@ describe('audit --cluster against a fake API server', () => {
   });
 
   describe('plain HTTP', () => {
-    // client-node refuses an http:// server unless the kubeconfig also says insecure-skip-tls-verify.
-    it('reads a server URL of http:// (kubectl proxy) the same as the HTTPS one', async () => {
+    it('reads a server URL of http:// (kubectl proxy) the same as the HTTPS one, as kubectl does', async () => {
       const proxy = createPlainServer((request, response) => answer(new URL(request.url ?? '/', 'http://127.0.0.1'), `Bearer ${TOKEN}`, '', response));
       await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
       try {
@@ -254,7 +253,7 @@ describe('audit --cluster against a fake API server', () => {
         const config = [
           'apiVersion: v1',
           'kind: Config',
-          `clusters: [{name: proxy, cluster: {server: "http://127.0.0.1:${(proxy.address() as AddressInfo).port}", insecure-skip-tls-verify: true}}]`,
+          `clusters: [{name: proxy, cluster: {server: "http://127.0.0.1:${(proxy.address() as AddressInfo).port}"}}]`,
           'users: [{name: proxy, user: {}}]',
           'contexts: [{name: proxy, context: {cluster: proxy, user: proxy, namespace: shop}}]',
           'current-context: proxy',
