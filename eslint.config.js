@@ -16,4 +16,17 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        ...['node:http', 'http'].map((name) => ({
+          name,
+          allowTypeImports: true,
+          message: "use nodeHttp() from src/node-http.ts: an ES import of node:http loads Node's bundled undici (~4.5 MiB of a webhook's memory)",
+        })),
+      ],
+    },
+  },
 );
