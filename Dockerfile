@@ -39,6 +39,7 @@ EXPOSE 8443 9090
 # 4 MiB semi-spaces (V8's default is 16 MiB): an admission's garbage dies young, and peak memory under load drops by
 # ~20 MiB at no measured throughput cost (npm run bench:webhook). The chart sets the same through NODE_OPTIONS.
 # No Maglev, V8's middle compiler: its background compiles held ~15 MiB of native memory at the peak of a load test
-# (104-107 MiB with it, 87-90 without), while a warm webhook runs TurboFan's code either way (same CPU per review).
+# (as the chart runs it: 100-103 MiB with it, 88 without), while a warm webhook runs TurboFan's code either way
+# (same CPU per review).
 # Node refuses --no-maglev in NODE_OPTIONS, so only this line sets it.
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--no-maglev", "/app/dist/cli/main.js", "serve"]

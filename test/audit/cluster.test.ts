@@ -173,8 +173,8 @@ describe('audit --cluster against a fake API server', () => {
     fake.nodes = [];
   });
 
-  async function audit(scope: NamespaceScope, pageSize = 500): Promise<ClusterAudit> {
-    return auditCluster(new KubeApi(await loadKubeConfig({ kubeconfig }, { env: {} })), { scope, pageSize, settings });
+  async function audit(scope: NamespaceScope, pageSize = 500, file = kubeconfig): Promise<ClusterAudit> {
+    return auditCluster(new KubeApi(await loadKubeConfig({ kubeconfig: file }, { env: {} })), { scope, pageSize, settings });
   }
 
   const audited = (result: ClusterAudit, namespace = 'shop') => (result.namespaces.get(namespace) ?? []).map(({ resource }) => `${resource.kind}/${resource.name}`);
@@ -260,7 +260,7 @@ describe('audit --cluster against a fake API server', () => {
         ];
         await writeFile(proxied, config.join('\n'));
         const scope = { allNamespaces: false, namespaces: ['shop'] };
-        const overProxy = await auditCluster(new KubeApi(await loadKubeConfig({ kubeconfig: proxied }, { env: {} })), { scope, pageSize: 500, settings });
+        const overProxy = await audit(scope, 500, proxied);
         expect(audited(overProxy)).toEqual(audited(await audit(scope)));
         expect(audited(overProxy)).toContain('Pod/orphan');
       } finally {
