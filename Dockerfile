@@ -15,6 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# Compiled, not bundled: `npm run build` also bundles the CLI (esbuild) so that each one-shot command starts
+# about 25 ms sooner; a server starts once, and the image's memory figures (README) are for this build.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 FROM ${NODE_BUILD_IMAGE} AS production-dependencies

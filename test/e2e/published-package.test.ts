@@ -14,6 +14,7 @@ import { PARALLEL_FROM } from '../../src/audit/files.js';
 import { runAction, runHook } from '../support/ci-integrations.js';
 import { REPO_ROOT } from '../support/helm.js';
 import { FIXTURES } from '../ci/source-cli.js';
+import { post, spawnServe } from '../server/support.js';
 import { outputOf } from '../support/process.js';
 import { generatedWorkloads } from '../support/workloads.js';
 
@@ -99,6 +100,12 @@ describe('the npm package', () => {
     expect(packed).toContain('dist/cli/main.js');
   });
 
+  it('ships the CLI as one bundle: its entry points and their shared chunks, no module tree', () => {
+    const dist = packed.filter((path) => path.startsWith('dist/'));
+    expect(dist.filter((path) => !/^dist\/cli\/(bin|main|audit-worker|chunk-[A-Z0-9]+)\.js$/.test(path))).toEqual([]);
+    expect(dist).toEqual(expect.arrayContaining(['dist/cli/bin.js', 'dist/cli/main.js', 'dist/cli/audit-worker.js']));
+  });
+
   it('installs without devDependencies', async () => {
     const installed = new Set(await readdir(join(project, 'node_modules')));
     expect(installed).toContain('podpatterns');
@@ -139,6 +146,18 @@ describe('the npm package', () => {
     expect(action.code, action.stderr).toBe(1);
     expect(action.stdout).toContain('web.yaml:22  deny   port-conflict');
     expect(JSON.parse(await readFile(join(directory, 'action.sarif'), 'utf8'))).toMatchObject({ version: '2.1.0' });
+  }, SLOW);
+
+  it('serves /validate from the install: the webhook server and the dev certificate maker load from the bundle\'s chunks', async () => {
+    const server = await spawnServe([], { cli: [join(project, 'node_modules/.bin/podpatterns')], cwd: project, env: environment() });
+    try {
+      const review = await readFile(join(FIXTURES, '..', 'review-port-conflict.json'), 'utf8');
+      const answer = await post(`${server.url}/validate`, review, { ca: server.ca });
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({ kind: 'AdmissionReview', response: { allowed: false } });
+    } finally {
+      await server.stop();
+    }
   }, SLOW);
 
   it('runs the pre-commit hook\'s entry against the installed CLI, as pre-commit does after installing the package', async () => {

@@ -228,14 +228,23 @@ export interface ServeProcess {
 
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 
-/** `podpatterns serve` as a real process (the CLI entry point through tsx), on free loopback ports; needs log level info or lower (the "serving" line names the ports). */
-export async function spawnServe(args: string[] = []): Promise<ServeProcess> {
+/** How spawnServe runs the CLI: by default the entry point of the sources, through tsx, from the repository. */
+export interface ServeCommand {
+  /** The command line before `serve` (an installed `podpatterns` bin, say). */
+  cli?: readonly string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `podpatterns serve` as a real process, on free loopback ports; needs log level info or lower (the "serving" line names the ports). */
+export async function spawnServe(args: string[] = [], command: ServeCommand = {}): Promise<ServeProcess> {
   const directory = await mkdtemp(join(tmpdir(), 'podpatterns-serve-'));
   const caFile = join(directory, 'dev-ca.pem');
+  const [executable, ...before] = command.cli ?? [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
   const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--dev-ca-file', caFile, '--kubernetes-version', '1.35', ...args],
-    { cwd: REPOSITORY, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } },
+    executable!,
+    [...before, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--dev-ca-file', caFile, '--kubernetes-version', '1.35', ...args],
+    { cwd: command.cwd ?? REPOSITORY, stdio: ['ignore', 'pipe', 'pipe'], env: command.env ?? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } },
   );
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const logs: any[] = [];
