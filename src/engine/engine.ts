@@ -111,7 +111,7 @@ function evaluateObject(
  * V8 keeps a string built by `+` or a template literal as a tree of its pieces (a rope) until something reads it
  * whole, and every answer and report does read them whole. An audit's findings live until its report, through
  * every collection: as ropes each text is dozens of small objects for the collector to copy, flat it is one.
- * Flattening them as they are made halved the collector's pauses on a 20k-object List with 29k findings.
+ * Flattening them as they are made cut the collector's pauses by a third on a 20k-object List with 29k findings.
  */
 function toFinding(rule: Rule, severity: Finding['severity'], resource: ResourceRef, finding: RuleFinding): Finding {
   const located: Finding = {
