@@ -1,3 +1,4 @@
+import { prettyJsonRoot } from './json-lines.js';
 import { jsonRoot } from './json-nodes.js';
 import { lenientYamlRoot } from './lenient-yaml.js';
 import type { ManifestDocument } from './manifest.js';
@@ -13,16 +14,17 @@ export type LineLocator = (path: string) => number;
  * findings never pay for them.
  */
 export function lineLocator(document: ManifestDocument): LineLocator {
-  let located: { root: SourceNode | undefined; lines: LineIndex } | undefined;
+  /** null: the document has no positions to give. */
+  let located: Located | null | undefined;
   let only: number | undefined | null = null;
   return (path) => {
     // A document written on one line (a List as JSON.stringify writes it): every path is on that line.
     if (only === null) only = onlyLine(document.text);
     if (only !== undefined) return document.line + only - 1;
-    located ??= { root: rootOf(document), lines: new LineIndex(document.text) };
-    if (!located.root) return document.line;
+    if (located === undefined) located = locatedOf(document) ?? null;
+    if (located === null) return document.line;
     try {
-      return document.line + located.lines.lineOf(offsetOf(located.root, path)) - 1;
+      return document.line + located.lineOf(offsetOf(located.root, path)) - 1;
     } catch {
       // As for rootOf: a finding is never lost for want of its line.
       return document.line;
@@ -41,6 +43,23 @@ export function onlyLine(text: string): number | undefined {
   let line = 1;
   for (let at = blanks.indexOf('\n'); at !== -1; at = blanks.indexOf('\n', at + 1)) line++;
   return line;
+}
+
+/** A document's root, and the lines of the positions its nodes give. */
+interface Located {
+  root: SourceNode;
+  lineOf(position: number): number;
+}
+
+/** Positions in a document; undefined when they cannot be had. */
+function locatedOf(document: ManifestDocument): Located | undefined {
+  // A pretty-printed JSON text has its lines in its value: its nodes' positions are lines.
+  const pretty = document.format === 'json' ? prettyJsonRoot(document.text, document.value) : undefined;
+  if (pretty) return { root: pretty, lineOf: (line) => line };
+  const root = rootOf(document);
+  if (!root) return undefined;
+  const lines = new LineIndex(document.text);
+  return { root, lineOf: (offset) => lines.lineOf(offset) };
 }
 
 function rootOf(document: ManifestDocument): SourceNode | undefined {
