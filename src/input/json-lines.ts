@@ -37,26 +37,33 @@ export function prettyJsonRoot(text: string, value: unknown): SourceNode | undef
   if (blank !== SPACE && blank !== TAB) return undefined;
   while (text.charCodeAt(unitEnd) === blank) unitEnd++;
   const unit = text.slice(text.indexOf('\n', at) + 1, unitEnd);
+  const layout = new Layout(text, unit, line);
   try {
-    const layout = new Layout(text, unit);
     const end = layout.value(value, at, 0);
     if (end < 0 || text.slice(end).trim() !== '') return undefined;
   } catch {
     // Deeper than the stack: read structurally.
     return undefined;
   }
-  return new LineNode(value, line);
+  return new LineNode(value, line, layout.itemLines);
 }
+
+/** Arrays longer than this have the line of each item kept as the layout is checked: a List's items are found without summing those before. */
+const INDEXED_LENGTH = 32;
 
 /** The layout check: each method takes the offset where a line's content starts and gives where it ends, or -1. */
 class Layout {
   private readonly indents: string[] = [''];
   /** Keys seen to need no escape in JSON: written as themselves between quotes. */
   private readonly plainKeys = new Set<string>();
+  /** The line of each item of the arrays longer than INDEXED_LENGTH. */
+  readonly itemLines = new Map<readonly unknown[], Int32Array>();
 
   constructor(
     private readonly text: string,
     private readonly unit: string,
+    /** The line being checked. */
+    private line: number,
   ) {}
 
   /** A value starting at `at` on a line of depth `depth`: the offset just after its last token, or -1. */
@@ -70,7 +77,14 @@ class Layout {
     if (text.charCodeAt(at + 1) !== NEWLINE) return -1;
     const inner = this.indent(depth + 1);
     let end = -1;
-    if (array) {
+    if (array && value.length > INDEXED_LENGTH) {
+      const lines = new Int32Array(value.length);
+      this.itemLines.set(value, lines);
+      for (let i = 0; i < value.length; i++) {
+        lines[i] = this.line + 1;
+        if ((end = this.member(undefined, value[i], end < 0 ? at + 2 : this.nextLine(end), inner, depth + 1)) < 0) return -1;
+      }
+    } else if (array) {
       for (const item of value) if ((end = this.member(undefined, item, end < 0 ? at + 2 : this.nextLine(end), inner, depth + 1)) < 0) return -1;
     } else {
       for (const key in value) if ((end = this.member(key, (value as Record<string, unknown>)[key], end < 0 ? at + 2 : this.nextLine(end), inner, depth + 1)) < 0) return -1;
@@ -81,12 +95,14 @@ class Layout {
     if (text.charCodeAt(end) !== NEWLINE) return -1;
     const outer = this.indent(depth);
     if (!startsAt(text, outer, end + 1) || text.charCodeAt(end + 1 + outer.length) !== close) return -1;
+    this.line++;
     return end + 2 + outer.length;
   }
 
   /** A member (with its key) or an item (without) on the line starting at `at`: where its value ends, or -1. */
   private member(key: string | undefined, value: unknown, at: number, indent: string, depth: number): number {
     if (at < 0 || !startsAt(this.text, indent, at)) return -1;
+    this.line++;
     let start = at + indent.length;
     if (key !== undefined && (start = this.key(key, start)) < 0) return -1;
     return this.value(value, start, depth);
@@ -174,63 +190,56 @@ function linesOf(value: unknown): number {
   return lines === 2 ? 1 : lines;
 }
 
-/** Arrays longer than this keep the line of each item: a List's items are found without summing those before. */
-const INDEXED_LENGTH = 32;
-
 /**
- * A value of a text in the layout; its `offset` is its 1-based line in the text. Only the last child asked for is
- * kept: findings come object by object, and a List's items are not held twice.
+ * A value of a text in the layout; its `offset` is its 1-based line in the text. Members and items are kept once
+ * asked for, but of a long array only the last: findings come object by object, and a List's items are not held
+ * twice.
  */
 class LineNode implements SourceNode {
-  private last: { step: string | number; node: LineNode } | undefined;
-  private itemLines: Int32Array | undefined;
+  private children: Map<string | number, LineNode> | undefined;
+  private last: LineNode | undefined;
 
   constructor(
     private readonly value: unknown,
     readonly offset: number,
+    private readonly itemLines: ReadonlyMap<readonly unknown[], Int32Array>,
   ) {}
 
   entry(key: string): { keyOffset: number; value: SourceNode } | undefined {
     const { value } = this;
     if (!isContainer(value) || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;
     const members = value as Record<string, unknown>;
-    const node = this.child(key, members[key], () => {
+    const children = (this.children ??= new Map());
+    let node = children.get(key);
+    if (!node) {
       let line = this.offset + 1;
       for (const name in members) {
         if (name === key) break;
         line += linesOf(members[name]);
       }
-      return line;
-    });
+      node = new LineNode(members[key], line, this.itemLines);
+      children.set(key, node);
+    }
     return { keyOffset: node.offset, value: node };
   }
 
   item(index: number): SourceNode | undefined {
     const { value } = this;
     if (!Array.isArray(value) || !Number.isInteger(index) || index < 0 || index >= value.length) return undefined;
-    return this.child(index, value[index], () => {
-      if (value.length > INDEXED_LENGTH) return this.linesOfItems(value)[index]!;
+    const lines = this.itemLines.get(value);
+    if (lines) {
+      const line = lines[index]!;
+      if (this.last?.offset !== line) this.last = new LineNode(value[index], line, this.itemLines);
+      return this.last;
+    }
+    const children = (this.children ??= new Map());
+    let node = children.get(index);
+    if (!node) {
       let line = this.offset + 1;
       for (let i = 0; i < index; i++) line += linesOf(value[i]);
-      return line;
-    });
-  }
-
-  private child(step: string | number, value: unknown, lineOf: () => number): LineNode {
-    if (this.last?.step !== step) this.last = { step, node: new LineNode(value, lineOf()) };
-    return this.last.node;
-  }
-
-  /** The line of each item, summed once. */
-  private linesOfItems(items: readonly unknown[]): Int32Array {
-    if (!this.itemLines) {
-      this.itemLines = new Int32Array(items.length);
-      let line = this.offset + 1;
-      for (let i = 0; i < items.length; i++) {
-        this.itemLines[i] = line;
-        line += linesOf(items[i]);
-      }
+      node = new LineNode(value[index], line, this.itemLines);
+      children.set(index, node);
     }
-    return this.itemLines;
+    return node;
   }
 }

@@ -43,6 +43,11 @@ const { node } = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(key, tie('node'), { maxKeys: 4 })),
 }));
 const document = fc.dictionary(key, node, { minKeys: 1, maxKeys: 5 });
+/** Keys JSON writes as themselves and JavaScript keeps in the order written: texts the layout check accepts. */
+const plainKey = fc.stringMatching(/^[a-z][a-z0-9./-]{0,6}$/);
+const { plainNode } = fc.letrec((tie) => ({
+  plainNode: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('plainNode'), { maxLength: 4 }), fc.dictionary(plainKey, tie('plainNode'), { maxKeys: 4 })),
+}));
 
 describe('prettyJsonRoot', () => {
   it('reads the lines of JSON.stringify, kubectl (4 spaces), tab and one-space layouts from the value alone', () => {
@@ -98,6 +103,19 @@ describe('prettyJsonRoot', () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('gives the items of arrays long enough to have their lines kept the lines the structural index gives', () => {
+    fc.assert(
+      fc.property(fc.array(plainNode, { minLength: 33, maxLength: 40 }), fc.constantFrom(2, '\t'), (items, indent) => {
+        const text = JSON.stringify({ kind: 'List', items: [items, ...items] }, null, indent);
+        expect(prettyJsonRoot(text, JSON.parse(text))).toBeDefined();
+        const ours = lineLocator(documentOf(text));
+        const reference = structuralLine(text);
+        for (const path of pathsOf(JSON.parse(text), '')) expect(ours(path), path).toBe(reference(path));
+      }),
+      { numRuns: 20 },
     );
   });
 
