@@ -67,5 +67,5 @@ function checkListSlice(part: Extract<Part, { kind: 'list' }>, settings: AuditSe
   for (let i = 0; i < values.length; i++) items[part.slice.first + i] = values[i];
   const value = { kind: part.listKind, items } as KubeObject;
   const document: ManifestDocument = { source: part.source, index: 0, line: 1, format: 'json', text: part.slice.text, value };
-  return [{ ...checkDocument(document, settings, related, listSliceLocator(part.slice, part)), index: 0, line: 1, format: 'json' }];
+  return [{ ...checkDocument(document, settings, related, listSliceLocator(part.slice, part, values)), index: 0, line: 1, format: 'json' }];
 }

@@ -31,12 +31,8 @@ export function prettyJsonRoot(text: string, value: unknown): SourceNode | undef
   }
   if (!isContainer(value) || isEmpty(value)) return undefined;
   // The unit of indentation is that of the first member: spaces or tabs.
-  let unitEnd = text.indexOf('\n', at) + 1;
-  if (unitEnd === 0) return undefined;
-  const blank = text.charCodeAt(unitEnd);
-  if (blank !== SPACE && blank !== TAB) return undefined;
-  while (text.charCodeAt(unitEnd) === blank) unitEnd++;
-  const unit = text.slice(text.indexOf('\n', at) + 1, unitEnd);
+  const unit = blanksAt(text, text.indexOf('\n', at) + 1);
+  if (unit === '') return undefined;
   const layout = new Layout(text, unit, line);
   try {
     const end = layout.value(value, at, 0);
@@ -46,6 +42,45 @@ export function prettyJsonRoot(text: string, value: unknown): SourceNode | undef
     return undefined;
   }
   return new LineNode(value, line, layout.itemLines);
+}
+
+/**
+ * The items of a slice of a List (see json-list.ts), `[` then the items as the List's text has them then `]`,
+ * with their lines in the slice's text for positions; undefined when the List is not in the layout. The first
+ * item starts on the line of the `[`: the items' indentation is read from the last line, the unit from the
+ * first line deeper than the items.
+ */
+export function prettyJsonSlice(text: string, items: readonly unknown[]): SourceNode | undefined {
+  const lastLine = text.lastIndexOf('\n') + 1;
+  if (text.charCodeAt(0) !== OPEN_BRACKET || items.length === 0 || lastLine === 0) return undefined;
+  const itemIndent = blanksAt(text, lastLine);
+  if (itemIndent === '') return undefined;
+  let unit = itemIndent;
+  for (let at = text.indexOf('\n') + 1; at > 0; at = text.indexOf('\n', at) + 1) {
+    const blanks = blanksAt(text, at);
+    if (blanks.length > itemIndent.length) {
+      unit = blanks.slice(itemIndent.length);
+      break;
+    }
+  }
+  const depth = itemIndent.length / unit.length;
+  if (!Number.isInteger(depth) || unit.repeat(depth) !== itemIndent || blanksAt(unit, 0) !== unit) return undefined;
+  const layout = new Layout(text, unit, 1);
+  try {
+    if (!layout.items(items, depth)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return new LineNode(items, 1, layout.itemLines);
+}
+
+/** The spaces, or the tabs, at `at`: one kind of blank only. */
+function blanksAt(text: string, at: number): string {
+  const blank = text.charCodeAt(at);
+  if (blank !== SPACE && blank !== TAB) return '';
+  let end = at;
+  while (text.charCodeAt(end) === blank) end++;
+  return text.slice(at, end);
 }
 
 /** Arrays longer than this have the line of each item kept as the layout is checked: a List's items are found without summing those before. */
@@ -97,6 +132,30 @@ class Layout {
     if (!startsAt(text, outer, end + 1) || text.charCodeAt(end + 1 + outer.length) !== close) return -1;
     this.line++;
     return end + 2 + outer.length;
+  }
+
+  /**
+   * `items` written from the `[` at the text's start, the first on its line, each at depth `depth`, and the `]` at
+   * the text's end: whether they are, keeping the line of each.
+   */
+  items(items: readonly unknown[], depth: number): boolean {
+    const { text } = this;
+    const lines = new Int32Array(items.length);
+    const indent = this.indent(depth);
+    let end = -1;
+    for (let i = 0; i < items.length; i++) {
+      let at = 1;
+      if (i > 0) {
+        at = this.nextLine(end);
+        if (at < 0 || !startsAt(text, indent, at)) return false;
+        at += indent.length;
+        this.line++;
+      }
+      lines[i] = this.line;
+      if ((end = this.value(items[i], at, depth)) < 0) return false;
+    }
+    this.itemLines.set(items, lines);
+    return text.charCodeAt(end) === CLOSE_BRACKET && end + 1 === text.length;
   }
 
   /** A member (with its key) or an item (without) on the line starting at `at`: where its value ends, or -1. */

@@ -1,4 +1,5 @@
 import { isObject } from '../model/kube.js';
+import { prettyJsonSlice } from './json-lines.js';
 import { jsonRoot } from './json-nodes.js';
 import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipSpace, stringEnd } from './json-scan.js';
 import { offsetOf, onlyLine, type LineLocator } from './locate.js';
@@ -186,19 +187,28 @@ function isDelimiter(code: number): boolean {
 
 /**
  * Lines of the whole List for the paths of a slice's items (see sliceList): the same lines the locator of the
- * whole text gives.
+ * whole text gives. `items` are the slice's items as parsed: a pretty-printed List has their lines in them
+ * (json-lines.ts); any other is read structurally.
  */
-export function listSliceLocator(slice: ListSlice, list: Pick<SlicedList, 'rootLine' | 'itemsLine'>): LineLocator {
-  let located: { root: SourceNode; lines: LineIndex } | undefined;
+export function listSliceLocator(slice: ListSlice, list: Pick<SlicedList, 'rootLine' | 'itemsLine'>, items?: readonly unknown[]): LineLocator {
+  let located: { root: SourceNode; lineOf: (position: number) => number } | undefined;
   // The slice's items, the List and its `items` key all on one line: every path is on it.
   let oneLine: boolean | undefined;
   return (path) => {
     oneLine ??= list.rootLine === slice.line && list.itemsLine === slice.line && onlyLine(slice.text) === 1;
     if (oneLine) return slice.line;
-    located ??= { root: sliceRoot(jsonRoot(slice.text), slice.first), lines: new LineIndex(slice.text) };
-    const offset = offsetOf(located.root, path);
-    if (offset === ROOT_OFFSET) return list.rootLine;
-    if (offset === ITEMS_OFFSET) return list.itemsLine;
-    return slice.line + located.lines.lineOf(offset) - 1;
+    located ??= slicePositions(slice, items);
+    const position = offsetOf(located.root, path);
+    if (position === ROOT_OFFSET) return list.rootLine;
+    if (position === ITEMS_OFFSET) return list.itemsLine;
+    return slice.line + located.lineOf(position) - 1;
   };
+}
+
+/** The root of a slice's List, and the lines in the slice's text of the positions its nodes give. */
+function slicePositions(slice: ListSlice, items: readonly unknown[] | undefined): { root: SourceNode; lineOf: (position: number) => number } {
+  const pretty = items && prettyJsonSlice(slice.text, items);
+  if (pretty) return { root: sliceRoot(pretty, slice.first), lineOf: (line) => line };
+  const lines = new LineIndex(slice.text);
+  return { root: sliceRoot(jsonRoot(slice.text), slice.first), lineOf: (offset) => lines.lineOf(offset) };
 }

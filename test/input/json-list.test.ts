@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prettyJsonSlice } from '../../src/input/json-lines.js';
 import { listSliceLocator, sliceList } from '../../src/input/json-list.js';
 import { lineLocator } from '../../src/input/locate.js';
 import type { ManifestDocument } from '../../src/input/manifest.js';
@@ -73,6 +74,19 @@ describe('sliceList', () => {
       expectSameLines(text, items.length);
     }
   });
+
+  it('reads the lines of the slices of a pretty-printed List from their items, in any indentation', () => {
+    const items = [...tricky, ...generatedWorkloads(60)];
+    for (const indent of [2, 4, '\t']) {
+      const text = `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, indent)}\n`;
+      for (const slice of sliceList(text, 3000)!.slices()) expect(prettyJsonSlice(slice.text, JSON.parse(slice.text) as unknown[]), slice.text.slice(0, 80)).toBeDefined();
+      expectSameLines(text, items.length);
+    }
+    // A slice whose items are not in the layout is read structurally.
+    const joined = JSON.stringify({ kind: 'List', items }, null, 2).replace('"kind": "ConfigMap",\n', '"kind": "ConfigMap", ');
+    expect([...sliceList(joined, 3000)!.slices()].some((slice) => prettyJsonSlice(slice.text, JSON.parse(slice.text) as unknown[]) === undefined)).toBe(true);
+    expectSameLines(joined, items.length);
+  });
 });
 
 /** Every path of every item of the List `text` (of `items` items) gets the same line from its slice as from the whole text. */
@@ -82,7 +96,7 @@ function expectSameLines(text: string, items: number): void {
   expect(sliced.count).toBeGreaterThan(5);
   let checked = 0;
   for (const slice of sliced.slices()) {
-    const lineOf = listSliceLocator(slice, sliced);
+    const lineOf = listSliceLocator(slice, sliced, JSON.parse(slice.text) as unknown[]);
     const count = (JSON.parse(slice.text) as unknown[]).length;
     for (let index = slice.first; index < slice.first + count; index++) {
       for (const path of [`items[${index}]`, `items[${index}].metadata.name`, `items[${index}].spec.template.spec.containers[1].ports[0]`, `items[${index}].missing.field`, `items[${index}].items[0].metadata`]) {
