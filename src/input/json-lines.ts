@@ -112,15 +112,13 @@ class Layout {
     if (text.charCodeAt(at + 1) !== NEWLINE) return -1;
     const inner = this.indent(depth + 1);
     let end = -1;
-    if (array && value.length > INDEXED_LENGTH) {
-      const lines = new Int32Array(value.length);
-      this.itemLines.set(value, lines);
+    if (array) {
+      const lines = value.length > INDEXED_LENGTH ? new Int32Array(value.length) : undefined;
+      if (lines) this.itemLines.set(value, lines);
       for (let i = 0; i < value.length; i++) {
-        lines[i] = this.line + 1;
+        if (lines) lines[i] = this.line + 1;
         if ((end = this.member(undefined, value[i], end < 0 ? at + 2 : this.nextLine(end), inner, depth + 1)) < 0) return -1;
       }
-    } else if (array) {
-      for (const item of value) if ((end = this.member(undefined, item, end < 0 ? at + 2 : this.nextLine(end), inner, depth + 1)) < 0) return -1;
     } else {
       for (const key in value) if ((end = this.member(key, (value as Record<string, unknown>)[key], end < 0 ? at + 2 : this.nextLine(end), inner, depth + 1)) < 0) return -1;
     }

@@ -2,7 +2,7 @@ import { isObject } from '../model/kube.js';
 import { prettyJsonSlice } from './json-lines.js';
 import { jsonRoot } from './json-nodes.js';
 import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipSpace, stringEnd } from './json-scan.js';
-import { offsetOf, onlyLine, type LineLocator } from './locate.js';
+import { offsetOf, onlyLine, type LineLocator, type Located } from './locate.js';
 import { LineIndex, type SourceNode } from './source-node.js';
 
 
@@ -190,8 +190,8 @@ function isDelimiter(code: number): boolean {
  * whole text gives. `items` are the slice's items as parsed: a pretty-printed List has their lines in them
  * (json-lines.ts); any other is read structurally.
  */
-export function listSliceLocator(slice: ListSlice, list: Pick<SlicedList, 'rootLine' | 'itemsLine'>, items?: readonly unknown[]): LineLocator {
-  let located: { root: SourceNode; lineOf: (position: number) => number } | undefined;
+export function listSliceLocator(slice: ListSlice, list: Pick<SlicedList, 'rootLine' | 'itemsLine'>, items: readonly unknown[]): LineLocator {
+  let located: Located | undefined;
   // The slice's items, the List and its `items` key all on one line: every path is on it.
   let oneLine: boolean | undefined;
   return (path) => {
@@ -206,8 +206,8 @@ export function listSliceLocator(slice: ListSlice, list: Pick<SlicedList, 'rootL
 }
 
 /** The root of a slice's List, and the lines in the slice's text of the positions its nodes give. */
-function slicePositions(slice: ListSlice, items: readonly unknown[] | undefined): { root: SourceNode; lineOf: (position: number) => number } {
-  const pretty = items && prettyJsonSlice(slice.text, items);
+function slicePositions(slice: ListSlice, items: readonly unknown[]): Located {
+  const pretty = prettyJsonSlice(slice.text, items);
   if (pretty) return { root: sliceRoot(pretty, slice.first), lineOf: (line) => line };
   const lines = new LineIndex(slice.text);
   return { root: sliceRoot(jsonRoot(slice.text), slice.first), lineOf: (offset) => lines.lineOf(offset) };

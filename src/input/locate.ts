@@ -45,8 +45,8 @@ export function onlyLine(text: string): number | undefined {
   return line;
 }
 
-/** A document's root, and the lines of the positions its nodes give. */
-interface Located {
+/** A document's root, and the lines of the positions its nodes give (offsets in its text, or lines already). */
+export interface Located {
   root: SourceNode;
   lineOf(position: number): number;
 }

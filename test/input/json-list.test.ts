@@ -106,6 +106,7 @@ function expectSameLines(text: string, items: number): void {
     }
   }
   // Paths that enter no item (no object of a List has one): the List's first line and its items key.
-  for (const path of ['', 'items']) expect(listSliceLocator([...sliced.slices()][0]!, sliced)(path), path).toBe(whole(path));
+  const first = [...sliced.slices()][0]!;
+  for (const path of ['', 'items']) expect(listSliceLocator(first, sliced, JSON.parse(first.text) as unknown[])(path), path).toBe(whole(path));
   expect(checked).toBe(items * 5);
 }
